@@ -1,0 +1,89 @@
+"""One jumpdeck process's open world: config, store, secrets, the acting identity and
+the services over them. CLI commands, the TUI and tests all build it with `open_context`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import logging.handlers
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from core.config import Config
+from core.identity import Actor
+
+if TYPE_CHECKING:
+    from core.activity import ActivityService
+    from core.secrets import SecretBox
+    from core.settings import SettingsService
+    from core.store.engine import Store
+    from core.users import UserService
+
+# serve-ssh sets these for each session's child so it acts as the mapped user.
+ACTOR_ENV = "JUMPDECK_ACTOR"
+ORIGIN_ENV = "JUMPDECK_ORIGIN"
+
+
+@dataclass
+class Context:
+    config: Config
+    store: Store
+    secrets: SecretBox
+    actor: Actor
+    users: UserService
+    settings: SettingsService
+    activity: ActivityService
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def local_user_name() -> str:
+    if os.environ.get(ACTOR_ENV):
+        return os.environ[ACTOR_ENV]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return f"uid{os.getuid()}"
+
+
+def setup_logging(config: Config) -> None:
+    """jumpdeck.log in the data dir, rotated. Never the screen: Textual owns it."""
+    root = logging.getLogger("jumpdeck")
+    if any(getattr(h, "_jumpdeck", False) for h in root.handlers):
+        return
+    config.log_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(config.log_dir / "jumpdeck.log", maxBytes=5_000_000, backupCount=3)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler._jumpdeck = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(config.log_level.upper())
+
+
+async def open_context(config: Config, *, user: str | None = None, origin: str | None = None) -> Context:
+    """Open the store (migrating it), load the key and resolve the actor.
+
+    A configured PostgreSQL that does not answer falls back to the local SQLite file;
+    the fallback is audited here and shown by each face (banner / warning line)."""
+    import asyncio
+
+    from core.activity import ActivityService
+    from core.secrets import load_secret_box
+    from core.settings import SettingsService
+    from core.store.engine import open_store
+    from core.users import UserService
+
+    config.ensure_dirs()
+    setup_logging(config)
+    store = await asyncio.to_thread(
+        open_store, sqlite_path=config.store_path, store_url=config.store_url, connect_timeout=config.store_connect_timeout
+    )
+    secrets = load_secret_box(config.key_path)
+    users = UserService(store)
+    actor = await users.resolve_local(user or local_user_name(), origin or os.environ.get(ORIGIN_ENV, "local"))
+    ctx = Context(config, store, secrets, actor, users, SettingsService(store), ActivityService(store))
+    if store.degraded:
+        await ctx.activity.record(actor, "STORE_FALLBACK", "STORE", store.url_display, store.degraded_reason or "")
+    return ctx

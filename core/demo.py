@@ -1,0 +1,122 @@
+"""The embedded demo (`jumpdeck --demo`): its own SQLite store in `<data dir>/demo`,
+seeded once with sample servers, users, runs and a VM pool. It never touches the
+operator's real store (`load_config(demo=True)` moves `home` and drops `store_url`).
+
+Every sample host is on loopback: the demo's checks must never send traffic elsewhere.
+"""
+
+from __future__ import annotations
+
+import socket
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from core.config import Config
+
+if TYPE_CHECKING:
+    from core.context import Context
+
+DEMO_MARKER = ".demo-seeded"
+
+
+def _port_open(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.3):
+            return True
+    except OSError:
+        return False
+
+
+async def ensure_demo(config: Config, *, user: str | None = None) -> bool:
+    """Seed the demo data dir if it is new. Returns True when it seeded."""
+    marker = config.home / DEMO_MARKER
+    if marker.exists():
+        return False
+    from core.context import open_context
+
+    ctx = await open_context(config, user=user)
+    try:
+        await seed_demo(ctx)
+    finally:
+        ctx.close()
+    marker.write_text("seeded\n")
+    return True
+
+
+async def seed_demo(ctx: Context) -> None:
+    from core.identity import Role
+    from core.secrets import Secret
+    from core.servers.registry import ServerRegistry, ServerSpec
+
+    actor = ctx.actor
+    registry = ServerRegistry(ctx.store, ctx.secrets)
+    samples = []
+    # Real local servers when they answer, so the demo shows live greens.
+    if _port_open(5432):
+        samples.append(ServerSpec(name="local-postgres", db_type="postgresql", host="127.0.0.1", username="postgres",
+                                  password=Secret("trust"), description="PostgreSQL on this machine", tags=("dev",)))
+    if _port_open(3306):
+        samples.append(ServerSpec(name="local-mariadb", db_type="mysql", host="127.0.0.1", username="root",
+                                  password=Secret("none"), description="MariaDB on this machine", tags=("dev",)))
+    # Loopback ports where nothing listens: honest failures without touching any network.
+    samples += [
+        ServerSpec(name="erp-prod", db_type="mssql", host="127.0.0.1", port=14330, username="sa",
+                   password=Secret("demo-erp"), description="ERP production (demo: nothing listens)", tags=("prod", "erp"),
+                   group="production"),
+        ServerSpec(name="mes-oracle", db_type="oracle", host="127.0.0.1", port=15210, default_db="ORCL",
+                   username="system", password=Secret("demo-mes"), description="MES on Oracle (demo)", tags=("prod",),
+                   group="production"),
+        ServerSpec(name="analytics-pg", db_type="postgresql", host="127.0.0.1", port=15432, username="report",
+                   password=Secret("demo-report"), description="Reporting replica (demo)", tags=("staging",),
+                   group="staging"),
+        ServerSpec(name="shop-mysql", db_type="mysql", host="127.0.0.1", port=13306, username="shop",
+                   password=Secret("demo-shop"), description="Web shop (demo)", tags=("prod",), group="production"),
+    ]
+    for spec in samples:
+        await registry.create(actor, spec)
+
+    await ctx.users.add(actor, "kim.operator", Role.OPERATOR)
+    await ctx.users.add(actor, "lee.viewer", Role.VIEWER)
+    await ctx.settings.set(actor, {"system_notice": "Demo data: nothing here touches a real system."})
+
+    from core import activity
+    from core.store.models import CorpRow, ProvisionRunRow, ServerRow, WorkloadVmRow
+
+    def seed_rows(session) -> None:  # noqa: ANN001
+        from sqlalchemy import select
+
+        erp = session.scalar(select(ServerRow).where(ServerRow.name_key == "erp-prod"))
+        for code, name, status in (("KR01", "Korea HQ", "ok"), ("VN01", "Vietnam plant", "warning"), ("US01", "US sales", "error")):
+            session.add(CorpRow(server_id=erp.id, code=code, name=name, db_name=f"corp_{code.lower()}", status=status))
+        for i in range(1, 9):
+            session.add(WorkloadVmRow(vm_name=f"WKLD-{i:02d}", ip_address=f"127.0.10.{i}", ssh_user="deploy"))
+        session.flush()
+        now = datetime.now().replace(microsecond=0)
+        runs = [
+            ("web-portal", "standard", "COMPLETED", now - timedelta(days=2, hours=3), None),
+            ("batch-etl", "single", "FAILED", now - timedelta(days=1, hours=5), "Task 'Start service' failed on app-1: port 8080 already in use."),
+            ("hr-system", "enterprise", "CANCELED", now - timedelta(hours=6), None),
+        ]
+        for name, template, status, created, error in runs:
+            run = ProvisionRunRow(service_name=name, template=template, status=status, created_by=actor.user,
+                                  runner="mock", created_at=created, started_at=created,
+                                  finished_at=created + timedelta(minutes=4))
+            details = {"input": {"serviceName": name, "userName": actor.user, "config": {"template": template}},
+                       "status": status, "logs": ["Allocating IP...", "Creating Web tier..."]}
+            if status == "COMPLETED":
+                vms = session.scalars(select(WorkloadVmRow).where(WorkloadVmRow.status == "available").limit(3)).all()
+                session.add(run)
+                session.flush()
+                for vm in vms:
+                    vm.status, vm.project_id, vm.occupy_user = "assigned", run.id, actor.user
+                ips = [vm.ip_address for vm in vms]
+                run.assigned_ip = ",".join(ips)
+                details["resources"] = {"alb_ip": ips[0], "web_url": f"http://{ips[0]}/", "db_vip": ips[-1],
+                                        "ssh_targets": [{"host": ip, "port": 22, "user": "deploy"} for ip in ips]}
+            if error:
+                details["error"] = {"message": error}
+            run.details = details
+            session.add(run)
+        activity.record(session, actor, "SEED", "DEMO", "", "demo data created")
+
+    await ctx.store.run(seed_rows)

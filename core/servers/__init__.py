@@ -1,0 +1,1 @@
+"""The DB fleet: registry, checks, dashboard data (seed 000)."""

@@ -1,0 +1,362 @@
+"""The server registry (seed 000 §3-§5): list, get, create, update, delete.
+
+Rules: required fields; the DB type sets the default port and DB; names unique
+(trimmed, case-insensitive); port 1-65535; a blank password on update keeps the stored
+one; a server with corp DBs cannot be deleted; create/update/delete are admin-only and
+audited. Passwords are encrypted before they reach the store and never appear in a
+`ServerInfo`, only in the `Secret` that `credentials()` hands to a driver.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from core import activity
+from core.errors import Conflict, NotFound, ValidationError
+from core.identity import Actor, Operation, require
+from core.secrets import Secret
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from core.secrets import SecretBox
+    from core.store.engine import Store
+
+
+class DbType(str, enum.Enum):
+    POSTGRESQL = "postgresql"
+    MYSQL = "mysql"
+    MSSQL = "mssql"
+    ORACLE = "oracle"
+
+    @property
+    def label(self) -> str:
+        return {"postgresql": "PostgreSQL", "mysql": "MySQL", "mssql": "MSSQL", "oracle": "Oracle"}[self.value]
+
+
+@dataclass(frozen=True)
+class TypeDefaults:
+    port: int
+    default_db: str
+    db_required: bool = False  # Oracle: the default DB is the service name, required
+    db_suggestion: str = ""
+
+
+TYPE_DEFAULTS: dict[DbType, TypeDefaults] = {
+    DbType.MSSQL: TypeDefaults(1433, "master"),
+    DbType.POSTGRESQL: TypeDefaults(5432, "postgres"),
+    DbType.MYSQL: TypeDefaults(3306, ""),
+    DbType.ORACLE: TypeDefaults(1521, "", db_required=True, db_suggestion="ORCL"),
+}
+
+_HOST_RE = re.compile(r"^[A-Za-z0-9._:\-\[\]%]+$")
+_TAG_RE = re.compile(r"^[\w.:\-]{1,40}$")
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """What an operator types to register or change a server. For an update, a blank
+    `password` means "keep the stored one"."""
+
+    name: str
+    db_type: str
+    host: str
+    username: str
+    password: Secret = field(default_factory=lambda: Secret(""))
+    port: int | str | None = None
+    default_db: str | None = None
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    group: str = ""
+    data_path: str | None = None
+    log_path: str | None = None
+    is_active: bool = True
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """A registered server as every face sees it: no password, only whether one is set."""
+
+    id: int
+    name: str
+    db_type: DbType
+    host: str
+    port: int
+    username: str
+    default_db: str
+    description: str
+    tags: tuple[str, ...]
+    group: str
+    is_active: bool
+    has_password: bool
+    data_path: str | None
+    log_path: str | None
+    created_at: datetime
+    updated_at: datetime
+    corp_count: int = 0
+    corp_warnings: int = 0
+    corp_errors: int = 0
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Everything a driver needs to connect; lives only for the length of a check."""
+
+    db_type: DbType
+    host: str
+    port: int
+    username: str
+    password: Secret
+    database: str
+
+
+def name_key(name: str) -> str:
+    return name.strip().casefold()
+
+
+def validate(spec: ServerSpec, *, creating: bool) -> ServerSpec:
+    """Normalise a spec or raise ValidationError naming the field. Never anything else."""
+    name = (spec.name or "").strip()
+    if not name:
+        raise ValidationError("The server name is required.", field="name")
+    if len(name) > 100:
+        raise ValidationError("The server name is limited to 100 characters.", field="name")
+    if any(ord(c) < 32 for c in name):
+        raise ValidationError("The server name cannot contain control characters.", field="name")
+    try:
+        db_type = DbType(str(spec.db_type).strip().lower())
+    except ValueError:
+        raise ValidationError(
+            f"'{spec.db_type}' is not a supported DB type.", field="db_type",
+            remedy="Choose postgresql, mysql, mssql or oracle.",
+        ) from None
+    defaults = TYPE_DEFAULTS[db_type]
+    host = (spec.host or "").strip()
+    if not host:
+        raise ValidationError("The host is required.", field="host", remedy="Give an IP address or a DNS name.")
+    if len(host) > 200 or not _HOST_RE.match(host):
+        raise ValidationError(f"'{host}' is not a valid host name or IP address.", field="host")
+    if spec.port is None or (isinstance(spec.port, str) and not spec.port.strip()):
+        port = defaults.port
+    else:
+        try:
+            port = int(str(spec.port).strip())
+        except ValueError:
+            raise ValidationError(f"'{spec.port}' is not a port number.", field="port", remedy="Use 1-65535.") from None
+        if not 1 <= port <= 65535:
+            raise ValidationError(f"Port {port} is out of range.", field="port", remedy="Use 1-65535.")
+    username = (spec.username or "").strip()
+    if not username:
+        raise ValidationError("The login (user name) is required.", field="username")
+    if len(username) > 100:
+        raise ValidationError("The login is limited to 100 characters.", field="username")
+    if creating and not spec.password:
+        raise ValidationError("The password is required for a new server.", field="password")
+    default_db = defaults.default_db if spec.default_db is None else spec.default_db.strip()
+    if defaults.db_required and not default_db:
+        raise ValidationError(
+            "Oracle needs a service name in the default DB field.", field="default_db",
+            remedy=f"Most installations use {defaults.db_suggestion}.",
+        )
+    if len(default_db) > 100:
+        raise ValidationError("The default DB is limited to 100 characters.", field="default_db")
+    tags = []
+    for tag in spec.tags:
+        tag = tag.strip()
+        if not tag:
+            continue
+        if not _TAG_RE.match(tag):
+            raise ValidationError(f"'{tag}' is not a valid tag.", field="tags",
+                                  remedy="Tags are up to 40 letters, digits and . _ : -")
+        if tag not in tags:
+            tags.append(tag)
+    description = (spec.description or "").strip()
+    if len(description) > 2000:
+        raise ValidationError("The description is limited to 2000 characters.", field="description")
+    group = (spec.group or "").strip()
+    if len(group) > 100:
+        raise ValidationError("The group is limited to 100 characters.", field="group")
+    return replace(spec, name=name, db_type=db_type.value, host=host, port=port, username=username,
+                   default_db=default_db, tags=tuple(tags), description=description, group=group)
+
+
+def _to_info(row, corp_counts: tuple[int, int, int] = (0, 0, 0)) -> ServerInfo:  # noqa: ANN001
+    return ServerInfo(
+        id=row.id, name=row.name, db_type=DbType(row.db_type), host=row.host, port=row.port,
+        username=row.username, default_db=row.default_db, description=row.description,
+        tags=tuple(row.tags or ()), group=row.group_name, is_active=row.is_active,
+        has_password=bool(row.password_enc), data_path=row.data_path, log_path=row.log_path,
+        created_at=row.created_at, updated_at=row.updated_at,
+        corp_count=corp_counts[0], corp_warnings=corp_counts[1], corp_errors=corp_counts[2],
+    )
+
+
+def _describe_changes(before: dict[str, Any], after: dict[str, Any]) -> str:
+    parts = []
+    for key, old in before.items():
+        new = after[key]
+        if old != new:
+            # The password's value never enters the log, only the fact that it changed.
+            parts.append("password changed" if key == "password" else f"{key}: {old!r} -> {new!r}")
+    return "; ".join(parts) or "no change"
+
+
+def _snapshot(row) -> dict[str, Any]:  # noqa: ANN001
+    return {"name": row.name, "db_type": row.db_type, "host": row.host, "port": row.port,
+            "username": row.username, "default_db": row.default_db, "description": row.description,
+            "tags": list(row.tags or ()), "group": row.group_name, "is_active": row.is_active,
+            "password": row.password_enc}
+
+
+class ServerRegistry:
+    def __init__(self, store: Store, secrets: SecretBox) -> None:
+        self.store = store
+        self.secrets = secrets
+
+    async def list(self, actor: Actor, *, include_inactive: bool = True) -> list[ServerInfo]:
+        """Fast: the store only, no connection checks (seed §10.2)."""
+        require(actor, Operation.VIEW)
+        from sqlalchemy import case, func, select
+
+        from core.store.models import CorpRow, ServerRow
+
+        def query(session: Session) -> list[ServerInfo]:
+            stmt = select(ServerRow).order_by(ServerRow.name_key)
+            if not include_inactive:
+                stmt = stmt.where(ServerRow.is_active.is_(True))
+            counts = {
+                sid: (total, warn or 0, err or 0)
+                for sid, total, warn, err in session.execute(
+                    select(
+                        CorpRow.server_id,
+                        func.count(),
+                        func.sum(case((CorpRow.status == "warning", 1), else_=0)),
+                        func.sum(case((CorpRow.status == "error", 1), else_=0)),
+                    ).group_by(CorpRow.server_id)
+                )
+            }
+            return [_to_info(row, counts.get(row.id, (0, 0, 0))) for row in session.scalars(stmt)]
+
+        return await self.store.run(query)
+
+    async def get(self, actor: Actor, server_id: int) -> ServerInfo:
+        require(actor, Operation.VIEW)
+        return await self.store.run(lambda s: self._info(s, server_id))
+
+    async def get_by_name(self, actor: Actor, name: str) -> ServerInfo:
+        require(actor, Operation.VIEW)
+        from sqlalchemy import select
+
+        from core.store.models import ServerRow
+
+        def query(session: Session) -> ServerInfo:
+            row = session.scalar(select(ServerRow).where(ServerRow.name_key == name_key(name)))
+            if row is None:
+                raise NotFound(f"There is no server named '{name.strip()}'.", remedy="`jumpdeck servers ls` lists them.")
+            return self._info(session, row.id)
+
+        return await self.store.run(query)
+
+    def _info(self, session: Session, server_id: int) -> ServerInfo:
+        from sqlalchemy import select
+
+        from core.store.models import CorpRow, ServerRow
+
+        row = session.get(ServerRow, server_id)
+        if row is None:
+            raise NotFound(f"Server #{server_id} does not exist (it may have been deleted).", remedy="Reload the list.")
+        statuses = list(session.scalars(select(CorpRow.status).where(CorpRow.server_id == server_id)))
+        return _to_info(row, (len(statuses), statuses.count("warning"), statuses.count("error")))
+
+    async def credentials(self, actor: Actor, server_id: int) -> Credentials:
+        """Decrypted connection details for a check. Anyone who may test may use them;
+        the password goes to the driver and nowhere else."""
+        require(actor, Operation.TEST_CONNECTION)
+        from core.store.models import ServerRow
+
+        def load(session: Session) -> Credentials:
+            row = session.get(ServerRow, server_id)
+            if row is None:
+                raise NotFound(f"Server #{server_id} does not exist (it may have been deleted).")
+            password = self.secrets.decrypt(row.password_enc) if row.password_enc else Secret("")
+            return Credentials(DbType(row.db_type), row.host, row.port, row.username, password, row.default_db)
+
+        return await self.store.run(load)
+
+    async def create(self, actor: Actor, spec: ServerSpec) -> ServerInfo:
+        require(actor, Operation.MANAGE_SERVERS)
+        spec = validate(spec, creating=True)
+        token = self.secrets.encrypt(spec.password)
+        from sqlalchemy import select
+
+        from core.store.models import ServerRow
+
+        def create(session: Session) -> ServerInfo:
+            if session.scalar(select(ServerRow.id).where(ServerRow.name_key == name_key(spec.name))) is not None:
+                raise Conflict(f"A server named '{spec.name}' already exists.", remedy="Names are unique; choose another.")
+            row = ServerRow(
+                name=spec.name, name_key=name_key(spec.name), db_type=spec.db_type, host=spec.host,
+                port=spec.port, username=spec.username, password_enc=token, default_db=spec.default_db,
+                description=spec.description, tags=list(spec.tags), group_name=spec.group,
+                data_path=spec.data_path, log_path=spec.log_path, is_active=spec.is_active,
+            )
+            session.add(row)
+            session.flush()
+            activity.record(session, actor, "CREATE", "SERVER", row.id,
+                            f"{spec.name} ({spec.db_type} {spec.host}:{spec.port})")
+            return _to_info(row)
+
+        return await self.store.run(create)
+
+    async def update(self, actor: Actor, server_id: int, spec: ServerSpec) -> ServerInfo:
+        require(actor, Operation.MANAGE_SERVERS)
+        spec = validate(spec, creating=False)
+        token = self.secrets.encrypt(spec.password) if spec.password else None
+        from sqlalchemy import select
+
+        from core.store.models import ServerRow
+
+        def update(session: Session) -> ServerInfo:
+            row = session.get(ServerRow, server_id)
+            if row is None:
+                raise NotFound(f"Server #{server_id} does not exist (it may have been deleted).", remedy="Reload the list.")
+            clash = session.scalar(
+                select(ServerRow.id).where(ServerRow.name_key == name_key(spec.name), ServerRow.id != server_id)
+            )
+            if clash is not None:
+                raise Conflict(f"A server named '{spec.name}' already exists.", remedy="Names are unique; choose another.")
+            before = _snapshot(row)
+            row.name, row.name_key, row.db_type = spec.name, name_key(spec.name), spec.db_type
+            row.host, row.port, row.username = spec.host, spec.port, spec.username
+            row.default_db, row.description = spec.default_db, spec.description
+            row.tags, row.group_name, row.is_active = list(spec.tags), spec.group, spec.is_active
+            row.data_path, row.log_path = spec.data_path, spec.log_path
+            if token is not None:  # blank password: keep the stored one (seed §4.1)
+                row.password_enc = token
+            session.flush()
+            activity.record(session, actor, "UPDATE", "SERVER", row.id, f"{row.name}: {_describe_changes(before, _snapshot(row))}")
+            return self._info(session, row.id)
+
+        return await self.store.run(update)
+
+    async def delete(self, actor: Actor, server_id: int) -> None:
+        require(actor, Operation.MANAGE_SERVERS)
+        from sqlalchemy import func, select
+
+        from core.store.models import CorpRow, ServerRow
+
+        def delete(session: Session) -> None:
+            row = session.get(ServerRow, server_id)
+            if row is None:
+                raise NotFound(f"Server #{server_id} does not exist (it may have been deleted).", remedy="Reload the list.")
+            corps = session.scalar(select(func.count()).select_from(CorpRow).where(CorpRow.server_id == server_id))
+            if corps:
+                raise Conflict(f"Server '{row.name}' has {corps} corp DB{'s' if corps != 1 else ''}; move or delete them first.")
+            activity.record(session, actor, "DELETE", "SERVER", row.id, f"{row.name} ({row.db_type} {row.host}:{row.port})")
+            session.delete(row)
+
+        await self.store.run(delete)

@@ -1,0 +1,174 @@
+"""Opening the metadata store: SQLite by default, PostgreSQL when `store_url` is set.
+
+The store is opened once per process, migrated to the newest schema (never dropped),
+and used through `Store.run(fn)`, which runs `fn(session)` in a worker thread inside
+one transaction, so a blocking driver never stalls the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, TypeVar
+
+from core.errors import StoreError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+log = logging.getLogger("jumpdeck.store")
+
+DATABASE_DIR = Path(__file__).resolve().parents[2] / "database"
+# The newest migration; tests/core/test_store.py checks it equals Alembic's head.
+HEAD_REVISION = "0001_initial"
+
+
+def _redact_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # a malformed URL: show only its scheme
+        return url.split(":", 1)[0] + "://…"
+
+
+@dataclass
+class Store:
+    """An open metadata store."""
+
+    engine: Engine
+    url_display: str  # the URL with any password hidden
+    kind: str  # "sqlite" or "postgresql"
+    degraded_reason: str | None = None  # set when a configured PostgreSQL was unreachable
+    _executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="store"))
+    _session_factory: Callable[[], Session] | None = None
+
+    @property
+    def degraded(self) -> bool:
+        return self.degraded_reason is not None
+
+    def session(self) -> Session:
+        if self._session_factory is None:
+            from sqlalchemy.orm import sessionmaker
+
+            self._session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        return self._session_factory()
+
+    def run_sync(self, fn: Callable[[Session], T]) -> T:
+        """Run `fn` in one transaction: committed if it returns, rolled back if it raises."""
+        with self.session() as session:
+            with session.begin():
+                return fn(session)
+
+    async def run(self, fn: Callable[[Session], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.run_sync, fn)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.engine.dispose()
+
+
+def _sqlite_engine(path: Path) -> Engine:
+    from sqlalchemy import create_engine, event
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 10})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):  # noqa: ANN001
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers (the TUI) and a writer (a CLI in cron) work at once.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return engine
+
+
+def _postgres_engine(url: str, connect_timeout: float) -> Engine:
+    from sqlalchemy import create_engine
+
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        connect_args={"connect_timeout": max(1, int(round(connect_timeout)))},
+    )
+
+
+def _current_revision(engine: Engine) -> str | None:
+    from sqlalchemy import inspect, text
+
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the store to the newest schema. Cheap when it is already there."""
+    if _current_revision(engine) == HEAD_REVISION:
+        return
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(DATABASE_DIR))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Two jump hosts starting at once must not both migrate.
+            from sqlalchemy import text
+
+            conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+_open_lock = threading.Lock()
+
+
+def open_store(
+    *,
+    sqlite_path: Path,
+    store_url: str | None,
+    connect_timeout: float = 3.0,
+) -> Store:
+    """Open (and migrate) the store. A configured but unreachable PostgreSQL falls back
+    to the local SQLite file, loudly: the returned store has `degraded_reason` set."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    with _open_lock:
+        degraded_reason = None
+        if store_url and not store_url.startswith("sqlite"):
+            try:
+                engine = _postgres_engine(store_url, connect_timeout)
+                migrate(engine)
+                return Store(engine=engine, url_display=_redact_url(store_url), kind=engine.dialect.name)
+            except SQLAlchemyError as exc:
+                # Only the driver's first line: it names host and port, never the password.
+                first_line = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(getattr(exc, "orig", exc)).strip() else type(exc).__name__
+                degraded_reason = f"the shared store {_redact_url(store_url)} is unreachable ({first_line})"
+                log.warning("store fallback: %s", degraded_reason)
+            except ModuleNotFoundError as exc:
+                degraded_reason = f"the driver for {_redact_url(store_url)} is not installed ({exc.name})"
+        elif store_url:
+            sqlite_path = Path(store_url.removeprefix("sqlite:///"))
+        try:
+            engine = _sqlite_engine(sqlite_path)
+            migrate(engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"The local store {sqlite_path} cannot be opened: {getattr(exc, 'orig', exc)}.",
+                remedy="Check the file's permissions and free disk space, or set JUMPDECK_HOME to another directory.",
+            ) from None
+        return Store(engine=engine, url_display=str(sqlite_path), kind="sqlite", degraded_reason=degraded_reason)

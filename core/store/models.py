@@ -1,0 +1,184 @@
+"""SQLAlchemy models of the metadata store (DESIGN.md "Data").
+
+The Alembic migrations in `database/versions/` create exactly these tables;
+`tests/core/test_store.py` checks that models and migrations never drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ServerRow(Base):
+    """A registered database server (seed 000 `db_servers`, password encrypted)."""
+
+    __tablename__ = "servers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    # Names are unique trimmed and case-insensitive: the folded form carries the constraint.
+    name_key: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    db_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    host: Mapped[str] = mapped_column(String(200), nullable=False)
+    port: Mapped[int] = mapped_column(Integer, nullable=False)
+    username: Mapped[str] = mapped_column(String(100), nullable=False)
+    password_enc: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    default_db: Mapped[str] = mapped_column(String(100), nullable=False, default="")
+    data_path: Mapped[str | None] = mapped_column(String(500))
+    log_path: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    group_name: Mapped[str] = mapped_column(String(100), nullable=False, default="")
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    corps: Mapped[list[CorpRow]] = relationship(back_populates="server")
+
+
+class CorpRow(Base):
+    """A corp database living on a server. A server with corps cannot be deleted."""
+
+    __tablename__ = "corps"
+    __table_args__ = (UniqueConstraint("server_id", "code", name="uq_corps_server_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id"), nullable=False, index=True)
+    code: Mapped[str] = mapped_column(String(50), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    db_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="ok")  # ok / warning / error
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+    server: Mapped[ServerRow] = relationship(back_populates="corps")
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    role: Mapped[str] = mapped_column(String(20), nullable=False)  # admin / operator / viewer
+    status: Mapped[str] = mapped_column(String(20), nullable=False)  # pending / active / disabled
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    keys: Mapped[list[UserKeyRow]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+
+class UserKeyRow(Base):
+    """An SSH public key of a user, for serve-ssh. The fingerprint is unique overall."""
+
+    __tablename__ = "user_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    fingerprint: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    public_key: Mapped[str] = mapped_column(Text, nullable=False)
+    comment: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    added_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+    user: Mapped[UserRow] = relationship(back_populates="keys")
+
+
+class ActivityRow(Base):
+    """One audited mutation. `detail` never holds a secret."""
+
+    __tablename__ = "activity_log"
+    __table_args__ = (
+        Index("ix_activity_actor_id", "actor", "id"),
+        Index("ix_activity_action_id", "action", "id"),
+        Index("ix_activity_target_id", "target_type", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100), nullable=False)
+    origin: Mapped[str] = mapped_column(String(100), nullable=False)
+    action: Mapped[str] = mapped_column(String(50), nullable=False)
+    target_type: Mapped[str] = mapped_column(String(50), nullable=False)
+    target_id: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
+class ProvisionRunRow(Base):
+    """A provisioning run (the seed's `projects`)."""
+
+    __tablename__ = "provision_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_name: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    template: Mapped[str] = mapped_column(String(50), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="PENDING", index=True)
+    assigned_ip: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    created_by: Mapped[str] = mapped_column(String(100), nullable=False, default="")
+    runner: Mapped[str] = mapped_column(String(20), nullable=False, default="mock")
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+
+
+class WorkloadVmRow(Base):
+    """A VM of the workload pool. Allocation is atomic (see the provisioning service)."""
+
+    __tablename__ = "workload_pool"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    vm_name: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    ip_address: Mapped[str] = mapped_column(String(100), nullable=False)
+    ssh_user: Mapped[str] = mapped_column(String(100), nullable=False, default="root")
+    ssh_port: Mapped[int] = mapped_column(Integer, nullable=False, default=22)
+    ssh_password_enc: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="available", index=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("provision_runs.id"))
+    occupy_user: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class SettingsRow(Base):
+    """The single settings row (id = 1). Keys beyond the columns live in `extra`."""
+
+    __tablename__ = "settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    maintenance_mode: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    system_notice: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    max_vcpu: Mapped[int] = mapped_column(Integer, nullable=False, default=100)
+    max_memory: Mapped[int] = mapped_column(Integer, nullable=False, default=256)
+    max_concurrent_runs: Mapped[int] = mapped_column(Integer, nullable=False, default=4)
+    archive_cutoff_year: Mapped[int | None] = mapped_column(Integer)
+    backup_retention_live: Mapped[int] = mapped_column(Integer, nullable=False, default=30)
+    backup_retention_archive: Mapped[int] = mapped_column(Integer, nullable=False, default=12)
+    backup_retention_store: Mapped[int] = mapped_column(Integer, nullable=False, default=10)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+# Every column holding a Fernet token, for `jumpdeck rotate-key` and the leak tests.
+ENCRYPTED_COLUMNS: list[tuple[type[Base], str]] = [
+    (ServerRow, "password_enc"),
+    (WorkloadVmRow, "ssh_password_enc"),
+]

@@ -1,0 +1,91 @@
+"""Shared fixtures: a temp store, an actor per role, and real-service URLs that skip
+with a reason when the service is unreachable (fail instead under
+JUMPDECK_REQUIRE_SERVICES=1, which .ci/run sets)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from core.config import Config, load_config
+from core.identity import Actor, Role, UserStatus
+
+REQUIRE_SERVICES = os.environ.get("JUMPDECK_REQUIRE_SERVICES") == "1"
+
+
+def service_unavailable(reason: str) -> None:
+    """Skip, or fail when CI demands real services."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service unavailable: {reason}")
+    pytest.skip(reason)
+
+
+def port_answers(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path_factory):
+    """No test reads the developer's real config, key or store."""
+    for name in list(os.environ):
+        if name.startswith("JUMPDECK_") and name != "JUMPDECK_REQUIRE_SERVICES":
+            monkeypatch.delenv(name)
+    cfgdir = tmp_path_factory.mktemp("xdg-config")
+    monkeypatch.setenv("JUMPDECK_CONFIG", str(cfgdir / "config.toml"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(cfgdir))
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return load_config(cli={"home": str(tmp_path / "home")})
+
+
+@pytest.fixture
+async def ctx(config):
+    """An open context whose actor is the first user, hence admin."""
+    from core.context import open_context
+
+    context = await open_context(config, user="admin")
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def admin() -> Actor:
+    return Actor("admin", Role.ADMIN)
+
+
+@pytest.fixture
+def operator() -> Actor:
+    return Actor("oper", Role.OPERATOR)
+
+
+@pytest.fixture
+def viewer() -> Actor:
+    return Actor("view", Role.VIEWER)
+
+
+@pytest.fixture
+def pending() -> Actor:
+    return Actor("newbie", Role.VIEWER, UserStatus.PENDING)
+
+
+@pytest.fixture
+def pg_url() -> str:
+    if not port_answers(5432):
+        service_unavailable("PostgreSQL is not answering on 127.0.0.1:5432")
+    return "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture
+def mysql_url() -> str:
+    if not port_answers(3306):
+        service_unavailable("MariaDB is not answering on 127.0.0.1:3306")
+    return "mysql+pymysql://root@127.0.0.1:3306/test"

@@ -1,0 +1,123 @@
+"""The `jumpdeck` command line: a face over core, like the TUI.
+
+Each command group lives in its own module with a `register(subparsers)` function;
+handlers are `async def handler(args, ctx) -> int`. Imports stay inside handlers so
+`jumpdeck --help` and the app's first frame pay only for what they use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import sys
+from typing import Any, Awaitable, Callable
+
+from core.errors import ConfigError, JumpdeckError, ValidationError
+
+# Command modules, in the order `jumpdeck --help` lists them.
+COMMAND_MODULES = [
+    "tui.cli.users",
+    "tui.cli.settings",
+    "tui.cli.activity",
+    "tui.cli.keys",
+]
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that exits 2 with one sentence (its default), never a traceback."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"jumpdeck: {message}. Add --help to see the options.\n")
+
+
+def add_global_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--home", help="data directory (default: platform data dir, or $JUMPDECK_HOME)")
+    parser.add_argument("--store-url", help="shared PostgreSQL store URL (default: SQLite in the data dir)")
+    parser.add_argument("--demo", action="store_true", help="use the embedded demo data dir (never the real store)")
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="jumpdeck",
+        description="A keyboard-driven console for DB fleets, provisioning, SSH, charts and maintenance. "
+        "Without a command, opens the app.",
+    )
+    add_global_options(parser)
+    parser.add_argument("--version", action="version", version=f"jumpdeck {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(sub)
+    return parser
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("jumpdeck")
+    except Exception:
+        return "0+unknown"
+
+
+def config_from_args(args: argparse.Namespace):
+    from core.config import load_config
+
+    return load_config(cli={"home": args.home, "store_url": args.store_url}, demo=args.demo)
+
+
+def print_error(error: BaseException) -> None:
+    print(f"jumpdeck: {error}", file=sys.stderr)
+
+
+def exit_code_for(error: JumpdeckError) -> int:
+    return EXIT_USAGE if isinstance(error, (ConfigError, ValidationError)) else EXIT_FAIL
+
+
+Handler = Callable[[argparse.Namespace, Any], Awaitable[int]]
+
+
+def run_with_context(args: argparse.Namespace, handler: Handler) -> int:
+    """Open the context, run the handler, turn every expected error into a sentence."""
+
+    async def go() -> int:
+        from core.context import open_context
+
+        if getattr(args, "demo", False):
+            from core.demo import ensure_demo
+
+            await ensure_demo(config)
+        ctx = await open_context(config)
+        try:
+            if ctx.store.degraded:
+                print(f"jumpdeck: warning: degraded: using the local store because {ctx.store.degraded_reason}.", file=sys.stderr)
+            return await handler(args, ctx)
+        finally:
+            ctx.close()
+
+    try:
+        config = config_from_args(args)
+        return asyncio.run(go())
+    except JumpdeckError as error:
+        print_error(error)
+        return exit_code_for(error)
+    except KeyboardInterrupt:
+        print("jumpdeck: interrupted.", file=sys.stderr)
+        return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        from tui.launch import launch_app
+
+        return launch_app(args)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
