@@ -128,6 +128,16 @@ class Config:
         return self.home / "database"
 
     @property
+    def known_hosts_path(self) -> Path:
+        """jumpdeck's own known_hosts, shared by the SSH terminal and the Ansible runner."""
+        return self.home / "known_hosts"
+
+    @property
+    def runs_dir(self) -> Path:
+        """Per-run artifact dirs of the provisioning runner."""
+        return self.home / "runs"
+
+    @property
     def backups_dir(self) -> Path:
         return self.database_dir / "backups"
 
