@@ -13,7 +13,7 @@ import enum
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from core import activity
 from core.errors import Conflict, NotFound, ValidationError
@@ -22,6 +22,8 @@ from core.secrets import Secret
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from core.servers.checks import CheckTarget
 
     from core.secrets import SecretBox
     from core.store.engine import Store
@@ -360,3 +362,30 @@ class ServerRegistry:
             session.delete(row)
 
         await self.store.run(delete)
+
+    async def check_targets(self, actor: Actor, server_ids: Iterable[int] | None = None, *,
+                            include_inactive: bool = False) -> list[CheckTarget]:
+        """Decrypted connection details of many servers in one store trip, for a round of
+        checks. `server_ids=None` means the whole (active) fleet, in name order."""
+        require(actor, Operation.TEST_CONNECTION)
+        from sqlalchemy import select
+
+        from core.servers.checks import CheckTarget
+        from core.store.models import ServerRow
+
+        wanted = None if server_ids is None else list(server_ids)
+
+        def load(session: Session) -> list[CheckTarget]:
+            stmt = select(ServerRow).order_by(ServerRow.name_key)
+            if wanted is not None:
+                stmt = stmt.where(ServerRow.id.in_(wanted))
+            elif not include_inactive:
+                stmt = stmt.where(ServerRow.is_active.is_(True))
+            targets = []
+            for row in session.scalars(stmt):
+                password = self.secrets.decrypt(row.password_enc) if row.password_enc else Secret("")
+                creds = Credentials(DbType(row.db_type), row.host, row.port, row.username, password, row.default_db)
+                targets.append(CheckTarget(creds, row.id, row.name))
+            return targets
+
+        return await self.store.run(load)
