@@ -219,6 +219,19 @@ class CheckEngine:
         return CheckResult(target.server_id, target.name, creds.db_type, creds.host, creds.port, Status.OFFLINE,
                            (time.perf_counter() - begin) * 1000, None, kind, message, hint)
 
+    async def call(self, creds: Credentials, operation: str, *args: Any, timeout: float | None = None) -> Any:
+        """Run one of a sync driver's other operations (`list_databases`, ...) in the pool,
+        under the same deadline as a check. Failures raise `DriverError`."""
+        timeout = self.timeout if timeout is None else timeout
+        driver = load_driver(creds.db_type)
+        loop = asyncio.get_running_loop()
+        method = getattr(driver, operation)
+        try:
+            return await asyncio.wait_for(loop.run_in_executor(self._pool(), method, creds, *args, timeout),
+                                          timeout + GRACE)
+        except (TimeoutError, asyncio.TimeoutError):
+            raise DriverError(ErrorKind.TIMEOUT, f"No answer from {creds.host}:{creds.port} within {timeout:g} s.") from None
+
     async def check_many(self, targets: Iterable[CheckTarget], *, concurrency: int | None = None,
                          timeout: float | None = None) -> AsyncIterator[CheckResult]:
         """Check every target, at most `concurrency` at once; yield each result as it lands.
