@@ -166,8 +166,10 @@ class CheckEngine:
             self._threads_busy += 1
         started.set()
         try:
+            driver = load_driver(target.credentials.db_type)
+            driver.preload()
             begin = time.perf_counter()
-            version = load_driver(target.credentials.db_type).version(target.credentials, timeout)
+            version = driver.version(target.credentials, timeout)
             return version, (time.perf_counter() - begin) * 1000
         finally:
             with self._lock:
@@ -185,6 +187,9 @@ class CheckEngine:
         try:
             driver = load_driver(creds.db_type)
             if driver.is_async:
+                # The first import of a big library must not stall the event loop.
+                await asyncio.get_running_loop().run_in_executor(self._pool(), driver.preload)
+                begin = time.perf_counter()
                 version = await asyncio.wait_for(driver.version_async(creds, timeout), timeout + GRACE)
                 latency = (time.perf_counter() - begin) * 1000
             else:
