@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 MAX_THREADS = 4
 MAX_ITEMS_PER_TREND = 12
+SCAN_SHARE = 0.2  # of a file's days, above which top-N scans instead of using the date index
 
 
 def _next_month(d: date) -> date:
@@ -139,14 +140,15 @@ class ProductionData:
     # -- month x item sums: rollup for whole months, raw rows for the edges -------------
 
     def _month_sums(self, seg: source.Segment, lo: str, hi: str, codes: tuple[str, ...] | None,
-                    per_item: bool) -> dict[tuple[str, str], int]:
-        """{(month, item_code or ''): quantity} over [lo, hi) in one file."""
+                    per_item: bool, by_month: bool = True) -> dict[tuple[str, str], int]:
+        """{(month or '', item_code or ''): quantity} over [lo, hi) in one file."""
         out: dict[tuple[str, str], int] = defaultdict(int)
         months, edges = split_months(lo, hi)
         if months:
+            month_col = "month" if by_month else "''"
             item_col = "item_code" if per_item else "''"
             where = f" AND item_code IN ({_in(codes)})" if codes else ""
-            rows = self._rollup(seg, f"SELECT month, {item_col}, sum(quantity) FROM monthly WHERE name = ? "
+            rows = self._rollup(seg, f"SELECT {month_col}, {item_col}, sum(quantity) FROM monthly WHERE name = ? "
                                      f"AND month >= ? AND month < ?{where} GROUP BY 1, 2", (*months, *(codes or ())))
             if rows is None:
                 edges = [(lo, hi)]
@@ -154,27 +156,45 @@ class ProductionData:
                 for month, code, qty in rows:
                     out[(month, code)] += qty
         for e_lo, e_hi in edges:
-            for day, code, qty in self._raw_day_sums(seg, e_lo, e_hi, codes, per_item):
-                out[(day[:7], code)] += qty
+            if by_month:
+                for day, code, qty in self._raw_day_sums(seg, e_lo, e_hi, codes, per_item):
+                    out[(day[:7], code)] += qty
+            else:
+                for code, qty in self._raw_item_sums(seg, e_lo, e_hi):
+                    out[("", code)] += qty
         return out
 
     def _raw_day_sums(self, seg: source.Segment, lo: str, hi: str, codes: tuple[str, ...] | None,
                       per_item: bool) -> list[tuple[str, str, int]]:
-        # Grouping by the indexed column itself walks the index in order with no sort,
-        # measured 2.5x faster than grouping by substr(production_date, 1, 7).
-        if codes:
+        # GROUP BY the indexed columns in index order: SQLite walks the index with no sort.
+        # Measured on 2.5M rows: 0.26 s against 0.70 s for GROUP BY substr(production_date, 1, 7).
+        where = f"item_code IN ({_in(codes)}) AND " if codes else ""
+        params = (*(codes or ()), lo, hi)
+        if per_item:
             sql = (f"SELECT production_date, item_code, sum(good_quantity) FROM {TABLE} "
-                   f"WHERE item_code IN ({_in(codes)}) AND production_date >= ? AND production_date < ? GROUP BY 1, 2")
-            params: tuple = (*codes, lo, hi)
-        else:
-            item_col = "item_code" if per_item else "''"
-            sql = (f"SELECT production_date, {item_col}, sum(good_quantity) FROM {TABLE} "
-                   f"WHERE production_date >= ? AND production_date < ? GROUP BY 1, 2")
-            params = (lo, hi)
+                   f"WHERE {where}production_date >= ? AND production_date < ? GROUP BY item_code, production_date")
+            return self._read(seg, "day sums per item", lambda c: c.execute(sql, params).fetchall())
+        sql = (f"SELECT production_date, sum(good_quantity) FROM {TABLE} "
+               f"WHERE {where}production_date >= ? AND production_date < ? GROUP BY production_date")
         rows = self._read(seg, "day sums", lambda c: c.execute(sql, params).fetchall())
-        if codes and not per_item:
-            return [(day, "", qty) for day, _code, qty in rows]
-        return rows
+        return [(day, "", qty) for day, qty in rows]
+
+    def _raw_item_sums(self, seg: source.Segment, lo: str, hi: str) -> list[tuple[str, int]]:
+        def run(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+            # Over a large share of the file a sequential scan beats index lookups
+            # (measured 0.30 s against 0.38 s for a quarter of 2.5M rows); min/max are index seeks.
+            first, last = conn.execute(f"SELECT min(production_date), max(production_date) FROM {TABLE}").fetchone()
+            hint = ""
+            if first and last:
+                span = (date.fromisoformat(last) - date.fromisoformat(first)).days + 1
+                wanted = (min(date.fromisoformat(hi), date.fromisoformat(last) + timedelta(days=1))
+                          - max(date.fromisoformat(lo), date.fromisoformat(first))).days
+                if wanted >= span * SCAN_SHARE:
+                    hint = " NOT INDEXED"
+            return conn.execute(f"SELECT item_code, sum(good_quantity) FROM {TABLE}{hint} "
+                                "WHERE production_date >= ? AND production_date < ? GROUP BY item_code", (lo, hi)).fetchall()
+
+        return self._read(seg, "item sums", run)
 
     # -- public queries ----------------------------------------------------------------
 
@@ -236,7 +256,7 @@ class ProductionData:
 
         async def compute(segments):
             sums: dict[str, int] = defaultdict(int)
-            for part in await self._each(segments, rng, lambda s, lo, hi: self._month_sums(s, lo, hi, None, True)):
+            for part in await self._each(segments, rng, lambda s, lo, hi: self._month_sums(s, lo, hi, None, True, by_month=False)):
                 for (_, code), qty in part.items():
                     sums[code] += qty
             ranked = sorted(sums.items(), key=lambda kv: (-kv[1], kv[0]))[: max(0, n)]
@@ -251,10 +271,18 @@ class ProductionData:
             rows = self._rollup(seg, "SELECT item_code, max(item_name) FROM monthly WHERE name = ? GROUP BY 1", ())
             if rows is not None:
                 return rows
-            # min(id) per code walks idx_item_code alone; then one row lookup per item.
-            return self._read(seg, "items", lambda c: c.execute(
-                f"SELECT item_code, item_name FROM {TABLE} WHERE id IN "
-                f"(SELECT min(id) FROM {TABLE} GROUP BY item_code)").fetchall())
+            # One index seek per distinct code (a loose index scan): ~120 seeks, not 2.5M entries.
+            def seek(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+                out, code = [], ""
+                while True:
+                    row = conn.execute(f"SELECT item_code, item_name FROM {TABLE} WHERE item_code > ? "
+                                       "ORDER BY item_code LIMIT 1", (code,)).fetchone()
+                    if row is None:
+                        return out
+                    out.append(row)
+                    code = row[0]
+
+            return self._read(seg, "items", seek)
 
         async def compute(segments):
             names: dict[str, str] = {}
