@@ -200,9 +200,14 @@ def sources(config: Config, kinds: set[str], store_path: Path | None) -> list[So
 
 
 def _free_name(directory: Path, prefix: str, now: float) -> str:
-    """The seed's name for `now`; a second backup in the same second takes the next
-    free second, so names stay unique and sortable."""
+    """The seed's name for `now`. Names must sort in the order backups were taken (retention
+    keeps the newest by name), so a backup in the same second as the newest existing one
+    takes the second after it."""
     stamp = int(now)
+    newest = max((int(time.mktime(parsed[2].timetuple())) for p in directory.glob(f"{prefix}_*.db")
+                  if (parsed := parse_name(p.name)) and p.name[: -len("_YYYYMMDD_HHMMSS.db")] == prefix), default=None)
+    if newest is not None and newest >= stamp:
+        stamp = newest + 1
     while True:
         name = f"{prefix}_{time.strftime(STAMP, time.localtime(stamp))}.db"
         if not (directory / name).exists() and not (directory / f".{name}.partial").exists():
