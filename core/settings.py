@@ -99,6 +99,9 @@ SETTING_SPECS: dict[str, SettingSpec] = {
         SettingSpec("monitor_warning_pct", int, 80, "monitor warning threshold (%)", 1, 100),
         SettingSpec("monitor_critical_pct", int, 95, "monitor critical threshold (%)", 1, 100),
         SettingSpec("monitor_refresh", int, 15, "monitor refresh interval in seconds", 1, 3600),
+        SettingSpec("watcher_interval", int, 3600, "DB watcher daemon interval in seconds", 10, 86400),
+        SettingSpec("watcher_wal_limit_mb", int, 64, "the watcher checkpoints a WAL larger than this (MB)", 1, 100000),
+        SettingSpec("backup_max_age_hours", int, 48, "health is degraded when the last good live backup is older (hours)", 1, 100000),
     ]
 }
 

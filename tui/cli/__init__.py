@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "tui.cli.activity",
     "tui.cli.keys",
     "tui.cli.production",
+    "tui.cli.maintenance",
 ]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
