@@ -99,6 +99,7 @@ SETTING_SPECS: dict[str, SettingSpec] = {
         SettingSpec("monitor_warning_pct", int, 80, "monitor warning threshold (%)", 1, 100),
         SettingSpec("monitor_critical_pct", int, 95, "monitor critical threshold (%)", 1, 100),
         SettingSpec("monitor_refresh", int, 15, "monitor refresh interval in seconds", 1, 3600),
+        SettingSpec("monitor_timeout", float, 5.0, "timeout of one Prometheus query in seconds", 0.1, 120),
     ]
 }
 
