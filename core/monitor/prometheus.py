@@ -21,7 +21,7 @@ from core.errors import JumpdeckError
 if TYPE_CHECKING:
     import httpx
 
-SET_URL_REMEDY = ("Set it with `jumpdeck settings set prometheus_url=http://HOST:9090`, in the settings dialog, "
+SET_URL_REMEDY = ("Set it with `jumpdeck settings set prometheus_url http://HOST:9090`, in the settings dialog, "
                   "or with JUMPDECK_PROMETHEUS_URL.")
 
 
@@ -194,7 +194,7 @@ class PrometheusClient:
             raise PrometheusError(
                 PrometheusProblem.UNREACHABLE,
                 f"Prometheus unreachable at {self.display_url}: {reason}.",
-                remedy="Check that Prometheus runs and that this host may reach it; the table refreshes by itself when it returns.",
+                remedy="Check that Prometheus runs and that this host may reach it.",
             ) from None
         return self._decode(response)
 
@@ -216,7 +216,7 @@ class PrometheusClient:
             elif code in (400, 422):
                 remedy = "Prometheus refused the query; check the prometheus_instance setting (default {ip}:9100)."
             else:
-                remedy = "Prometheus is in trouble; check its log. The table refreshes by itself when it recovers."
+                remedy = "Prometheus (or a proxy before it) is in trouble; check its log."
             problem = PrometheusProblem.QUERY_ERROR if code in (400, 422) and error else PrometheusProblem.HTTP_ERROR
             detail = error or (response.reason_phrase or "").strip() or "no reason given"
             raise PrometheusError(problem, f"Prometheus at {self.display_url} answered HTTP {code}: {detail[:300]}.",

@@ -53,6 +53,7 @@ class Level(str, enum.Enum):
     CRITICAL = "critical"
     NO_DATA = "no_data"  # Prometheus answered, but has no series for this VM
     UNREACHABLE = "unreachable"  # Prometheus itself could not be read
+    UNKNOWN = "unknown"  # not asked: no URL configured, or an unusable instance template
 
     @property
     def label(self) -> str:
@@ -60,7 +61,7 @@ class Level(str, enum.Enum):
 
 
 # Worst first: a critical VM above a warning one above one that went silent.
-SEVERITY = {Level.CRITICAL: 4, Level.WARNING: 3, Level.UNREACHABLE: 2, Level.NO_DATA: 1, Level.OK: 0}
+SEVERITY = {Level.CRITICAL: 4, Level.WARNING: 3, Level.UNREACHABLE: 2, Level.UNKNOWN: 2, Level.NO_DATA: 1, Level.OK: 0}
 
 
 @dataclass(frozen=True)
@@ -221,14 +222,14 @@ class MonitorService:
             return MonitorSnapshot((), redact_url(url) if url else None, origin, None, message, None, thresholds)
         if url is None:
             return failed(PrometheusProblem.NOT_CONFIGURED, "Prometheus is not configured, so there are no metrics.",
-                          SET_URL_REMEDY, None)
+                          SET_URL_REMEDY, None, Level.UNKNOWN)
         try:
             instances = {r.key: instance_label(template, r) for r in resources}
         except InstanceTemplateError as exc:
             return failed(PrometheusProblem.QUERY_ERROR,
                           f"The prometheus_instance setting {template!r} cannot be filled in ({exc}).",
-                          "Use {ip} and/or {vm_name}, e.g. `jumpdeck settings set prometheus_instance={ip}:9100`.",
-                          redact_url(url))
+                          "Use {ip} and/or {vm_name}, e.g. `jumpdeck settings set prometheus_instance {ip}:9100`.",
+                          redact_url(url), Level.UNKNOWN)
         try:
             client = await self._client_for(url, float(settings.get("monitor_timeout")))
         except PrometheusError as exc:

@@ -131,8 +131,8 @@ async def test_not_configured_says_how_to_set_it(ctx):
     service = MonitorService(ctx)
     snap = await service.snapshot()
     assert snap.problem is PrometheusProblem.NOT_CONFIGURED
-    assert "jumpdeck settings set prometheus_url=" in snap.remedy and "JUMPDECK_PROMETHEUS_URL" in snap.remedy
-    assert snap.requests == 0
+    assert "jumpdeck settings set prometheus_url http" in snap.remedy and "JUMPDECK_PROMETHEUS_URL" in snap.remedy
+    assert snap.requests == 0 and [row.state for row in snap.rows] == [Level.UNKNOWN]
 
 
 async def test_config_url_wins_over_the_setting(ctx, prom):
@@ -237,3 +237,13 @@ def test_thresholds_and_worst_first():
     assert [t.level(v) for v in (None, 10, 80, 94.9, 95, 100)] == [
         Level.NO_DATA, Level.OK, Level.WARNING, Level.WARNING, Level.CRITICAL, Level.CRITICAL]
     assert sort_worst_first([]) == []
+
+
+async def test_unusable_instance_template_is_a_stated_problem(ctx, prom):
+    await ctx.settings.set(ctx.actor, {"prometheus_url": prom.url, "prometheus_instance": "{hostname}:9100"})
+    await add_run(ctx, service="web", created_by="admin", vms=[("WKLD-01", "127.0.0.1")])
+    service = MonitorService(ctx)
+    snap = await service.snapshot()
+    await service.aclose()
+    assert snap.problem is PrometheusProblem.QUERY_ERROR and "{hostname}:9100" in snap.message
+    assert [row.state for row in snap.rows] == [Level.UNKNOWN] and snap.requests == 0
