@@ -132,6 +132,7 @@ class MonitorSnapshot:
     taken_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     requests: int = 0
     elapsed_ms: float = 0.0
+    refresh_seconds: int = 15  # setting monitor_refresh, for the screen's next poll
 
     @property
     def healthy(self) -> bool:
@@ -202,7 +203,7 @@ class MonitorService:
             resources = await self.resources(everyone=everyone)
             settings = await self.ctx.settings.get()
             snap = await self._read(resources, settings, history=history)
-            return _with_timing(snap, started)
+            return _with_timing(snap, started, int(settings.get("monitor_refresh")))
 
     async def _read(self, resources: list[Resource], settings: Settings, *, history: bool) -> MonitorSnapshot:
         thresholds = Thresholds(float(settings.get("monitor_warning_pct")), float(settings.get("monitor_critical_pct")))
@@ -261,10 +262,10 @@ class MonitorService:
                                thresholds, requests=client.requests - before)
 
 
-def _with_timing(snap: MonitorSnapshot, started: float) -> MonitorSnapshot:
+def _with_timing(snap: MonitorSnapshot, started: float, refresh_seconds: int) -> MonitorSnapshot:
     from dataclasses import replace
 
-    return replace(snap, elapsed_ms=(time.perf_counter() - started) * 1000)
+    return replace(snap, elapsed_ms=(time.perf_counter() - started) * 1000, refresh_seconds=refresh_seconds)
 
 
 async def _fetch(client: PrometheusClient, instances: set[str], *, history: bool
