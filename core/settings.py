@@ -102,6 +102,7 @@ SETTING_SPECS: dict[str, SettingSpec] = {
         SettingSpec("watcher_interval", int, 3600, "DB watcher daemon interval in seconds", 10, 86400),
         SettingSpec("watcher_wal_limit_mb", int, 64, "the watcher checkpoints a WAL larger than this (MB)", 1, 100000),
         SettingSpec("backup_max_age_hours", int, 48, "health is degraded when the last good live backup is older (hours)", 1, 100000),
+        SettingSpec("monitor_timeout", float, 5.0, "timeout of one Prometheus query in seconds", 0.1, 120),
     ]
 }
 

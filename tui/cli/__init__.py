@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "tui.cli.keys",
     "tui.cli.production",
     "tui.cli.maintenance",
+    "tui.cli.monitor",
 ]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
