@@ -17,6 +17,8 @@ from core.errors import ConfigError, JumpdeckError, ValidationError
 
 # Command modules, in the order `jumpdeck --help` lists them.
 COMMAND_MODULES = [
+    "tui.cli.servers",
+    "tui.cli.check",
     "tui.cli.users",
     "tui.cli.settings",
     "tui.cli.activity",
