@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "tui.cli.production",
     "tui.cli.maintenance",
     "tui.cli.monitor",
+    "tui.cli.provision",
 ]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
