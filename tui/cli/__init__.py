@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "tui.cli.settings",
     "tui.cli.activity",
     "tui.cli.keys",
+    "tui.cli.ssh",
 ]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
