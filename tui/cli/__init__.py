@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "tui.cli.maintenance",
     "tui.cli.monitor",
     "tui.cli.provision",
+    "tui.cli.ssh",
 ]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
