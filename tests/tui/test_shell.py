@@ -137,7 +137,7 @@ async def test_activity_filters_and_copy(make_app) -> None:
 async def test_quit_asks_while_work_runs(make_app) -> None:
     from tui.screens.confirm import ConfirmScreen
 
-    app = make_app()
+    app = make_app(start_mode="users")
     async with app.run_test(size=(120, 40)) as pilot:
         await booted(pilot)
 
