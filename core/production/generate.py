@@ -56,12 +56,12 @@ class GenerateResult:
 
 
 def demo_items(count: int = DEFAULT_ITEMS) -> list[Item]:
-    """The item master: `count` codes over the families, numbered per family."""
+    """The item master: `count` codes over the families, numbered per family; names are unique."""
     items = []
     for i in range(count):
         prefix, family = _FAMILIES[i % len(_FAMILIES)]
         number = i // len(_FAMILIES) + 1
-        items.append(Item(f"{prefix}{number:04d}", f"{family} {_POWERS[number % len(_POWERS)]}"))
+        items.append(Item(f"{prefix}{number:04d}", f"{family} {number:02d} {_POWERS[number % len(_POWERS)]}"))
     return items
 
 
