@@ -184,7 +184,9 @@ class ChartsScreen(JumpdeckScreen):
             headers, rows = table_of(self.result)
             table.clear(columns=True)
             table.add_columns(*headers)
-            table.add_rows([[f"{v:,}" if isinstance(v, int) else v for v in row] for row in rows])
+            from rich.text import Text
+
+            table.add_rows([[Text(f"{v:,}", justify="right") if isinstance(v, int) else v for v in row] for row in rows])
         else:
             # The title is a Static above the plot: Textual draws it in the theme's colors.
             draw(plot.plt, self.kind, self.result, marker=self.marker, width=max(plot.size.width, 40), title="")
