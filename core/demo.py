@@ -74,6 +74,16 @@ async def seed_demo(ctx: Context) -> None:
     ]
     for spec in samples:
         await registry.create(actor, spec)
+    if any(spec.name == "local-mariadb" for spec in samples):
+        # The local MariaDB's root has an empty password; the registry (rightly) wants one
+        # for a new server, so the demo stores the empty one after the fact.
+        from sqlalchemy import update
+
+        from core.store.models import ServerRow
+
+        empty = ctx.secrets.encrypt(Secret(""))
+        await ctx.store.run(lambda s: s.execute(update(ServerRow).where(ServerRow.name_key == "local-mariadb")
+                                                .values(password_enc=empty)))
 
     await ctx.users.add(actor, "kim.operator", Role.OPERATOR)
     await ctx.users.add(actor, "lee.viewer", Role.VIEWER)
