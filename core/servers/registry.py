@@ -13,7 +13,7 @@ import enum
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from core import activity
 from core.errors import Conflict, NotFound, ValidationError
@@ -22,6 +22,8 @@ from core.secrets import Secret
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from core.servers.checks import CheckTarget
 
     from core.secrets import SecretBox
     from core.store.engine import Store
@@ -118,70 +120,120 @@ def name_key(name: str) -> str:
     return name.strip().casefold()
 
 
+def _text(value: object, field_name: str, label: str, *, limit: int, control_ok: bool = False) -> str:
+    """A stripped text field, or ValidationError: never an AttributeError on odd input.
+    `control_ok` lets line breaks and tabs through (a description), never NUL."""
+    if value is None:
+        return ""
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValidationError(f"The {label} must be text.", field=field_name)
+    text = str(value).strip()
+    if len(text) > limit:
+        raise ValidationError(f"The {label} is limited to {limit} characters.", field=field_name)
+    allowed = "\n\r\t" if control_ok else ""
+    if any((ord(c) < 32 or ord(c) == 127) and c not in allowed for c in text):
+        raise ValidationError(f"The {label} cannot contain control characters.", field=field_name)
+    return text
+
+
+def _port(value: object, default: int) -> int:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValidationError(f"'{value}' is not a port number.", field="port", remedy="Use 1-65535.")
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()):
+        raise ValidationError(f"'{text[:20]}' is not a port number.", field="port", remedy="Use 1-65535.")
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise ValidationError(f"Port {text[:20]} is out of range.", field="port", remedy="Use 1-65535.")
+    return port
+
+
+def _tags(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):  # one tag, or a comma-separated list from a form or a CSV cell
+        value = value.split(",")
+    if not isinstance(value, (list, tuple, set, frozenset)):
+        raise ValidationError("Tags must be a list of words.", field="tags")
+    tags: list[str] = []
+    for item in value:
+        tag = _text(item, "tags", "tag", limit=1000)
+        if not tag:
+            continue
+        if not _TAG_RE.fullmatch(tag):
+            raise ValidationError(f"'{tag[:40]}' is not a valid tag.", field="tags",
+                                  remedy="Tags are up to 40 letters, digits and . _ : -")
+        if tag not in tags:
+            tags.append(tag)
+    return tuple(tags)
+
+
 def validate(spec: ServerSpec, *, creating: bool) -> ServerSpec:
-    """Normalise a spec or raise ValidationError naming the field. Never anything else."""
-    name = (spec.name or "").strip()
+    """Normalise a spec or raise ValidationError naming the field. Never anything else,
+    whatever the fields hold (a form, a CSV cell or a JSON value)."""
+    name = _text(spec.name, "name", "server name", limit=100)
     if not name:
         raise ValidationError("The server name is required.", field="name")
-    if len(name) > 100:
+    if len(name_key(name)) > 100:  # the folded form carries the unique index (ß folds to ss)
         raise ValidationError("The server name is limited to 100 characters.", field="name")
-    if any(ord(c) < 32 for c in name):
-        raise ValidationError("The server name cannot contain control characters.", field="name")
+    raw_type = spec.db_type.value if isinstance(spec.db_type, DbType) else spec.db_type
     try:
-        db_type = DbType(str(spec.db_type).strip().lower())
+        db_type = DbType(str(raw_type).strip().lower())
     except ValueError:
         raise ValidationError(
-            f"'{spec.db_type}' is not a supported DB type.", field="db_type",
+            f"'{str(raw_type)[:40]}' is not a supported DB type.", field="db_type",
             remedy="Choose postgresql, mysql, mssql or oracle.",
         ) from None
     defaults = TYPE_DEFAULTS[db_type]
-    host = (spec.host or "").strip()
+    host = _text(spec.host, "host", "host", limit=200)
     if not host:
         raise ValidationError("The host is required.", field="host", remedy="Give an IP address or a DNS name.")
-    if len(host) > 200 or not _HOST_RE.match(host):
-        raise ValidationError(f"'{host}' is not a valid host name or IP address.", field="host")
-    if spec.port is None or (isinstance(spec.port, str) and not spec.port.strip()):
-        port = defaults.port
-    else:
-        try:
-            port = int(str(spec.port).strip())
-        except ValueError:
-            raise ValidationError(f"'{spec.port}' is not a port number.", field="port", remedy="Use 1-65535.") from None
-        if not 1 <= port <= 65535:
-            raise ValidationError(f"Port {port} is out of range.", field="port", remedy="Use 1-65535.")
-    username = (spec.username or "").strip()
+    if not _HOST_RE.fullmatch(host):
+        raise ValidationError(f"'{host[:60]}' is not a valid host name or IP address.", field="host")
+    port = _port(spec.port, defaults.port)
+    username = _text(spec.username, "username", "login", limit=100)
     if not username:
         raise ValidationError("The login (user name) is required.", field="username")
-    if len(username) > 100:
-        raise ValidationError("The login is limited to 100 characters.", field="username")
-    if creating and not spec.password:
+    password = spec.password
+    if password is None:
+        password = Secret("")
+    elif isinstance(password, str):
+        password = Secret(password)
+    elif not isinstance(password, Secret):
+        raise ValidationError("The password must be text.", field="password")
+    if len(password.reveal()) > 1000:
+        raise ValidationError("The password is limited to 1000 characters.", field="password")
+    if creating and not password:
         raise ValidationError("The password is required for a new server.", field="password")
-    default_db = defaults.default_db if spec.default_db is None else spec.default_db.strip()
+    default_db = (defaults.default_db if spec.default_db is None
+                  else _text(spec.default_db, "default_db", "default DB", limit=100))
     if defaults.db_required and not default_db:
         raise ValidationError(
             "Oracle needs a service name in the default DB field.", field="default_db",
             remedy=f"Most installations use {defaults.db_suggestion}.",
         )
-    if len(default_db) > 100:
-        raise ValidationError("The default DB is limited to 100 characters.", field="default_db")
-    tags = []
-    for tag in spec.tags:
-        tag = tag.strip()
-        if not tag:
-            continue
-        if not _TAG_RE.match(tag):
-            raise ValidationError(f"'{tag}' is not a valid tag.", field="tags",
-                                  remedy="Tags are up to 40 letters, digits and . _ : -")
-        if tag not in tags:
-            tags.append(tag)
-    description = (spec.description or "").strip()
-    if len(description) > 2000:
-        raise ValidationError("The description is limited to 2000 characters.", field="description")
-    group = (spec.group or "").strip()
-    if len(group) > 100:
-        raise ValidationError("The group is limited to 100 characters.", field="group")
+    description = _text(spec.description, "description", "description", limit=2000, control_ok=True)
+    group = _text(spec.group, "group", "group", limit=100)
+    data_path = _text(spec.data_path, "data_path", "data path", limit=500) or None
+    log_path = _text(spec.log_path, "log_path", "log path", limit=500) or None
+    if not isinstance(spec.is_active, bool):
+        raise ValidationError("'active' must be true or false.", field="is_active")
     return replace(spec, name=name, db_type=db_type.value, host=host, port=port, username=username,
-                   default_db=default_db, tags=tuple(tags), description=description, group=group)
+                   password=password, default_db=default_db, tags=_tags(spec.tags), description=description,
+                   group=group, data_path=data_path, log_path=log_path)
+
+
+def spec_from_info(info: ServerInfo, **changes: Any) -> ServerSpec:
+    """A spec holding a saved server's values, for an edit: the password is blank, which
+    keeps the stored one. `changes` override fields."""
+    spec = ServerSpec(name=info.name, db_type=info.db_type.value, host=info.host, username=info.username,
+                      port=info.port, default_db=info.default_db, description=info.description, tags=info.tags,
+                      group=info.group, data_path=info.data_path, log_path=info.log_path, is_active=info.is_active)
+    return replace(spec, **changes)
 
 
 def _to_info(row, corp_counts: tuple[int, int, int] = (0, 0, 0)) -> ServerInfo:  # noqa: ANN001
@@ -360,3 +412,40 @@ class ServerRegistry:
             session.delete(row)
 
         await self.store.run(delete)
+
+    async def check_targets(self, actor: Actor, server_ids: Iterable[int] | None = None, *,
+                            include_inactive: bool = False) -> list[CheckTarget]:
+        """Decrypted connection details of many servers in one store trip, for a round of
+        checks. `server_ids=None` means the whole (active) fleet, in name order."""
+        require(actor, Operation.TEST_CONNECTION)
+        from sqlalchemy import select
+
+        from core.servers.checks import CheckTarget
+        from core.store.models import ServerRow
+
+        wanted = None if server_ids is None else list(server_ids)
+
+        def load(session: Session) -> list[CheckTarget]:
+            stmt = select(ServerRow).order_by(ServerRow.name_key)
+            if wanted is not None:
+                stmt = stmt.where(ServerRow.id.in_(wanted))
+            elif not include_inactive:
+                stmt = stmt.where(ServerRow.is_active.is_(True))
+            targets = []
+            for row in session.scalars(stmt):
+                password = self.secrets.decrypt(row.password_enc) if row.password_enc else Secret("")
+                creds = Credentials(DbType(row.db_type), row.host, row.port, row.username, password, row.default_db)
+                targets.append(CheckTarget(creds, row.id, row.name))
+            return targets
+
+        return await self.store.run(load)
+
+    async def password_tokens(self, actor: Actor) -> dict[int, str]:
+        """Each server's password as its Fernet token, for an encrypted export (admin).
+        A token is readable only with this installation's key."""
+        require(actor, Operation.MANAGE_SERVERS)
+        from sqlalchemy import select
+
+        from core.store.models import ServerRow
+
+        return await self.store.run(lambda s: dict(s.execute(select(ServerRow.id, ServerRow.password_enc)).all()))

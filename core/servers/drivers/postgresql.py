@@ -1,0 +1,114 @@
+"""PostgreSQL through psycopg2 (libpq).
+
+libpq's `connect_timeout` bounds the whole handshake, in whole seconds with a floor of
+2 s; the engine's deadline covers shorter limits. `statement_timeout` bounds the
+queries, so a thread abandoned by the deadline always comes back.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from core.servers.drivers import DatabaseInfo, Driver, DriverError, ErrorKind, first_line
+
+if TYPE_CHECKING:
+    from core.servers.registry import Credentials
+
+_AUTH_MARKERS = ("password authentication failed", "authentication failed", "no pg_hba.conf entry",
+                 "role \"", "no password supplied", "password is required")
+
+
+class PostgresDriver(Driver):
+    db_type = "postgresql"
+    library = "psycopg2"
+    install_hint = "Install it with: pip install psycopg2-binary"
+    LISTS_DATABASES = True
+    CREATES_DATABASES = True
+
+    def _lib(self):  # noqa: ANN202
+        try:
+            import psycopg2
+        except ImportError as exc:
+            raise self.missing(str(exc)) from None
+        return psycopg2
+
+    def connect(self, creds: Credentials, timeout: float, *, database: str | None = None):  # noqa: ANN201
+        psycopg2 = self._lib()
+        try:
+            return psycopg2.connect(
+                host=creds.host, port=creds.port, user=creds.username, password=creds.password.reveal(),
+                dbname=database or creds.database or "postgres",
+                connect_timeout=max(2, math.ceil(timeout)),
+                options=f"-c statement_timeout={max(1, int(timeout * 1000))}",
+                application_name="jumpdeck",
+            )
+        except psycopg2.Error as exc:
+            raise classify(exc) from None
+
+    def version(self, creds: Credentials, timeout: float) -> str:
+        conn = self.connect(creds, timeout)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT version()")
+                return str(cur.fetchone()[0])
+        except self._lib().Error as exc:
+            raise classify(exc) from None
+        finally:
+            conn.close()
+
+    def list_databases(self, creds: Credentials, timeout: float) -> list[DatabaseInfo]:
+        conn = self.connect(creds, timeout)
+        try:
+            with conn.cursor() as cur:
+                # Sizes only where this login may connect: pg_database_size refuses otherwise.
+                cur.execute(
+                    "SELECT d.datname, pg_catalog.pg_get_userbyid(d.datdba),"
+                    " CASE WHEN has_database_privilege(d.datname, 'CONNECT')"
+                    " THEN pg_catalog.pg_database_size(d.datname) END"
+                    " FROM pg_catalog.pg_database d WHERE NOT d.datistemplate ORDER BY 1"
+                )
+                return [DatabaseInfo(name, size, owner) for name, owner, size in cur.fetchall()]
+        except self._lib().Error as exc:
+            raise classify(exc) from None
+        finally:
+            conn.close()
+
+    def create_database(self, creds: Credentials, name: str, timeout: float) -> None:
+        from psycopg2 import sql
+
+        conn = self.connect(creds, timeout)
+        try:
+            conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
+            with conn.cursor() as cur:
+                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except self._lib().Error as exc:
+            raise classify(exc) from None
+        finally:
+            conn.close()
+
+
+def classify(exc: BaseException) -> DriverError:
+    message = first_line(exc)
+    text = str(exc)
+    lower = text.lower()
+    code = getattr(exc, "pgcode", None) or ""
+    if code == "3D000" or ("database \"" in lower and "does not exist" in lower):
+        kind = ErrorKind.DATABASE_NOT_FOUND
+    elif code.startswith("28") or any(marker in lower for marker in _AUTH_MARKERS):
+        kind = ErrorKind.AUTH_FAILED
+    elif "timeout expired" in lower or "timed out" in lower or code == "57014":
+        kind = ErrorKind.TIMEOUT
+    elif "connection refused" in lower:
+        kind = ErrorKind.REFUSED
+    elif "ssl" in lower or "certificate" in lower:
+        kind = ErrorKind.TLS_ERROR
+    else:
+        kind = ErrorKind.OTHER
+    if kind in (ErrorKind.AUTH_FAILED, ErrorKind.DATABASE_NOT_FOUND, ErrorKind.OTHER) and "FATAL:" in text:
+        # libpq's first line is 'connection to server at ... failed: FATAL:  <reason>'
+        message = " ".join(message.split())
+    return DriverError(kind, message)
+
+
+DRIVER = PostgresDriver()

@@ -1,0 +1,48 @@
+"""Endpoints for failure paths, all on loopback: a closed port, a listener that never
+answers (a silent DB), and helpers to build credentials."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from core.secrets import Secret
+from core.servers.registry import Credentials, DbType
+
+
+def closed_port() -> int:
+    """A port nothing listens on: bound once to pick it, then released."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def refused_port() -> int:
+    return closed_port()
+
+
+@pytest.fixture
+def silent_port():
+    """Accepts TCP (the kernel completes the handshake) and never says a word."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    yield sock.getsockname()[1]
+    sock.close()
+
+
+def creds(db_type: str, port: int, *, user: str = "u", password: str = "p", database: str = "",
+          host: str = "127.0.0.1") -> Credentials:
+    return Credentials(DbType(db_type), host, port, user, Secret(password), database)
+
+
+@pytest.fixture
+def pg_creds(pg_url) -> Credentials:
+    return creds("postgresql", 5432, user="postgres", password="", database="postgres")
+
+
+@pytest.fixture
+def mysql_creds(mysql_url) -> Credentials:
+    return creds("mysql", 3306, user="root", password="", database="")

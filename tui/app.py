@@ -1,0 +1,245 @@
+"""The jumpdeck Textual app: composes the shell, registers screens, palette and keys.
+
+The first frame shows at once; the store is opened in a worker (it may migrate, or
+wait on a PostgreSQL that does not answer), and only then are the screens installed
+as Textual modes. Each screen lives in `tui/screens/<name>.py` and subclasses
+`JumpdeckScreen` so it gets the shared header and footer.
+
+To add a screen: put its module in `tui/screens/` and its entry in `SCREENS` below.
+A screen whose module is not there yet shows a placeholder saying what is coming.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.signal import Signal
+from textual.worker import Worker, WorkerState
+
+from core.config import Config
+from tui.screens.boot import BootScreen
+
+if TYPE_CHECKING:
+    from core.context import Context
+
+
+@dataclass(frozen=True)
+class ScreenEntry:
+    key: str  # the number key that switches to it
+    mode: str
+    title: str
+    target: str  # "module:Class"
+    coming: str  # what the placeholder says until the module exists
+    admin_only: bool = False
+
+
+SCREENS: list[ScreenEntry] = [
+    ScreenEntry("1", "servers", "Servers", "tui.screens.servers:ServersScreen",
+                "The DB fleet grid: live status checks, filters, add/edit/delete with test-before-save, the server dashboard."),
+    ScreenEntry("2", "provision", "Provision", "tui.screens.provision:ProvisionScreen",
+                "Provisioning from templates with real Ansible playbooks, a streaming log, run history and the VM pool."),
+    ScreenEntry("3", "monitor", "Monitor", "tui.screens.monitor:MonitorScreen",
+                "CPU, memory and disk of your provisioned resources, live from Prometheus."),
+    ScreenEntry("4", "ssh", "SSH", "tui.screens.ssh:SshScreen",
+                "An embedded SSH terminal with tabs and honest host-key checks."),
+    ScreenEntry("5", "charts", "Charts", "tui.screens.charts:ChartsScreen",
+                "Production figures drawn with plotext over live and archive data."),
+    ScreenEntry("6", "maintenance", "Maintenance", "tui.screens.maintenance:MaintenanceScreen",
+                "Health, verified backups and restore, the DB watcher and the year-end archive rollover."),
+    ScreenEntry("7", "activity", "Activity", "tui.screens.activity:ActivityScreen", "The audit log."),
+    ScreenEntry("8", "users", "Users", "tui.screens.users:UsersScreen", "Users, roles and SSH keys."),
+]
+
+
+def _screen_factory(entry: ScreenEntry) -> Callable[[], Screen]:
+    module_name, class_name = entry.target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:  # a real bug inside the module: let it surface
+            raise
+        from tui.screens.placeholder import PlaceholderScreen
+
+        return lambda: PlaceholderScreen(entry.title, entry.coming)
+    screen_class = getattr(module, class_name)
+    return screen_class
+
+
+class JumpdeckApp(App[int]):
+    """The shell. Screens find the open context at `self.app.ctx`."""
+
+    TITLE = "jumpdeck"
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("question_mark", "help", "Keys", key_display="?", id="app.help"),
+        Binding("q", "quit_app", "Quit", id="app.quit"),
+        Binding("ctrl+p", "command_palette", "Palette", id="app.palette", show=False),
+        Binding("ctrl+l", "redraw", "Redraw", show=False, id="app.redraw"),
+        Binding("y", "copy", "Copy", show=False, id="app.copy"),
+        Binding("f2", "settings", "Settings", show=False, id="app.settings"),
+        *[
+            Binding(entry.key, f"switch('{entry.mode}')", entry.title, show=False, id=f"app.screen.{entry.mode}")
+            for entry in SCREENS
+        ],
+    ]
+
+    def __init__(self, config: Config, *, user: str | None = None, start_mode: str = "servers") -> None:
+        super().__init__()
+        self.config = config
+        self.ctx: Context | None = None
+        self._user = user
+        self._start_mode = start_mode
+        # Published when identity, store state or the notice changes; headers listen.
+        self.header_signal: Signal[None] = Signal(self, "header")
+        self.notice: str = ""
+
+    # ----------------------------------------------------------------- start-up
+    def get_default_screen(self) -> Screen:
+        return BootScreen()
+
+    def on_mount(self) -> None:
+        if self.config.keymap:
+            self.set_keymap(dict(self.config.keymap))
+        self.open_context()
+
+    @work(exclusive=True, group="boot", exit_on_error=False)
+    async def open_context(self) -> None:
+        from core.context import open_context
+
+        boot = self.screen if isinstance(self.screen, BootScreen) else None
+        if self.config.demo:
+            from core.demo import ensure_demo
+
+            if boot:
+                boot.status("Preparing the demo data (first start only)…")
+            await ensure_demo(self.config, user=self._user)
+        if boot:
+            boot.status("Opening the store…")
+        self.ctx = await open_context(self.config, user=self._user)
+        settings = await self.ctx.settings.get()
+        self.notice = settings.get("system_notice") or ""
+        if self.ctx.actor.status.value != "active":
+            # No screen is installed for a pending or disabled user: core would refuse
+            # every call anyway; this says so once, plainly.
+            from tui.screens.pending import PendingScreen
+
+            await self.push_screen(PendingScreen(self.ctx.actor))
+            return
+        for entry in SCREENS:
+            self.add_mode(entry.mode, _screen_factory(entry))
+        await self.switch_mode(self._start_mode)
+        self.header_signal.publish(None)
+
+    @on(Worker.StateChanged)
+    def _boot_failed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "boot" and event.state is WorkerState.ERROR:
+            from core.errors import JumpdeckError
+
+            error = event.worker.error
+            text = str(error) if isinstance(error, JumpdeckError) else f"jumpdeck could not start: {error!r}"
+            if isinstance(self.screen, BootScreen):
+                self.screen.failed(text)
+
+    def on_unmount(self) -> None:
+        if self.ctx is not None:
+            self.ctx.close()
+
+    # ------------------------------------------------------------------ header
+    def set_notice(self, notice: str) -> None:
+        self.notice = notice
+        self.header_signal.publish(None)
+
+    # ----------------------------------------------------------------- actions
+    async def action_switch(self, mode: str) -> None:
+        if self.ctx is None or mode not in self._modes:
+            return
+        # Dialogs belong to the screen under them: close them before switching.
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, BootScreen):
+            from tui.screens.pending import PendingScreen
+
+            if isinstance(self.screen, PendingScreen):
+                return
+            self.pop_screen()
+        await self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+            return
+        self.push_screen(HelpScreen.for_screen(self.screen, self))
+
+    def running_work(self) -> list[str]:
+        """Long work in progress anywhere in the app: screens report theirs."""
+        work_items: list[str] = []
+        for stack in self._screen_stacks.values():
+            for screen in stack:
+                reporter = getattr(screen, "running_work", None)
+                if callable(reporter):
+                    work_items.extend(reporter())
+        work_items.extend(w.name or "background work" for w in self.workers if w.group == "work" and w.state is WorkerState.RUNNING)
+        return work_items
+
+    def action_quit_app(self) -> None:
+        work_items = self.running_work()
+        if not work_items:
+            self.exit(0)
+            return
+        from tui.screens.confirm import ConfirmScreen
+
+        listed = "; ".join(work_items[:3]) + (f" and {len(work_items) - 3} more" if len(work_items) > 3 else "")
+
+        def answer(quit_anyway: bool | None) -> None:
+            if quit_anyway:
+                self.exit(0)
+
+        self.push_screen(ConfirmScreen("Quit jumpdeck?", f"Still running: {listed}. Quit anyway?", confirm_label="Quit"), answer)
+
+    def action_redraw(self) -> None:
+        """After a `wall` message or line noise over SSH: repaint every cell."""
+        if self._driver is not None:
+            self._driver.write("\x1b[2J")
+        self.screen.refresh(repaint=True, layout=True)
+        self.refresh(repaint=True, layout=True)
+
+    def action_copy(self) -> None:
+        getter = getattr(self.screen, "copy_text", None)
+        text = getter() if callable(getter) else None
+        if not text:
+            self.notify("Nothing to copy here: select a row or value first.", severity="warning")
+            return
+        self.copy_to_clipboard(text)
+        shown = text if len(text) <= 60 else text[:57] + "…"
+        self.notify(f"Copied: {shown}", timeout=3)
+
+    def action_settings(self) -> None:
+        if self.ctx is None:
+            return
+        from tui.screens.settings_dialog import SettingsDialog
+
+        self.push_screen(SettingsDialog())
+
+    # ----------------------------------------------------------------- palette
+    def get_system_commands(self, screen: Screen):
+        for entry in SCREENS:
+            yield SystemCommand(f"Go to {entry.title}", f"Switch to the {entry.title} screen (key {entry.key})",
+                                lambda mode=entry.mode: self.run_action(f"switch('{mode}')"))
+        yield SystemCommand("Settings", "System settings: maintenance mode, notice, limits, retention (F2)", self.action_settings)
+        yield SystemCommand("Keys", "Show every key of this screen (?)", self.action_help)
+        yield SystemCommand("Redraw", "Repaint the whole screen (ctrl+l)", self.action_redraw)
+        yield SystemCommand("Copy", "Copy the selected value (y)", self.action_copy)
+        if self.ctx is not None:
+            store = self.ctx.store
+            yield SystemCommand("Store details", "Where the metadata store is and its state",
+                                lambda: self.notify(f"Store: {store.url_display}" + (f" — degraded: {store.degraded_reason}" if store.degraded else ""), timeout=10))
+        yield SystemCommand("Theme", "Change the colour theme", self.action_change_theme)
+        yield SystemCommand("Quit", "Quit jumpdeck (q)", self.action_quit_app)

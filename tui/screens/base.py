@@ -1,0 +1,68 @@
+"""The base of every jumpdeck screen: the shared header on top, the footer below,
+and helpers for running core calls with errors shown as sentences."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from tui.widgets.status_header import StatusHeader
+
+if TYPE_CHECKING:
+    from core.context import Context
+
+T = TypeVar("T")
+
+
+class JumpdeckScreen(Screen):
+    """Subclasses set `TITLE` and implement `compose_body()`."""
+
+    TITLE = "jumpdeck"
+
+    @property
+    def ctx(self) -> Context:
+        ctx = getattr(self.app, "ctx", None)
+        assert ctx is not None, "screens are installed only after the context is open"
+        return ctx
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(self.TITLE)
+        yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def copy_text(self) -> str | None:
+        return None
+
+    def running_work(self) -> list[str]:
+        return []
+
+    def disabled_reason(self, action: str) -> str | None:
+        """Why a binding's action is unavailable (shown in the `?` help)."""
+        return None
+
+    async def call_core(self, call: Callable[[], Awaitable[T]], *, success: str | None = None) -> T | None:
+        """Await a core call; show its JumpdeckError as a notification sentence.
+        Returns None when it failed (the sentence is already on screen)."""
+        from core.errors import JumpdeckError
+
+        try:
+            result = await call()
+        except JumpdeckError as error:
+            self.notify(str(error), title=error.title, severity="error", timeout=8)
+            return None
+        if success:
+            self.notify(success, timeout=4)
+        return result
+
+
+def notify_error(widget: Any, error: BaseException) -> None:
+    from core.errors import JumpdeckError
+
+    title = error.title if isinstance(error, JumpdeckError) else "Unexpected error"
+    widget.notify(str(error), title=title, severity="error", timeout=8)

@@ -1,0 +1,54 @@
+"""`?`: every key of the current screen, including the ones not in the footer, and why
+a disabled one is disabled."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Static
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape", "dismiss", "Close"), Binding("question_mark", "dismiss", "Close", show=False)]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > Vertical { width: 84; max-width: 98%; height: 90%; border: thick $primary; background: $surface; padding: 0 1; }
+    HelpScreen #help-title { text-style: bold; padding: 0 0 1 0; }
+    HelpScreen DataTable { height: 1fr; }
+    HelpScreen #help-foot { color: $text-muted; }
+    """
+
+    def __init__(self, title: str, rows: list[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.rows = rows
+
+    @classmethod
+    def for_screen(cls, screen: Screen, app: App) -> "HelpScreen":
+        rows: list[tuple[str, str, str]] = []
+        seen: set[str] = set()
+        reason_of = getattr(screen, "disabled_reason", lambda action: None)
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or (binding.action, binding.description) in seen:
+                continue
+            seen.add((binding.action, binding.description))
+            display = binding.key_display or app.get_key_display(binding)
+            state = ""
+            if not active.enabled:
+                state = reason_of(binding.action) or "not available here"
+            rows.append((display, binding.description, state))
+        title = getattr(screen, "TITLE", "jumpdeck")
+        return cls(f"Keys — {title}", rows)
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.title_text, id="help-title")
+            table = DataTable(cursor_type="row", zebra_stripes=True)
+            table.add_columns("Key", "Does", "Note")
+            for row in self.rows:
+                table.add_row(*row)
+            yield table
+            yield Static("1-8 switch screens · ctrl+p command palette · esc closes dialogs · q quits", id="help-foot")

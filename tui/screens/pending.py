@@ -1,0 +1,31 @@
+"""Shown over everything to a user who is pending approval or disabled: jumpdeck enforces
+the rule in core anyway; this screen just says it plainly and how to get access."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from core.identity import Actor, Operation, denial
+
+
+class PendingScreen(ModalScreen[None]):
+    BINDINGS = [Binding("q", "app.exit", "Quit")]
+    DEFAULT_CSS = """
+    PendingScreen { align: center middle; }
+    PendingScreen > Vertical { width: 70; max-width: 95%; height: auto; border: thick $warning; padding: 1 2; background: $surface; }
+    PendingScreen #pending-title { text-style: bold; }
+    """
+
+    def __init__(self, actor: Actor) -> None:
+        super().__init__()
+        self.actor = actor
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("No access yet", id="pending-title")
+            yield Static(denial(self.actor, Operation.VIEW) or "")
+            yield Static("\nPress q to quit.")
