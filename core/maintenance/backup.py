@@ -19,6 +19,7 @@ backup of that kind, or on an explicit cleanup.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -39,6 +40,7 @@ from core.production import schema
 if TYPE_CHECKING:
     from core.context import Context
 
+log = logging.getLogger("jumpdeck.maintenance")
 KINDS = ("live", "archive", "store")
 STEP_PAGES = 1024  # ~4 MB a step: each holds the source's lock for a few milliseconds
 STAMP = "%Y%m%d_%H%M%S"
@@ -225,6 +227,47 @@ def sweep_partials(directory: Path) -> list[Path]:
     return removed
 
 
+class _TooManyRestarts(Exception):
+    pass
+
+
+MAX_RESTARTS = 3
+
+
+def _copy_pages(src: sqlite3.Connection, tmp: Path, label: str, emitter: Emitter | None, step_pages: int, wal: bool) -> int:
+    """The backup API into `tmp`; returns how many times a rollback-journal copy restarted.
+
+    Without WAL, a write by another connection restarts a stepwise copy from page one, so
+    under a steady writer it might never end; after MAX_RESTARTS the copy is redone in one
+    step (the writer then waits for that whole copy, the price of not running in WAL)."""
+    seen = {"remaining": None, "restarts": 0}
+
+    def progress(_status: int, remaining: int, total: int) -> None:
+        if emitter:
+            emitter.raise_if_cancelled()
+            emitter.emit(BackupProgress(label, total - remaining, total))
+        if seen["remaining"] is not None and remaining > seen["remaining"]:
+            seen["restarts"] += 1
+            if seen["restarts"] > MAX_RESTARTS:
+                raise _TooManyRestarts
+        seen["remaining"] = remaining
+
+    for pages in (step_pages, -1):
+        dst = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            # sleep between steps only matters without WAL: it lets a waiting writer in.
+            src.backup(dst, pages=pages, progress=progress, sleep=0 if wal else 0.005)
+            # A backup is one self-contained file: no -wal beside it.
+            dst.execute("PRAGMA journal_mode=DELETE")
+            return seen["restarts"]
+        except _TooManyRestarts:
+            seen["remaining"] = None
+            continue
+        finally:
+            dst.close()
+    return seen["restarts"]
+
+
 def copy_verified(
     source: Source,
     directory: Path,
@@ -249,19 +292,9 @@ def copy_verified(
             # Pin one snapshot: the stepwise copy then never restarts and never blocks writers.
             src.execute("BEGIN")
             src.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-        dst = sqlite3.connect(tmp, isolation_level=None)
-        try:
-            def progress(_status: int, remaining: int, total: int) -> None:
-                if emitter:
-                    emitter.raise_if_cancelled()
-                    emitter.emit(BackupProgress(source.label, total - remaining, total))
-
-            # sleep between steps only matters without WAL: it lets a waiting writer in.
-            src.backup(dst, pages=step_pages, progress=progress, sleep=0 if wal else 0.005)
-            # A backup is one self-contained file: no -wal beside it.
-            dst.execute("PRAGMA journal_mode=DELETE")
-        finally:
-            dst.close()
+        restarts = _copy_pages(src, tmp, source.label, emitter, step_pages, wal)
+        if restarts:
+            log.info("backup of %s: the copy restarted %d times under writers; finished in one step", source.label, restarts)
         if wal:
             src.execute("COMMIT")
     except (sqlite3.Error, Cancelled, OSError) as exc:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,7 @@ from core.errors import Conflict, JumpdeckError, ValidationError
 from core.identity import Operation, require
 from core.maintenance import locks
 from core.maintenance.backup import Source, copy_verified
-from core.maintenance.sqlite_files import check, connect, count_rows, fsync_dir, production_files, side_files
+from core.maintenance.sqlite_files import check, checkpoint, connect, count_rows, fsync_dir, production_files, side_files
 from core.maintenance.streaming import Emitter, stream
 from core.production import schema
 
@@ -189,12 +190,22 @@ def _roll_back(config: Config, data: dict) -> None:
     fsync_dir(config.database_dir)
 
 
-def _build_archive(config: Config, yr: int, n_moving: int, existing: int | None) -> None:
-    """Build archive_<yr> beside its target and swap it in. The live DB is read through ATTACH."""
+def _build_archive(config: Config, yr: int, n_moving: int, existing: int | None, base: Path | None = None,
+                   live_rows: int = 0) -> str:
+    """Build archive_<yr> beside its target, check it and swap it in; returns how.
+
+    A new archive whose year is most of the live DB starts as a page copy of this run's
+    final backup (`base`, a file nobody writes) minus the other years' rows: copying pages
+    costs a fraction of inserting rows and rebuilding three indexes. Otherwise (an existing
+    archive to append to, or a small year) the rows are inserted from the live DB."""
     archive, tmp = schema.archive_db_path(config, yr), _tmp_path(config, yr)
     for p in [tmp, *side_files(tmp)]:
         p.unlink(missing_ok=True)
-    if existing is not None:
+    lo, hi = _year_range(yr)
+    by_copy = existing is None and base is not None and base.exists() and n_moving * 2 >= live_rows
+    if by_copy:
+        shutil.copyfile(base, tmp)
+    elif existing is not None:
         src = connect(archive)
         dst = connect(tmp)
         try:
@@ -205,15 +216,19 @@ def _build_archive(config: Config, yr: int, n_moving: int, existing: int | None)
     conn = connect(tmp)
     try:
         conn.execute("PRAGMA journal_mode=DELETE")
-        schema.create_schema(conn, indexes=False)
-        conn.execute("ATTACH DATABASE ? AS live", (f"file:{schema.live_db_path(config)}?mode=ro",))
-        lo, hi = _year_range(yr)
-        conn.execute("BEGIN")
-        cur = conn.execute(f"INSERT INTO main.{schema.TABLE} SELECT * FROM live.{schema.TABLE} "
-                           "WHERE production_date >= ? AND production_date < ?", (lo, hi))
-        copied = cur.rowcount
-        conn.execute("COMMIT")
-        conn.execute("DETACH DATABASE live")
+        if by_copy:
+            conn.execute("BEGIN")
+            conn.execute(f"DELETE FROM {schema.TABLE} WHERE production_date < ? OR production_date >= ?", (lo, hi))
+            conn.execute("COMMIT")
+            copied = conn.execute(f"SELECT COUNT(*) FROM {schema.TABLE}").fetchone()[0]
+        else:
+            schema.create_schema(conn, indexes=False)
+            conn.execute("ATTACH DATABASE ? AS live", (f"file:{schema.live_db_path(config)}?mode=ro",))
+            conn.execute("BEGIN")
+            copied = conn.execute(f"INSERT INTO main.{schema.TABLE} SELECT * FROM live.{schema.TABLE} "
+                                  "WHERE production_date >= ? AND production_date < ?", (lo, hi)).rowcount
+            conn.execute("COMMIT")
+            conn.execute("DETACH DATABASE live")
         for ddl in schema.INDEXES.values():
             conn.execute(ddl)
         total = conn.execute(f"SELECT COUNT(*) FROM {schema.TABLE}").fetchone()[0]
@@ -230,24 +245,98 @@ def _build_archive(config: Config, yr: int, n_moving: int, existing: int | None)
         os.link(archive, _prev_path(config, yr))
     os.replace(tmp, archive)
     fsync_dir(archive.parent)
+    return "copied pages from the final backup" if by_copy else "inserted rows"
 
 
-def _trim(config: Config, plan: RolloverPlan) -> int:
-    conn = connect(schema.live_db_path(config))
+def other_openers(path: Path) -> list[int]:
+    """Pids (this one included) with `path` open, from /proc. A file swapped under an open
+    connection would take that connection's later writes with it, so the fast trim
+    requires none."""
+    target = os.stat(path)
+    pids = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return [-1]  # cannot tell: assume someone
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            for fd in (entry / "fd").iterdir():
+                try:
+                    st = os.stat(fd)
+                except OSError:
+                    continue
+                if st.st_ino == target.st_ino and st.st_dev == target.st_dev:
+                    pids.append(int(entry.name))
+                    break
+        except OSError:  # gone, or not ours to read
+            continue
+    return pids
+
+
+def _check_unchanged(conn, plan: RolloverPlan) -> None:  # noqa: ANN001
+    now = {int(y): n for y, n in conn.execute(
+        f"SELECT substr(production_date, 1, 4), COUNT(*) FROM {schema.TABLE} WHERE production_date < ? GROUP BY 1",
+        (f"{plan.year:04d}-01-01",))}
+    if now != plan.moves:
+        conn.execute("ROLLBACK")
+        raise Conflict("Rows dated before the new year changed while the rollover ran; nothing was deleted.",
+                       remedy="Stop the writers (seed §8 step 1) and run the rollover again.")
+
+
+def _trim(config: Config, plan: RolloverPlan) -> str:
+    """Leave only rows of the new year on in the live DB; returns how.
+
+    When most rows leave and no process has the live DB open (seed §8 step 1 stops the
+    services), a new live file holding only the kept rows replaces the old one by rename:
+    its cost follows the rows kept, not the rows moved. Otherwise one DELETE in place."""
+    live = schema.live_db_path(config)
+    cutoff = f"{plan.year:04d}-01-01"
+    if plan.keep_rows <= plan.moving and not other_openers(live):
+        checkpoint(live, "TRUNCATE")
+        new = live.with_name(f".{live.name}.rollover-new")
+        for p in [new, *side_files(new)]:
+            p.unlink(missing_ok=True)
+        conn = connect(live)
+        try:
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            conn.execute("BEGIN IMMEDIATE")  # no writer until the swap
+            _check_unchanged(conn, plan)
+            out = connect(new)
+            try:
+                out.execute("PRAGMA journal_mode=DELETE")
+                schema.create_schema(out, indexes=False)
+                out.execute("ATTACH DATABASE ? AS live", (f"file:{live}?mode=ro",))
+                out.execute("BEGIN")
+                kept = out.execute(f"INSERT INTO main.{schema.TABLE} SELECT * FROM live.{schema.TABLE} "
+                                   "WHERE production_date >= ?", (cutoff,)).rowcount
+                out.execute("COMMIT")
+                out.execute("DETACH DATABASE live")
+                for ddl in schema.INDEXES.values():
+                    out.execute(ddl)
+                out.execute(f"PRAGMA journal_mode={mode}")
+            finally:
+                out.close()
+            if kept != plan.keep_rows or check(new, "quick_check") != "ok":
+                conn.execute("ROLLBACK")
+                raise RolloverFailed(f"The new live DB would hold {kept:,} rows, expected {plan.keep_rows:,}; nothing was changed.")
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+        for p in side_files(new):
+            p.unlink(missing_ok=True)
+        os.replace(new, live)
+        fsync_dir(live.parent)
+        return f"{plan.moving:,} rows moved out; a new live DB with the {kept:,} kept rows replaced the old one"
+    conn = connect(live)
     try:
         conn.execute("BEGIN IMMEDIATE")
-        now = {int(y): n for y, n in conn.execute(
-            f"SELECT substr(production_date, 1, 4), COUNT(*) FROM {schema.TABLE} WHERE production_date < ? GROUP BY 1",
-            (f"{plan.year:04d}-01-01",))}
-        if now != plan.moves:
-            conn.execute("ROLLBACK")
-            raise Conflict("Rows dated before the new year changed while the rollover ran; nothing was deleted.",
-                           remedy="Stop the writers (seed §8 step 1) and run the rollover again.")
-        deleted = conn.execute(f"DELETE FROM {schema.TABLE} WHERE production_date < ?", (f"{plan.year:04d}-01-01",)).rowcount
+        _check_unchanged(conn, plan)
+        deleted = conn.execute(f"DELETE FROM {schema.TABLE} WHERE production_date < ?", (cutoff,)).rowcount
         conn.execute("COMMIT")
-        return deleted
     finally:
         conn.close()
+    return f"{deleted:,} rows moved out of the live DB (deleted in place)"
 
 
 def _verify(config: Config, plan: RolloverPlan) -> tuple[int, dict[str, int]]:
@@ -347,23 +436,27 @@ async def rollover(ctx: Context, year: int, *, fail_after: str | None = None,
                     prefix = f"archive_{f.year}" if f.year is not None else "production"
                     info, _, _ = copy_verified(Source(f.label, kind, f.path, prefix, f.year), config.backups_dir)
                     names.append(info.name)
+                    if f.year is None:
+                        data["live_backup"] = str(info.path)
                 mark("backup")
                 emitter.emit(RolloverStep("backup", "done", ", ".join(names)))
                 inject("backup")
             if "archive" not in done:
                 for yr, n in sorted(plan.moves.items()):
                     emitter.emit(RolloverStep("archive", "running", f"archive_{yr}.db: {n:,} rows"))
-                    _build_archive(config, yr, n, plan.archive_rows.get(yr))
+                    base = Path(data["live_backup"]) if data.get("live_backup") else None
+                    how = _build_archive(config, yr, n, plan.archive_rows.get(yr), base, plan.live_rows)
                     data.setdefault("swapped", []).append(yr)
                     _write_journal(config, data)
+                    emitter.emit(RolloverStep("archive", "running", f"archive_{yr}.db: {n:,} rows ({how})"))
                 mark("archive")
                 emitter.emit(RolloverStep("archive", "done", ", ".join(f"archive_{yr}.db" for yr in sorted(plan.moves)) or "nothing to move"))
                 inject("archive")
             if "trim" not in done:
                 emitter.emit(RolloverStep("trim", "running"))
-                deleted = _trim(config, plan)
+                how = _trim(config, plan)
                 mark("trim")
-                emitter.emit(RolloverStep("trim", "done", f"{deleted:,} rows moved out of the live DB"))
+                emitter.emit(RolloverStep("trim", "done", how))
                 inject("trim")
             if "indexes" not in done:
                 conn = connect(schema.live_db_path(config))

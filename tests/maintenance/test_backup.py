@@ -169,3 +169,34 @@ async def test_a_second_backup_is_refused_while_one_runs(ctx, live):
             await backup.backup_all(ctx)
     finally:
         held.release()
+
+
+async def test_rollback_journal_source_under_a_steady_writer_still_finishes(ctx, config):
+    from tests.maintenance.conftest import fill
+
+    live = schema.live_db_path(config)
+    fill(live, {2026: 3000}, wal=False)
+    stop = threading.Event()
+
+    def writer():
+        conn = sqlite3.connect(live, timeout=30)
+        while not stop.is_set():
+            conn.execute("INSERT INTO production_records(production_date, lot_number, item_code, item_name, good_quantity) "
+                         "VALUES ('2026-06-01', 'W', 'BW9999', 'w', 1)")
+            conn.commit()
+            time.sleep(0.001)  # a busy writer, but one that breathes (a tight loop starves every reader)
+        conn.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        events = [e async for e in backup.run_backup(ctx, {"live"}, step_pages=1)]
+    finally:
+        stop.set()
+        thread.join()
+    assert not [e for e in events if isinstance(e, backup.BackupError)]
+    done = next(e for e in events if isinstance(e, backup.BackupDone))
+    conn = sqlite3.connect(done.backup.path)
+    count, max_id = conn.execute("SELECT COUNT(*), MAX(id) FROM production_records").fetchone()
+    conn.close()
+    assert count == max_id >= 3000

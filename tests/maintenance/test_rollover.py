@@ -106,12 +106,13 @@ async def test_a_crash_between_steps_is_recovered_by_the_next_run(ctx, live, ste
 async def test_writers_adding_old_rows_mid_rollover_abort_before_any_delete(ctx, live, monkeypatch):
     original = rollover._build_archive
 
-    def sneaky(config, yr, n, existing):
-        original(config, yr, n, existing)
+    def sneaky(config, yr, n, *args):
+        how = original(config, yr, n, *args)
         conn = sqlite3.connect(live)
         conn.execute("INSERT INTO production_records VALUES (7777, '2025-07-07', 'LATE', 'BW0001', 'late', 1)")
         conn.commit()
         conn.close()
+        return how
 
     monkeypatch.setattr(rollover, "_build_archive", sneaky)
     with pytest.raises(rollover.RolloverFailed, match="changed while the rollover ran"):
