@@ -78,6 +78,7 @@ class MonitorScreen(JumpdeckScreen):
     BINDINGS = [
         Binding("slash", "filter", "Filter", key_display="/", id="monitor.filter"),
         Binding("enter", "detail", "Detail", id="monitor.detail"),
+        Binding("s", "ssh", "SSH", id="monitor.ssh"),
         Binding("r", "refresh_now", "Refresh", id="monitor.refresh"),
         Binding("a", "toggle_scope", "All/mine", id="monitor.scope"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="monitor.clear_filter"),
@@ -365,6 +366,25 @@ class MonitorScreen(JumpdeckScreen):
         from tui.screens.monitor_detail import ResourceDetailScreen
 
         self.app.push_screen(ResourceDetailScreen(status, marker=self.app.config.chart_marker))
+
+    async def action_ssh(self) -> None:
+        """Open the selected VM in the SSH screen (a tab), as the pool row's SSH user."""
+        status = self.selected_status()
+        if status is None:
+            self.notify("No resource selected.", severity="warning", timeout=3)
+            return
+        r = status.resource
+        command = f"ssh {'-p ' + str(r.ssh_port) + ' ' if r.ssh_port != 22 else ''}{r.ssh_user + '@' if r.ssh_user else ''}{r.ip}"
+        try:
+            from core.ssh import SshTarget
+            from tui.screens.ssh import open_ssh_session
+        except ModuleNotFoundError:
+            # The SSH screen lands separately; until then say how to reach the VM.
+            self.notify(f"The SSH screen is not available in this build. From a shell: {command}", timeout=8)
+            return
+        import getpass
+
+        await open_ssh_session(self.app, SshTarget(host=r.ip, user=r.ssh_user or getpass.getuser(), port=r.ssh_port))
 
     def _open_detail(self):  # noqa: ANN202
         from tui.screens.monitor_detail import ResourceDetailScreen
