@@ -126,13 +126,16 @@ class JumpdeckApp(App[int]):
         self.ctx = await open_context(self.config, user=self._user)
         settings = await self.ctx.settings.get()
         self.notice = settings.get("system_notice") or ""
-        for entry in SCREENS:
-            self.add_mode(entry.mode, _screen_factory(entry))
-        await self.switch_mode(self._start_mode)
-        if not self.ctx.actor.status.value == "active":
+        if self.ctx.actor.status.value != "active":
+            # No screen is installed for a pending or disabled user: core would refuse
+            # every call anyway; this says so once, plainly.
             from tui.screens.pending import PendingScreen
 
             await self.push_screen(PendingScreen(self.ctx.actor))
+            return
+        for entry in SCREENS:
+            self.add_mode(entry.mode, _screen_factory(entry))
+        await self.switch_mode(self._start_mode)
         self.header_signal.publish(None)
 
     @on(Worker.StateChanged)
