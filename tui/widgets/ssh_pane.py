@@ -89,9 +89,15 @@ class SshPane(Widget):
     def _say(self, text: str, colour: int = 31) -> None:
         self.terminal.feed_now(f"\r\n\x1b[{colour}m{text}\x1b[0m\r\n".encode())
 
+    def on_mount(self) -> None:
+        import asyncio
+
+        self._sized = asyncio.Event()
+        self._start()  # log in now; the PTY waits for the terminal's real size
+
     def on_terminal_ready(self, event: Terminal.Ready) -> None:
         event.stop()
-        self._start()
+        self._sized.set()
 
     def _start(self) -> None:
         self.run_worker(self._run(), name="ssh-session", exclusive=True)
@@ -116,6 +122,8 @@ class SshPane(Widget):
         self._set_state("connecting")
         try:
             self._conn = await connect(self.target, self.policy, timeout=self.connect_timeout)
+            # A tab opened in the background has no size yet: its PTY opens when it is shown.
+            await self._sized.wait()
             screen = self.terminal.emulator.screen
             self._session = await self._conn.open_terminal(screen.columns, screen.lines)
         except HostKeyUnknown as unknown:
