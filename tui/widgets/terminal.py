@@ -32,7 +32,7 @@ PARSE_BUDGET = 0.004  # seconds of parsing before yielding to the event loop: a 
 # crosses several message hops, each waiting at most this long behind a flood...
 BACKGROUND_BUDGET = 0.001  # ...and this long when the operator is busy elsewhere in jumpdeck
 FRAME = 1 / 30  # redraws are coalesced to this interval while output arrives
-FLOOD_FRAME = 1 / 10  # ... and to this one during a flood, which nobody can read anyway
+FLOOD_FRAME = 1 / 5  # ... and to this one during a flood, which nobody can read anyway
 FLOOD_BYTES = 16384  # parsed between two redraws: above this it is a flood
 
 _DEFAULT_ATTRS = ("default", "default", False, False, False, False, False, False)
