@@ -52,8 +52,10 @@ class SshPane(Widget):
             return self.pane
 
     def __init__(self, target, policy, *, connect_timeout: float = 10.0, scrollback: int = 5000,
-                 id: str | None = None) -> None:
+                 audit=None, id: str | None = None) -> None:
         super().__init__(id=id)
+        # async audit(action, target_id, detail): the screen records opens and trusted keys.
+        self.audit = audit
         self.target = target
         self.policy = policy
         self.connect_timeout = connect_timeout
@@ -114,12 +116,16 @@ class SshPane(Widget):
 
         trust_host_key(self._offer, self.policy.store)
         self._say(f"Stored {self._offer.fingerprint} in {self.policy.store}.", 32)
+        self._trusted = self._offer  # audited by the next run
         self._start()
 
     async def _run(self) -> None:
         from core.ssh import HostKeyUnknown, SshError, connect
 
         self._set_state("connecting")
+        trusted, self._trusted = getattr(self, "_trusted", None), None
+        if trusted is not None and self.audit is not None:
+            await self.audit("SSH_TRUST_HOST_KEY", trusted.pattern, trusted.fingerprint)
         try:
             self._conn = await connect(self.target, self.policy, timeout=self.connect_timeout)
             # A tab opened in the background has no size yet: its PTY opens when it is shown.
@@ -139,6 +145,8 @@ class SshPane(Widget):
             return
         self.terminal.attach(self._session)
         self._set_state("live")
+        if self.audit is not None:
+            await self.audit("SSH_OPEN", self.target.label, f"auth: {self.target.auth.kind}")
         session = self._session
         async for chunk in session.output():
             await self.terminal.feed(chunk)
