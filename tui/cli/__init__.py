@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "tui.cli.settings",
     "tui.cli.activity",
     "tui.cli.keys",
+    "tui.cli.serve",
 ]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
