@@ -120,3 +120,19 @@ async def seed_demo(ctx: Context) -> None:
         activity.record(session, actor, "SEED", "DEMO", "", "demo data created")
 
     await ctx.store.run(seed_rows)
+    await seed_production_demo(ctx.config)
+
+
+async def seed_production_demo(config: Config, rows: int = 200_000) -> None:
+    """Charts data: last year in an archive file, this year live (about a second to write)."""
+    import asyncio
+
+    from core.production.generate import generate
+    from core.production.rollup import refresh_rollups
+    from core.production.schema import live_db_path
+
+    if live_db_path(config).exists():
+        return
+    year = datetime.now().year
+    await asyncio.to_thread(generate, config, rows, (year - 1, year))
+    await asyncio.to_thread(refresh_rollups, config)

@@ -26,7 +26,7 @@ log = logging.getLogger("jumpdeck.store")
 
 DATABASE_DIR = Path(__file__).resolve().parents[2] / "database"
 # The newest migration; tests/core/test_store.py checks it equals Alembic's head.
-HEAD_REVISION = "0001_initial"
+HEAD_REVISION = "0002_provision"
 
 
 def _redact_url(url: str) -> str:

@@ -23,6 +23,11 @@ COMMAND_MODULES = [
     "tui.cli.settings",
     "tui.cli.activity",
     "tui.cli.keys",
+    "tui.cli.production",
+    "tui.cli.maintenance",
+    "tui.cli.monitor",
+    "tui.cli.provision",
+    "tui.cli.ssh",
     "tui.cli.serve",
 ]
 

@@ -83,6 +83,8 @@ def classify(exc: BaseException, creds: Credentials, timeout: float) -> DriverEr
     sqlstate = str(exc.args[0]) if exc.args else ""
     text = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
     message = re.sub(r"\s*\((?:SQLDriverConnect|SQLExecDirectW)\)\s*$", "", text.strip().splitlines()[0])
+    # "[08S01] [FreeTDS][SQL Server]Unable to connect..." -> "Unable to connect..."
+    message = re.sub(r"^(?:\[[^\]]*\]\s*)+", "", message) or message
     lower = text.lower()
     if "cannot open database" in lower or "4060" in lower:
         kind = ErrorKind.DATABASE_NOT_FOUND
