@@ -251,3 +251,20 @@ async def test_role_gating_shows_actions_disabled_with_the_reason(fleet_config, 
         assert isinstance(help_screen, HelpScreen)
         notes = {row[1]: row[2] for row in help_screen.rows}
         assert "Only an admin" in notes["Add"] and "Only an admin" in notes["Delete"]
+
+
+async def test_the_command_palette_opens_a_server(fleet_config) -> None:
+    from tui.screens.server_dashboard import ServerDashboardScreen
+
+    async with make(fleet_config).run_test(size=(120, 40)) as pilot:
+        screen = await servers_screen(pilot)
+        await pilot.press("F")  # online only: pg-reports is hidden
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press(*"Server pg-reports")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert isinstance(pilot.app.screen, ServerDashboardScreen)
+        assert pilot.app.screen.info.name == "pg-reports"
+        assert screen.fleet.status is StatusFilter.ALL  # the filter that hid it was reset

@@ -14,7 +14,11 @@ import importlib.util
 import time
 from typing import TYPE_CHECKING
 
+from functools import partial
+from typing import Callable
+
 from textual import on, work
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -26,7 +30,7 @@ from core.servers.fleet import FleetView, LiveState, StatusFilter
 from core.servers.polling import POLL_INTERVALS, Poller, interval_label
 from core.servers.registry import DbType
 from tui.screens.base import JumpdeckScreen
-from tui.widgets.server_grid import ServerGrid, short_version
+from tui.widgets.server_grid import ServerGrid, short_version, status_text
 
 if TYPE_CHECKING:
     from core.servers.checks import CheckEngine, CheckResult
@@ -36,6 +40,42 @@ MANAGE_ACTIONS = {"add", "edit", "delete"}
 TEST_ACTIONS = {"test", "test_all"}
 STATUS_LABELS = {StatusFilter.ALL: "Any status", StatusFilter.ONLINE: "● Online", StatusFilter.OFFLINE: "● Offline",
                  StatusFilter.UNKNOWN: "○ Unknown"}
+
+
+class ServersCommands(Provider):
+    """The Servers screen's actions and its servers, in the command palette (ctrl+p)."""
+
+    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        screen = self.screen
+        if not isinstance(screen, ServersScreen):
+            return []
+        commands: list[tuple[str, str, Callable[[], object]]] = []
+        for action, title, help_text in (
+            ("test_all", "Servers: test all", "Check every active server, one at a time, with progress (T)"),
+            ("add", "Servers: add a server", "Register a server, with a test before saving (a)"),
+            ("toggle_view", "Servers: cards or table", "Switch between the card grid and the dense table (v)"),
+            ("cycle_poll", "Servers: polling interval", "Off, 30 s, 1 min, 5 min (p)"),
+            ("reset_filters", "Servers: reset filters", "Show every server again (x)"),
+            ("reload", "Servers: reload", "Read the server list from the store again (r)"),
+        ):
+            if screen.check_action(action, ()):
+                commands.append((title, help_text, partial(screen.run_action, action)))
+        for row in screen.fleet.rows.values():
+            info = row.info
+            commands.append((f"Server {info.name}", f"Open the dashboard of {info.db_type.label} {info.host}:{info.port}",
+                             partial(screen.open_by_id, info.id)))
+        return commands
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._commands()[:6]:
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)
 
 
 def ssh_available() -> bool:
@@ -48,6 +88,7 @@ def ssh_available() -> bool:
 class ServersScreen(JumpdeckScreen):
     TITLE = "Servers"
     CSS_PATH = "servers.tcss"
+    COMMANDS = JumpdeckScreen.COMMANDS | {ServersCommands}
     # Tests turn this off to paint deterministic states.
     AUTO_CHECK = True
     # Below 110 columns the type and status filters take a line each.
@@ -339,10 +380,13 @@ class ServersScreen(JumpdeckScreen):
 
     def _land(self, result: CheckResult) -> None:
         """One result of a running round: repaint its card now, the rest at most 10 times a second."""
+        before = self.fleet.rows.get(result.server_id) if result.server_id is not None else None
+        shown = (before.state, status_text(before)) if before is not None else None
         row = self.fleet.apply(result)
         if row is None:
             return
-        self.query_one(ServerGrid).refresh_row(row.info.id)
+        if (row.state, status_text(row)) != shown:  # over a thin link, unchanged cards cost nothing
+            self.query_one(ServerGrid).refresh_row(row.info.id)
         self._dirty = True
         now = time.monotonic()
         if now - self._last_flush >= 0.1:
@@ -350,8 +394,9 @@ class ServersScreen(JumpdeckScreen):
             self.redraw()
 
     async def _round(self, *, server_ids: list[int] | None = None, sequential: bool = False,
-                     label: str = "checking") -> str | None:
-        """One round over the active fleet (or `server_ids`). None when another runs."""
+                     label: str = "checking", quiet: bool = False) -> str | None:
+        """One round over the active fleet (or `server_ids`). None when another runs.
+        A `quiet` round (polling) keeps the last results on the cards until new ones land."""
         if self.round_progress is not None or self.registry is None or self.engine is None:
             return None
         from core.servers.checks import summarize
@@ -361,7 +406,8 @@ class ServersScreen(JumpdeckScreen):
             return ""
         self.round_progress = (0, len(targets))
         self._round_label = label
-        self.fleet.mark_checking(t.server_id for t in targets if t.server_id is not None)
+        if not quiet:
+            self.fleet.mark_checking(t.server_id for t in targets if t.server_id is not None)
         self.redraw()
         results = []
         try:
@@ -384,7 +430,7 @@ class ServersScreen(JumpdeckScreen):
             self.notify(summary, title="Test all", severity="warning" if offline else "information")
 
     async def _poll_round(self) -> None:
-        await self._round(label="polling")
+        await self._round(label="polling", quiet=True)
 
     @work(group="servers-test", exit_on_error=False)
     async def test_one(self, server_id: int) -> None:
@@ -525,6 +571,17 @@ class ServersScreen(JumpdeckScreen):
         row = self.query_one(ServerGrid).current
         if row is not None:
             self._open_dashboard(row.info)
+
+    def open_by_id(self, server_id: int) -> None:
+        """Select a server in the grid (clearing filters that hide it) and open its dashboard."""
+        row = self.fleet.rows.get(server_id)
+        if row is None:
+            return
+        grid = self.query_one(ServerGrid)
+        if server_id not in {r.info.id for r in grid.rows}:
+            self.action_reset_filters()
+        grid.select_id(server_id)
+        self._open_dashboard(row.info)
 
     def action_open_selected(self) -> None:
         row = self.fleet.rows.get(self.selected_server_id) if self.selected_server_id is not None else None
