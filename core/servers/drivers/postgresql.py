@@ -8,6 +8,7 @@ queries, so a thread abandoned by the deadline always comes back.
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING
 
 from core.servers.drivers import DatabaseInfo, Driver, DriverError, ErrorKind, first_line
@@ -105,10 +106,11 @@ def classify(exc: BaseException) -> DriverError:
         kind = ErrorKind.TLS_ERROR
     else:
         kind = ErrorKind.OTHER
-    if kind in (ErrorKind.AUTH_FAILED, ErrorKind.DATABASE_NOT_FOUND, ErrorKind.OTHER) and "FATAL:" in text:
-        # libpq's first line is 'connection to server at ... failed: FATAL:  <reason>'
-        message = " ".join(message.split())
-    return DriverError(kind, message)
+    # libpq says 'connection to server at "h", port p failed: FATAL:  <reason>'; the card
+    # already shows host and port, so keep the reason.
+    message = re.sub(r'^connection to server at "[^"]*"(?: \([^)]*\))?, port \d+ failed:\s*', "", message)
+    message = " ".join(message.removeprefix("FATAL:").split()) or first_line(exc)
+    return DriverError(kind, message[:1].upper() + message[1:])
 
 
 DRIVER = PostgresDriver()
