@@ -57,9 +57,12 @@ def summary(times: list[float]) -> str:
     return f"median {statistics.median(ordered):7.1f} ms  p95 {p95:7.1f} ms"
 
 
-async def measure(service, rounds: int, *, history: bool, everyone: bool | None = None) -> tuple[list[float], int, int]:
+async def measure(service, rounds: int, *, history: bool, everyone: bool | None = None,
+                  fresh_history: bool = False) -> tuple[list[float], int, int]:
     times, requests, rows = [], 0, 0
     for _ in range(rounds):
+        if fresh_history:
+            service._history_key = None  # as when the 2-minute grid moves on
         started = time.perf_counter()
         snap = await service.snapshot(history=history, everyone=everyone)
         times.append((time.perf_counter() - started) * 1000)
@@ -118,28 +121,113 @@ async def run(vms: int, rounds: int, workdir: Path) -> None:
 
             solo = MonitorService(replace(ctx, actor=Actor("other", Role.OPERATOR)))
             await solo.snapshot()
-            for label, svc, history in (("1 resource, instant (CLI)", solo, False),
-                                        ("1 resource, hour range (screen)", solo, True),
-                                        (f"{vms} resources, instant (CLI)", service, False),
-                                        (f"{vms} resources, hour range (screen)", service, True)):
-                times, requests, rows = await measure(svc, rounds, history=history, everyone=False)
+            cases = (("1 resource, instant (CLI)", solo, False, False),
+                     ("1 resource, screen refresh", solo, True, False),
+                     ("1 resource, screen refresh + hour range", solo, True, True),
+                     (f"{vms} resources, instant (CLI)", service, False, False),
+                     (f"{vms} resources, screen refresh", service, True, False),
+                     (f"{vms} resources, screen refresh + hour range", service, True, True))
+            for label, svc, history, fresh in cases:
+                times, requests, rows = await measure(svc, rounds, history=history, everyone=False, fresh_history=fresh)
                 results[label] = statistics.median(times)
                 print(f"{label:44} {rows:5d} {requests:4d}  {summary(times)}")
+            # Where a fleet refresh goes: the store read (a thread) vs the three queries.
+            store_ms = []
+            for _ in range(rounds):
+                t = time.perf_counter()
+                await service.resources(everyone=False)
+                store_ms.append((time.perf_counter() - t) * 1000)
+            print(f"{'  of which the store read (1000 pool rows)':44} {'':5} {'':4}  {summary(store_ms)}")
             await service.aclose()
             await solo.aclose()
 
             instances = [f"{ip}:9100" for ip in ips]
             naive_ms, naive_requests = await naive_refresh(stack.url, instances)
             print(f"{'baseline: one request per VM and metric':44} {vms:5d} {naive_requests:4d}  {naive_ms:7.1f} ms (1 round)")
-            fleet = results[f"{vms} resources, hour range (screen)"]
-            print(f"\nratio baseline / batched (screen refresh): {naive_ms / fleet:.1f}x faster, "
+            fleet = results[f"{vms} resources, instant (CLI)"]
+            print(f"\nratio baseline / batched (instant refresh): {naive_ms / fleet:.1f}x faster, "
                   f"{naive_requests // 3}x fewer requests")
-            print(f"cost of the fleet vs 1 resource (screen refresh): {fleet / results['1 resource, hour range (screen)']:.1f}x time, same requests")
+            print(f"cost of the fleet vs 1 resource (instant refresh): {fleet / results['1 resource, instant (CLI)']:.1f}x time, "
+                  "same requests")
+            await screen_bench(ctx.config, rounds=max(3, rounds // 4))
             print("load average after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
         finally:
             ctx.close()
     finally:
         stack.stop()
+
+
+async def screen_bench(config, *, rounds: int) -> None:
+    """The Monitor screen with the fleet: how long a refresh holds the event loop (a key
+    pressed then waits that long) and how long keys take while refreshes run."""
+    from textual.widgets import DataTable
+
+    from tui.app import JumpdeckApp
+    from tui.screens.monitor import MonitorScreen
+
+    app = JumpdeckApp(config, user="bench", start_mode="monitor")
+    async with app.run_test(size=(120, 40)) as pilot:
+        deadline = time.monotonic() + 60
+        while not (isinstance(app.screen, MonitorScreen) and app.screen.refreshes > 0):
+            if time.monotonic() > deadline:
+                raise SystemExit("bench: the Monitor screen did not load")
+            await pilot.pause(0.05)
+        screen = app.screen
+        table = screen.query_one("#mon-table", DataTable)
+        table.focus()
+        table.move_cursor(row=table.row_count // 2)
+        await pilot.pause()
+
+        # Event-loop lag: a 5 ms ticker; any overshoot is time a key press would have waited.
+        lags: list[float] = []
+        running = True
+
+        async def ticker() -> None:
+            while running:
+                t = time.perf_counter()
+                await asyncio.sleep(0.005)
+                lags.append((time.perf_counter() - t - 0.005) * 1000)
+
+        tick = asyncio.create_task(ticker())
+        key_ms: list[float] = []
+        render_ms: list[float] = []
+
+        async def watch_renders() -> None:
+            # From the snapshot's arrival to the table showing it (the render worker done).
+            seen, count, arrived = screen._snapshot, screen.refreshes, None
+            while running:
+                if screen._snapshot is not seen:
+                    seen, arrived = screen._snapshot, time.perf_counter()
+                if screen.refreshes != count:
+                    count = screen.refreshes
+                    if arrived is not None:
+                        render_ms.append((time.perf_counter() - arrived) * 1000)
+                        arrived = None
+                await asyncio.sleep(0.001)
+
+        watcher = asyncio.create_task(watch_renders())
+        presses = 0
+        for i in range(rounds):
+            done = screen.refreshes
+            if i % 2:  # every other refresh re-reads the hour too, as when the grid moves on
+                screen._service._history_key = None
+            screen.load()
+            # Keys while the refresh is in flight: time from press to the cursor moving.
+            while screen.refreshes == done:
+                row = table.cursor_row
+                t = time.perf_counter()
+                presses += 1
+                await pilot.press("down" if presses % 2 else "up")
+                while table.cursor_row == row and time.perf_counter() - t < 2:
+                    await asyncio.sleep(0)
+                key_ms.append((time.perf_counter() - t) * 1000)
+        running = False
+        await tick
+        await watcher
+        print(f"\nMonitor screen, {table.row_count} rows, {rounds} refreshes with keys pressed meanwhile:")
+        print(f"  snapshot to table updated (diff, changed cells, re-sort): {summary(render_ms)}")
+        print(f"  key press to cursor move ({len(key_ms)} keys): {summary(key_ms)}  max {max(key_ms):.1f} ms")
+        print(f"  event-loop stall (5 ms ticker overshoot): {summary(lags)}  max {max(lags):.1f} ms")
 
 
 def main() -> None:

@@ -228,11 +228,21 @@ class JumpdeckApp(App[int]):
 
         self.push_screen(SettingsDialog())
 
+    def action_ssh_sessions(self) -> None:
+        if self.ctx is None:
+            return
+        from tui.screens.sessions import SessionsScreen
+
+        self.push_screen(SessionsScreen())
+
     # ----------------------------------------------------------------- palette
     def get_system_commands(self, screen: Screen):
         for entry in SCREENS:
             yield SystemCommand(f"Go to {entry.title}", f"Switch to the {entry.title} screen (key {entry.key})",
                                 lambda mode=entry.mode: self.run_action(f"switch('{mode}')"))
+        if self.ctx is not None and self.ctx.actor.is_admin:
+            yield SystemCommand("SSH sessions", "Who is connected through serve-ssh; end a session (admin)",
+                                self.action_ssh_sessions)
         yield SystemCommand("Settings", "System settings: maintenance mode, notice, limits, retention (F2)", self.action_settings)
         yield SystemCommand("Keys", "Show every key of this screen (?)", self.action_help)
         yield SystemCommand("Redraw", "Repaint the whole screen (ctrl+l)", self.action_redraw)

@@ -13,13 +13,16 @@ import enum
 import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from core.errors import JumpdeckError
 
 if TYPE_CHECKING:
     import httpx
+
+T = TypeVar("T")
+THREAD_DECODE_BYTES = 64 * 1024
 
 SET_URL_REMEDY = ("Set it with `jumpdeck settings set prometheus_url http://HOST:9090`, in the settings dialog, "
                   "or with JUMPDECK_PROMETHEUS_URL.")
@@ -144,7 +147,13 @@ class PrometheusClient:
         form = {"query": promql}
         if at is not None:
             form["time"] = f"{at:.3f}"
-        data = await self._post("query", form)
+        return await self._post("query", form, self._samples)
+
+    async def query_range(self, promql: str, *, start: float, end: float, step: float) -> list[RangeSeries]:
+        form = {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+        return await self._post("query_range", form, self._series)
+
+    def _samples(self, data: dict[str, Any]) -> list[Sample]:
         if data.get("resultType") != "vector":
             raise self._not_prometheus(f"an instant query gave a {data.get('resultType')!r} result, not a vector")
         samples = []
@@ -153,9 +162,7 @@ class PrometheusClient:
             samples.append(Sample(dict(item.get("metric") or {}), _number(value[1] if len(value) > 1 else None)))
         return samples
 
-    async def query_range(self, promql: str, *, start: float, end: float, step: float) -> list[RangeSeries]:
-        form = {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
-        data = await self._post("query_range", form)
+    def _series(self, data: dict[str, Any]) -> list[RangeSeries]:
         if data.get("resultType") != "matrix":
             raise self._not_prometheus(f"a range query gave a {data.get('resultType')!r} result, not a matrix")
         series = []
@@ -171,7 +178,9 @@ class PrometheusClient:
             remedy="Check that prometheus_url is Prometheus's base URL (e.g. http://HOST:9090), not another service.",
         )
 
-    async def _post(self, endpoint: str, form: dict[str, str]) -> dict[str, Any]:
+    async def _post(self, endpoint: str, form: dict[str, str], convert: Callable[[dict[str, Any]], T]) -> T:
+        import asyncio
+
         import httpx
 
         # Prometheus stops evaluating at its own timeout too, so a slow query costs it nothing after we gave up.
@@ -196,7 +205,11 @@ class PrometheusClient:
                 f"Prometheus unreachable at {self.display_url}: {reason}.",
                 remedy="Check that Prometheus runs and that this host may reach it.",
             ) from None
-        return self._decode(response)
+        if len(response.content) < THREAD_DECODE_BYTES:
+            return convert(self._decode(response))
+        # A 1,000-VM answer is megabytes of JSON: decoded in a thread, the event loop (and
+        # the keys the operator presses meanwhile) gets its turn every few milliseconds.
+        return await asyncio.to_thread(lambda: convert(self._decode(response)))
 
     def _decode(self, response: httpx.Response) -> dict[str, Any]:
         try:

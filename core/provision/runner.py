@@ -77,6 +77,19 @@ class MockRunner:
         self.outcome = RunOutcome("successful")
 
 
+def _created(event: dict):  # noqa: ANN202
+    """When ansible-playbook wrote the event (UTC, naive like the store's times)."""
+    from datetime import datetime, timezone
+
+    try:
+        created = datetime.fromisoformat(str(event.get("created")))
+    except ValueError:
+        return None
+    if created.tzinfo is not None:
+        created = created.astimezone(timezone.utc).replace(tzinfo=None)
+    return created
+
+
 def build_inventory(spec: RunSpec) -> dict:
     groups: dict[str, dict] = {}
     for host in spec.hosts:
@@ -89,7 +102,9 @@ def build_inventory(spec: RunSpec) -> dict:
                 hostvars["ansible_ssh_private_key_file"] = spec.ssh_key
         groups.setdefault(host.group, {"hosts": {}})["hosts"][host.name] = hostvars
     # Interpreter discovery once picked a broken pyenv shim on a target: pin it.
-    return {"all": {"children": groups, "vars": {"ansible_python_interpreter": spec.python}}}
+    # Module temp files go under the run's root too, never the user's ~/.ansible.
+    return {"all": {"children": groups, "vars": {"ansible_python_interpreter": spec.python,
+                                                 "ansible_remote_tmp": f"{spec.root_dir}/.ansible/tmp"}}}
 
 
 def build_extravars(spec: RunSpec) -> dict:
@@ -181,8 +196,9 @@ class AnsibleRunner:
                 verb = "could not reach" if result == "unreachable" else "failed on"
                 self._first_error = f"Task '{task}' {verb} {host}: {msg}"
         stdout = strip_ansi(event.get("stdout") or "")
+        at = _created(event)
         if name == "playbook_on_task_start":
-            out.append(RunEvent("task", stdout.strip() or f"TASK [{task}]", "started", task=task))
+            out.append(RunEvent("task", stdout.strip() or f"TASK [{task}]", "started", task=task, at=at))
             return out
         for line in stdout.splitlines():
             if not line.strip():
@@ -191,7 +207,7 @@ class AnsibleRunner:
             line_result = result
             if result == "recap":
                 line_result = "failed" if ("failed=0" not in line or "unreachable=0" not in line) and "ok=" in line else "ok"
-            out.append(RunEvent(kind, line, line_result, host=host if kind == "line" else line.split(":")[0].strip(), task=task))
+            out.append(RunEvent(kind, line, line_result, host=host if kind == "line" else line.split(":")[0].strip(), task=task, at=at))
             marker = STEP_MARKER.search(line)
             if marker:
                 number = int(marker.group(1))

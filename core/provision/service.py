@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -253,10 +254,18 @@ class ProvisionService:
                     last = event.id
                     yield event
                 return
-            if info.status in LIVE_STATUSES and not worker_alive(info.worker_pid, run_id) and self._past_spawn_grace(info):
+            if info.status in LIVE_STATUSES and self._worker_gone(info):
                 await self.recover_interrupted(actor)
                 continue
             await asyncio.sleep(FOLLOW_POLL_SECONDS)
+
+    @staticmethod
+    def _worker_gone(info: RunInfo) -> bool:
+        """True only when this host can see that the run's worker is gone."""
+        host = (info.details.get("config") or {}).get("worker_host")
+        if host and host != socket.gethostname():
+            return False
+        return not worker_alive(info.worker_pid, info.id) and ProvisionService._past_spawn_grace(info)
 
     @staticmethod
     def _past_spawn_grace(info: RunInfo) -> bool:
@@ -308,6 +317,9 @@ class ProvisionService:
             "ssh_key": setting("provision_ssh_key"),
             "http_port": int(setting("provision_http_port") or 8080),
             "install_packages": bool(setting("provision_install_packages")),
+            # With a shared PostgreSQL store, only the jump host running the worker can
+            # tell whether it is alive.
+            "worker_host": socket.gethostname(),
         }
         max_runs = int(setting("max_concurrent_runs") or 4)
 
@@ -393,7 +405,8 @@ class ProvisionService:
             return _to_info(row)
 
         info = await self.store.run(flag)
-        if not worker_alive(info.worker_pid, run_id):
+        host = (info.details.get("config") or {}).get("worker_host")
+        if host in (None, socket.gethostname()) and not worker_alive(info.worker_pid, run_id):
             await self.store.run(lambda s: finish_in(s, actor, run_id, CANCELED, error="canceled before its worker ran"))
             return await self.get(actor, run_id)
         loop = asyncio.get_running_loop()
@@ -456,7 +469,7 @@ class ProvisionService:
 
         live = await self.store.run(lambda s: [_to_info(r) for r in s.scalars(
             select(ProvisionRunRow).where(ProvisionRunRow.status.in_(LIVE_STATUSES)))])
-        dead = [r.id for r in live if not worker_alive(r.worker_pid, r.id) and self._past_spawn_grace(r)]
+        dead = [r.id for r in live if self._worker_gone(r)]
         done = []
         for run_id in dead:
             if await self.store.run(lambda s, rid=run_id: finish_in(

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from core.identity import Actor, Role
-from core.provision.events import CANCELED, COMPLETED, FAILED, RUNNING, RunEvent, RunSpec
+from core.provision.events import CANCELED, COMPLETED, FAILED, RUNNING, TERMINAL_STATUSES, RunEvent, RunSpec
 from core.provision.process import become_subreaper, kill_tree
 from core.provision.runner import make_runner
 from core.provision.service import CANCEL_GRACE_SECONDS, finish_in, host_specs, resources_for, set_status_in
@@ -45,6 +45,8 @@ class Worker:
         row = session.get(ProvisionRunRow, self.run_id)
         if row is None:
             raise SystemExit(f"run {self.run_id} does not exist")
+        if row.status in TERMINAL_STATUSES:  # canceled before this worker got going
+            raise SystemExit(0)
         if row.worker_pid is None:
             row.worker_pid = os.getpid()
         set_status_in(session, row, RUNNING)
@@ -53,18 +55,20 @@ class Worker:
     def _persist(self, session, events: list[RunEvent]) -> None:  # noqa: ANN001
         from core.store.models import ProvisionEventRow, ProvisionRunRow
 
+        from core.store.models import utcnow
+
         step_events = [e for e in events if e.kind == "step" and e.step]
+        now = utcnow()
         for e in events:
+            # `at` is when the playbook wrote the line where the runner knows it.
             session.add(ProvisionEventRow(run_id=self.run_id, kind=e.kind, result=e.result[:20], host=e.host[:200],
-                                          task=e.task[:300], step=e.step, text=e.text))
+                                          task=e.task[:300], step=e.step, text=e.text, at=e.at or now))
         if step_events:
             row = session.get(ProvisionRunRow, self.run_id)
             details = dict(row.details)
             progress = dict(details.get("progress") or {})
             done = dict(progress.get("done") or {})
             logs = list(details.get("logs") or [])
-            from core.store.models import utcnow
-
             for e in step_events:
                 done[str(e.step)] = utcnow().isoformat()
                 progress["step"] = max(int(progress.get("step", 0)), e.step)

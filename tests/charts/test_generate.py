@@ -65,3 +65,20 @@ async def test_demo_data_refuses_to_overwrite_without_replace(ctx):
     ctx.actor = Actor("oper", Role.OPERATOR)
     with pytest.raises(PermissionDenied):
         await create_demo_data(ctx, 1_000, (2026,), replace=True)
+
+
+async def test_demo_seed_gives_charts_data_for_this_year(config):
+    from datetime import date
+
+    from core.demo import seed_production_demo
+    from core.production.models import DateRange
+    from core.production.queries import ProductionData
+    from core.production.rollup import RollupReader
+
+    await seed_production_demo(config, rows=5_000)
+    year = date.today().year
+    data = ProductionData(config)
+    months = await data.monthly_totals(DateRange(date(year - 1, 1, 1), date(year, 12, 31)))
+    assert len(months) == 24 and all(m.quantity > 0 for m in months)
+    assert RollupReader(config).path.exists()
+    await seed_production_demo(config, rows=5_000)  # a second start leaves the data alone

@@ -44,7 +44,7 @@ async def test_live_vm_has_numbers_within_0_100(ctx, prom):
                 assert reading.value is not None, metric
                 assert 0 <= reading.value <= 100, (metric, reading.value)
             assert row.state in (Level.OK, Level.WARNING, Level.CRITICAL)
-        assert len(row.cpu.history) == 31 and row.cpu.history[-1] == row.cpu.value
+        assert len(row.cpu.history) == 32 and row.cpu.history[-1] == row.cpu.value
         assert all(v is None or 0 <= v <= 100 for v in row.disk.history)
     finally:
         await service.aclose()
@@ -98,8 +98,14 @@ async def test_request_count_does_not_grow_with_the_fleet(ctx, prom):
                 counts[size, history] = len(seen)
                 assert snap.requests == len(seen)
         assert counts[1, False] == counts[500, False] == 3
-        assert counts[1, True] == counts[500, True] == 3
-        assert set(seen) == {"/api/v1/query_range"}
+        # A new set of instances: 3 instant + 3 range queries, whatever its size.
+        assert counts[1, True] == counts[500, True] == 6
+        assert sorted(seen) == ["/api/v1/query"] * 3 + ["/api/v1/query_range"] * 3
+        # The hour's series are reused until the 2-minute grid moves on.
+        seen.clear()
+        again = await service.snapshot(history=True)
+        assert len(seen) in (3, 6) and len(again.rows) == 500
+        assert all(row.cpu.history == () or len(row.cpu.history) == 32 for row in again.rows)
     finally:
         await service.aclose()
 

@@ -223,3 +223,18 @@ async def _settled(pilot) -> None:
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)])
 def test_snapshot_not_configured(tmp_path, snap_compare, size):
     assert snap_compare(_not_configured_app(tmp_path), terminal_size=size, run_before=_settled)
+
+
+async def test_ssh_key_names_the_way_in(config, prom):
+    await _seed(config, _settings(prom), _vms(1, live=1))
+    app = JumpdeckApp(config, user="admin", start_mode="monitor")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _monitor(pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        try:
+            import tui.screens.ssh  # noqa: F401
+        except ModuleNotFoundError:
+            assert any("ssh root@127.0.0.1" in str(n.message) for n in app._notifications)
+        else:
+            assert app.current_mode == "ssh"

@@ -141,3 +141,23 @@ async def test_second_process_reattaches_after_the_first_is_killed(ctx, prov, co
     # B replayed from the start, including what A had already shown.
     assert "::: step 1 done: Allocate IP" in b.stdout and "Hold the host" in b.stdout
     assert (await svc.get(ctx.actor, run_id)).status == "COMPLETED"
+
+
+async def test_trusting_the_refused_key_lets_the_next_run_through(ctx, prov, sshd) -> None:
+    from core.provision import hostkeys
+
+    svc, pool, _ = prov
+    ctx.config.known_hosts_path.write_text("")
+    await ctx.settings.set(ctx.actor, {"provision_ssh_key": str(sshd.client_key)})
+    await add_vms(pool, ctx.actor, 1, ip=sshd.host, port=sshd.port, user=sshd.user)
+    first = await wait_status(svc, ctx.actor, (await svc.start(ctx.actor, "single", "try-one", runner="ansible")).id)
+    assert first.status == "FAILED"
+    where = hostkeys.refused_host(first.error)
+    assert where == (sshd.host, sshd.port)
+    key = hostkeys.scan(*where)
+    assert key.fingerprint in first.error
+    with pytest.raises(Exception):
+        hostkeys.trust(ctx.config.known_hosts_path, key, expected_fingerprint="SHA256:somethingelse")
+    hostkeys.trust(ctx.config.known_hosts_path, key, expected_fingerprint=key.fingerprint)
+    second = await wait_status(svc, ctx.actor, (await svc.start(ctx.actor, "single", "try-two", runner="ansible")).id)
+    assert second.status == "COMPLETED", second.error

@@ -77,6 +77,10 @@ async def test_cli_style_start_tabs_activity_and_exit_status(config, sshd_module
         await wait_for(pilot, lambda: first not in screen.panes())
         assert screen.running_work() == [f"SSH session {second.target.label}"]
 
+        page = await app.ctx.activity.page(app.ctx.actor)
+        opens = [e for e in page.entries if e.action == "SSH_OPEN"]
+        assert len(opens) == 2 and opens[0].target_id == first.target.label
+
 
 async def test_unknown_host_dialog_then_changed_key_refused(config, sshd_module, tmp_path):
     from tui.screens.ssh_dialogs import HostKeyDialog

@@ -13,11 +13,12 @@ from core.secrets import Secret
 from core.servers.checks import CheckResult, Status
 from core.servers.drivers import HINTS, ErrorKind
 from core.servers.registry import DbType, ServerRegistry, ServerSpec
-from tests.core.servers.conftest import closed_port
 from tests.tui.conftest import prepare_store
 
 CHECKED_AT = datetime(2026, 3, 14, 9, 30, tzinfo=timezone.utc)
-DEAD_PORT = closed_port()
+# Fixed, so snapshots are stable: nothing listens on port 1 (binding it needs root, and no
+# service here does), so checks to it are refused at once.
+DEAD_PORT = 1
 
 FLEET = [
     ServerSpec(name="erp-mssql", db_type="mssql", host="127.0.0.2", port=DEAD_PORT, username="sa",

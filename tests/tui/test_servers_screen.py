@@ -30,35 +30,42 @@ def visible_names(screen: ServersScreen) -> list[str]:
     return [row.info.name for row in screen.query_one(ServerGrid).rows]
 
 
-def button_label(screen: ServersScreen, button_id: str) -> str:
-    return str(screen.query_one(f"#{button_id}").label)
+def chip(screen: ServersScreen, chip_id: str) -> str:
+    """The label of a filter chip: "type-mysql", "status-online", ..."""
+    types, statuses = screen.filter_chips()
+    chips = {f"type-{v or 'all'}": label for v, label, _ in types}
+    chips.update({f"status-{v}": label for v, label, _ in statuses})
+    text = str(screen.query_one("#servers-types").render()) + str(screen.query_one("#servers-statuses").render())
+    assert chips[chip_id] in text  # what the screen shows
+    return chips[chip_id]
 
 
 async def test_filters_combine_with_and_and_counts_follow_results(fleet_config) -> None:
     async with make(fleet_config).run_test(size=(120, 40)) as pilot:
         screen = await servers_screen(pilot)
         assert visible_names(screen) == ["erp-mssql", "maria-dev", "ora-fin", "pg-main", "pg-reports"]
-        assert button_label(screen, "status-unknown") == "○ Unknown 5"
+        assert chip(screen, "status-unknown") == "○ Unknown 5"
         screen.apply_results(fixed_results(server_ids(screen)))
         await pilot.pause()
-        assert button_label(screen, "status-online") == "● Online 1"
-        assert button_label(screen, "status-offline") == "● Offline 3"
-        assert button_label(screen, "status-unknown") == "○ Unknown 1"
+        assert chip(screen, "status-online") == "● Online 1"
+        assert chip(screen, "status-offline") == "● Offline 3"
+        assert chip(screen, "status-unknown") == "○ Unknown 1"
         # Only the types present get a button.
-        shown = [b.id for b in screen.query("#servers-types Button") if b.display]
-        assert shown == ["type-all", "type-postgresql", "type-mysql", "type-mssql", "type-oracle"]
+        assert [value for value, _, _ in screen.filter_chips()[0]] == ["", "postgresql", "mysql", "mssql", "oracle"]
 
         await pilot.press("F", "F")  # status: online -> offline
         assert screen.fleet.status is StatusFilter.OFFLINE
         assert visible_names(screen) == ["erp-mssql", "maria-dev", "ora-fin"]
-        await pilot.click("#type-postgresql")
+        # Click the PostgreSQL chip: " All types 5 " then a space, then " PostgreSQL 2 ".
+        await pilot.click("#servers-types", offset=(len(" All types 5 ") + 3, 0))
         await pilot.pause()
+        assert screen.fleet.db_type is DbType.POSTGRESQL
         # PostgreSQL AND offline: nothing; the counts now cover PostgreSQL only.
         assert visible_names(screen) == []
         assert screen.query_one("#servers-empty").display
         assert "No server matches the filters" in str(screen.query_one("#servers-empty-text").render())
-        assert button_label(screen, "status-online") == "● Online 1"
-        assert button_label(screen, "status-unknown") == "○ Unknown 1"
+        assert chip(screen, "status-online") == "● Online 1"
+        assert chip(screen, "status-unknown") == "○ Unknown 1"
         await pilot.press("x")
         assert visible_names(screen) == ["erp-mssql", "maria-dev", "ora-fin", "pg-main", "pg-reports"]
 
@@ -244,3 +251,20 @@ async def test_role_gating_shows_actions_disabled_with_the_reason(fleet_config, 
         assert isinstance(help_screen, HelpScreen)
         notes = {row[1]: row[2] for row in help_screen.rows}
         assert "Only an admin" in notes["Add"] and "Only an admin" in notes["Delete"]
+
+
+async def test_the_command_palette_opens_a_server(fleet_config) -> None:
+    from tui.screens.server_dashboard import ServerDashboardScreen
+
+    async with make(fleet_config).run_test(size=(120, 40)) as pilot:
+        screen = await servers_screen(pilot)
+        await pilot.press("F")  # online only: pg-reports is hidden
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press(*"Server pg-reports")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert isinstance(pilot.app.screen, ServerDashboardScreen)
+        assert pilot.app.screen.info.name == "pg-reports"
+        assert screen.fleet.status is StatusFilter.ALL  # the filter that hid it was reset

@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "tui.cli.monitor",
     "tui.cli.provision",
     "tui.cli.ssh",
+    "tui.cli.serve",
 ]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2

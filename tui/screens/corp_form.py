@@ -32,7 +32,7 @@ class CorpForm(ModalScreen[bool]):
     CorpForm Label { color: $text-muted; }
     CorpForm Input { height: 1; border: none; padding: 0 1; background: $boost; }
     CorpForm Input:focus { background: $accent 25%; }
-    CorpForm Input.-invalid { background: $error 30%; }
+    CorpForm Input.-error { background: $error 30%; }
     CorpForm #c-error { height: auto; color: $error; margin-top: 1; }
     CorpForm Horizontal { height: 1; margin-top: 1; align: right middle; }
     CorpForm Button { margin-left: 1; }
@@ -82,7 +82,7 @@ class CorpForm(ModalScreen[bool]):
     async def create(self) -> None:
         error_line = self.query_one("#c-error", Static)
         for widget in self.query(Input):
-            widget.remove_class("-invalid")
+            widget.remove_class("-error")
         error_line.update(Text(f"Creating the database on {self.info.name}…"))
 
         def value(selector: str) -> str:
@@ -94,7 +94,7 @@ class CorpForm(ModalScreen[bool]):
         except JumpdeckError as error:
             selector = FIELD_INPUTS.get(getattr(error, "field", None) or "")
             if selector:
-                self.query_one(selector).add_class("-invalid")
+                self.query_one(selector).add_class("-error")
                 self.query_one(selector).focus()
             error_line.update(Text(str(error)))
             return

@@ -10,6 +10,7 @@ resource and the scroll offset does not move.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,17 +27,33 @@ from tui.screens.base import JumpdeckScreen
 if TYPE_CHECKING:
     from core.monitor.service import MonitorService, MonitorSnapshot, ResourceStatus
 
+RENDER_CHUNK = 100  # rows between two yields to the event loop
+
 COLUMNS = [("run", "Run"), ("service", "Service"), ("vm", "VM"), ("ip", "IP"), ("role", "Role"),
            ("cpu", "CPU"), ("mem", "Memory"), ("disk", "Disk"), ("state", "State")]
+
+
+class _KeyedText(Text):
+    """The VM cell, carrying its row key so `DataTable.sort` can order rows by rank."""
+
+    def __init__(self, text: str, row_key: str) -> None:
+        super().__init__(text)
+        self.row_key = row_key
 
 
 def _cells(row: ResourceStatus, ascii_only: bool) -> tuple[Text | str, ...]:
     from tui.widgets.metric_cell import metric_text, state_text
 
     r = row.resource
-    return ("-" if r.run_id is None else f"#{r.run_id}", r.service or "-", Text(r.vm_name), r.ip, r.role,
+    return ("-" if r.run_id is None else f"#{r.run_id}", r.service or "-", _KeyedText(r.vm_name, row.key), r.ip, r.role,
             metric_text(row.cpu, ascii_only=ascii_only), metric_text(row.mem, ascii_only=ascii_only),
             metric_text(row.disk, ascii_only=ascii_only), state_text(row.state))
+
+
+def _signature(row: ResourceStatus) -> tuple:
+    """Everything a row's cells are drawn from, at the precision they show."""
+    return (row.resource, row.state, *((r.level, None if r.value is None else round(r.value, 1), r.history)
+                                       for r in (row.cpu, row.mem, row.disk)))
 
 
 def _cell_key(cell: Text | str) -> tuple[str, str]:
@@ -61,6 +78,7 @@ class MonitorScreen(JumpdeckScreen):
     BINDINGS = [
         Binding("slash", "filter", "Filter", key_display="/", id="monitor.filter"),
         Binding("enter", "detail", "Detail", id="monitor.detail"),
+        Binding("s", "ssh", "SSH", id="monitor.ssh"),
         Binding("r", "refresh_now", "Refresh", id="monitor.refresh"),
         Binding("a", "toggle_scope", "All/mine", id="monitor.scope"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="monitor.clear_filter"),
@@ -83,9 +101,11 @@ class MonitorScreen(JumpdeckScreen):
         self._shown: list[str] = []  # row keys in table order
         self._states: dict[str, str] = {}  # row key -> state shown, to know when to re-sort
         self._rendered: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._signatures: dict[str, tuple] = {}
         self._poll: Timer | None = None
         self._stale = False  # a poll came due while the screen was not shown
         self.refreshes = 0  # snapshots applied (tests wait on it)
+        self._pending_arm: float | None = None  # seconds to the next poll, once the render is done
 
     # ------------------------------------------------------------------ layout
     def compose_body(self) -> ComposeResult:
@@ -156,9 +176,8 @@ class MonitorScreen(JumpdeckScreen):
         snap = message.snapshot
         self._snapshot = snap
         self._show_state(snap)
+        self._pending_arm = snap.refresh_seconds
         self._apply_rows()
-        self.refreshes += 1
-        self._arm(snap.refresh_seconds)
         detail = self._open_detail()
         if detail is not None:
             detail.update_status(next((r for r in snap.rows if r.key == detail.status.key), None))
@@ -196,56 +215,92 @@ class MonitorScreen(JumpdeckScreen):
         return self._everyone if self._everyone is not None else can(self.ctx.actor, Operation.VIEW_ALL_RESOURCES)
 
     def _apply_rows(self) -> None:
+        self._render_rows()
+
+    @work(exclusive=True, group="monitor-render", exit_on_error=False)
+    async def _render_rows(self) -> None:
+        """Bring the table to the snapshot (and filter) with as little repainting as can be.
+
+        Cells are built only for rows whose values changed, yielding to the event loop
+        every `RENDER_CHUNK` rows so a key pressed meanwhile waits milliseconds. Then the
+        table changes in one synchronous step (one repaint): rows gone are removed, new
+        rows added (only they get measured), changed cells updated. Rows are re-ordered
+        worst first only when a row came, went or changed state; then the selected
+        resource keeps the cursor and stays on its screen line (the scroll moves by as
+        many rows as it moved), so what the operator reads stays put. A newer render
+        cancels this one before it touches the table."""
         snap = self._snapshot
         if snap is None:
             return
         table = self.query_one("#mon-table", DataTable)
         ascii_only = self.app.config.chart_marker == "ascii"
         rows = [row for row in snap.rows if matches(row, self._filter)]
-        keys = [row.key for row in rows]
-        states = {row.key: row.state.value for row in rows}
+        built: dict[str, tuple[tuple, tuple[Text | str, ...]]] = {}
+        for done, row in enumerate(rows, 1):
+            signature = _signature(row)
+            if self._signatures.get(row.key) != signature:
+                built[row.key] = (signature, _cells(row, ascii_only))
+            if done % RENDER_CHUNK == 0:
+                await asyncio.sleep(0)
+
+        wanted = {row.key: row.state.value for row in rows}
+        reorder = wanted.keys() != set(self._shown) or any(self._states.get(k) != v for k, v in wanted.items())
+        old_row = table.cursor_row
+        selected = self._shown[old_row] if 0 <= old_row < len(self._shown) else None
+        scroll_x, scroll_y = table.scroll_x, table.scroll_y
+        with self.app.batch_update():
+            kept = [key for key in self._shown if key in wanted]
+            for key in self._shown:
+                if key not in wanted:
+                    table.remove_row(key)
+                    self._rendered.pop(key, None)
+                    self._signatures.pop(key, None)
+            added = []
+            for key, (signature, cells) in built.items():
+                if key in self._rendered:
+                    old = self._rendered[key]
+                    for index, ((column, _), cell) in enumerate(zip(COLUMNS, cells)):
+                        if old[index] != _cell_key(cell):
+                            table.update_cell(key, column, cell)
+                else:
+                    table.add_row(*cells, key=key)
+                    added.append(key)
+                self._rendered[key] = tuple(_cell_key(c) for c in cells)
+                self._signatures[key] = signature
+            order = kept + added
+            if reorder:
+                desired = [row.key for row in rows]  # the snapshot's order: worst first
+                if desired != order:
+                    rank = {key: index for index, key in enumerate(desired)}
+                    table.sort("vm", key=lambda cell: rank[cell.row_key])
+                order = desired
+            self._shown = order
+            self._states = wanted
+            if selected in wanted and order.index(selected) != old_row:
+                new_row = order.index(selected)
+                table.move_cursor(row=new_row, animate=False, scroll=False)
+                table.scroll_to(scroll_x, max(0, scroll_y + new_row - old_row), animate=False, immediate=True)
+        self._show_empty(snap, bool(rows))
+        self._rendered_done()
+
+    def _show_empty(self, snap: MonitorSnapshot, any_shown: bool) -> None:
         empty = self.query_one("#mon-empty", Static)
         if not snap.rows:
             empty.update("No provisioned resources to watch. They appear here when a provisioning run holds VMs "
                          "(Provision screen, key 2)." + ("" if self._scope_is_all() else
                                                           " Admins see every operator's resources."))
-        elif not rows:
+        elif not any_shown:
             empty.update(f"No resource matches the filter {self._filter!r}; esc clears it.")
-        empty.display = not rows
-        table.display = bool(rows)
+        empty.display = not any_shown
+        self.query_one("#mon-table", DataTable).display = any_shown
 
-        if set(keys) == set(self._shown) and all(self._states.get(k) == v for k, v in states.items()):
-            # Same rows, same states: repaint only the cells whose text changed, in place.
-            for row in rows:
-                cells = _cells(row, ascii_only)
-                old = self._rendered.get(row.key, ())
-                for index, ((column, _), cell) in enumerate(zip(COLUMNS, cells)):
-                    rendered = _cell_key(cell)
-                    if index >= len(old) or old[index] != rendered:
-                        table.update_cell(row.key, column, cell)
-                self._rendered[row.key] = tuple(_cell_key(c) for c in cells)
-            return
-
-        # Rows came, went or changed state: lay them out worst first again. The selected
-        # resource keeps the cursor and stays on the same screen line (the scroll moves
-        # by as many rows as the resource moved), so what the operator reads stays put.
-        old_row = table.cursor_row
-        selected = self._shown[old_row] if self._shown and 0 <= old_row < len(self._shown) else None
-        scroll_x, scroll_y = table.scroll_x, table.scroll_y
-        with self.app.batch_update():
-            table.clear()
-            self._rendered = {}
-            for row in rows:
-                cells = _cells(row, ascii_only)
-                table.add_row(*cells, key=row.key)
-                self._rendered[row.key] = tuple(_cell_key(c) for c in cells)
-            self._shown = keys
-            self._states = states
-            if selected in states:
-                new_row = keys.index(selected)
-                table.move_cursor(row=new_row, animate=False, scroll=False)
-                scroll_y = max(0, scroll_y + new_row - old_row)
-            table.scroll_to(scroll_x, scroll_y, animate=False, immediate=True)
+    def _rendered_done(self) -> None:
+        """A snapshot is on screen: count it and arm the next poll (once per snapshot,
+        even when a filter keystroke's render replaced the snapshot's own)."""
+        if self._pending_arm is not None:
+            self._arm(self._pending_arm)
+            self._pending_arm = None
+            self.refreshes += 1
 
     # ---------------------------------------------------------------- actions
     def selected_status(self) -> ResourceStatus | None:
@@ -311,6 +366,25 @@ class MonitorScreen(JumpdeckScreen):
         from tui.screens.monitor_detail import ResourceDetailScreen
 
         self.app.push_screen(ResourceDetailScreen(status, marker=self.app.config.chart_marker))
+
+    async def action_ssh(self) -> None:
+        """Open the selected VM in the SSH screen (a tab), as the pool row's SSH user."""
+        status = self.selected_status()
+        if status is None:
+            self.notify("No resource selected.", severity="warning", timeout=3)
+            return
+        r = status.resource
+        command = f"ssh {'-p ' + str(r.ssh_port) + ' ' if r.ssh_port != 22 else ''}{r.ssh_user + '@' if r.ssh_user else ''}{r.ip}"
+        try:
+            from core.ssh import SshTarget
+            from tui.screens.ssh import open_ssh_session
+        except ModuleNotFoundError:
+            # The SSH screen lands separately; until then say how to reach the VM.
+            self.notify(f"The SSH screen is not available in this build. From a shell: {command}", timeout=8)
+            return
+        import getpass
+
+        await open_ssh_session(self.app, SshTarget(host=r.ip, user=r.ssh_user or getpass.getuser(), port=r.ssh_port))
 
     def _open_detail(self):  # noqa: ANN202
         from tui.screens.monitor_detail import ResourceDetailScreen

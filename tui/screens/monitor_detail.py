@@ -4,6 +4,7 @@ It follows the Monitor screen's refreshes while open."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
@@ -84,17 +85,21 @@ class ResourceDetailScreen(ModalScreen[None]):
         from core.monitor.service import HISTORY_SECONDS, HISTORY_STEP
 
         readings = self.status.readings()
+        # Grid points sit on multiples of the step; the last point is "now" (the snapshot).
+        lag = (time.time() % HISTORY_STEP) / 60
         for key, title in METRICS:
             plot = self.query_one(f"#chart-{key}", PlotextPlot)
             plt = plot.plt
             plt.clear_data()
             plt.clear_figure()
             reading = readings[key]
-            points = [(-(HISTORY_SECONDS - i * HISTORY_STEP) / 60, v) for i, v in enumerate(reading.history) if v is not None]
+            grid = len(reading.history) - 1
+            points = [(0.0 if i == grid else -(grid - 1 - i) * HISTORY_STEP / 60 - lag, v)
+                      for i, v in enumerate(reading.history) if v is not None]
             now = "no data" if reading.value is None else f"{reading.value:.1f}"
             plt.title(f"{title} · now {now}")
             plt.ylim(0, 100)
-            plt.xlim(-HISTORY_SECONDS / 60, 0)
+            plt.xlim(-HISTORY_SECONDS / 60 - 2, 0)
             plt.xlabel("minutes ago")
             if points:
                 plt.plot([p[0] for p in points], [p[1] for p in points], marker=self.marker)

@@ -138,8 +138,14 @@ class ServerDashboardScreen(Screen[bool]):
         try:
             databases = await self.service.databases(self.ctx.actor, self.info.id)
         except JumpdeckError as error:
+            from core.servers.dashboard import ServerError
+
             table.clear()
-            note.update(Text(str(error)))
+            if isinstance(error, ServerError):
+                text = f"{error.kind.label}: {error.message}" + (f"\n→ {error.remedy}" if error.remedy else "")
+            else:
+                text = str(error)
+            note.update(Text(text))
             note.add_class("-error")
             return
         table.clear()

@@ -14,7 +14,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from core.errors import JumpdeckError, ValidationError
+from core.errors import Conflict, JumpdeckError, ValidationError
 from core.secrets import Secret
 from core.servers.registry import TYPE_DEFAULTS, DbType, ServerSpec
 
@@ -42,7 +42,7 @@ class ServerForm(ModalScreen["ServerInfo | None"]):
     ServerForm Label { color: $text-muted; }
     ServerForm Input { height: 1; border: none; padding: 0 1; background: $boost; }
     ServerForm Input:focus { background: $accent 25%; }
-    ServerForm Input.-invalid { background: $error 30%; }
+    ServerForm Input.-error { background: $error 30%; }
     ServerForm Select { height: 1; }
     ServerForm Select > SelectCurrent { height: 1; margin: 0; border: none; background: $boost; }
     ServerForm Select:focus > SelectCurrent { border: none; background: $accent 25%; }
@@ -143,12 +143,14 @@ class ServerForm(ModalScreen["ServerInfo | None"]):
 
     def _show_error(self, error: JumpdeckError) -> None:
         for widget in self.query(Input):
-            widget.remove_class("-invalid")
+            widget.remove_class("-error")
         field = getattr(error, "field", None)
+        if isinstance(error, Conflict) and "named" in error.message:
+            field = "name"  # a duplicate name
         selector = FIELD_INPUTS.get(field or "")
         if selector:
             widget = self.query_one(selector)
-            widget.add_class("-invalid")
+            widget.add_class("-error")
             widget.focus()
         self._set_error(str(error))
 
@@ -159,7 +161,7 @@ class ServerForm(ModalScreen["ServerInfo | None"]):
 
     def _clear_error(self) -> None:
         for widget in self.query(Input):
-            widget.remove_class("-invalid")
+            widget.remove_class("-error")
         self._set_error("")
 
     # --------------------------------------------------------------- actions

@@ -9,11 +9,16 @@ polling all go through `_round`, which refuses to start a second.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import time
 from typing import TYPE_CHECKING
 
+from functools import partial
+from typing import Callable
+
 from textual import on, work
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -23,8 +28,9 @@ from textual.widgets import Button, Input, Static
 from core.identity import Operation, can, denial
 from core.servers.fleet import FleetView, LiveState, StatusFilter
 from core.servers.polling import POLL_INTERVALS, Poller, interval_label
+from core.servers.registry import DbType
 from tui.screens.base import JumpdeckScreen
-from tui.widgets.server_grid import ServerGrid, short_version
+from tui.widgets.server_grid import ServerGrid, short_version, status_text
 
 if TYPE_CHECKING:
     from core.servers.checks import CheckEngine, CheckResult
@@ -32,8 +38,44 @@ if TYPE_CHECKING:
 
 MANAGE_ACTIONS = {"add", "edit", "delete"}
 TEST_ACTIONS = {"test", "test_all"}
-STATUS_LABELS = {StatusFilter.ALL: "All", StatusFilter.ONLINE: "● Online", StatusFilter.OFFLINE: "● Offline",
+STATUS_LABELS = {StatusFilter.ALL: "Any status", StatusFilter.ONLINE: "● Online", StatusFilter.OFFLINE: "● Offline",
                  StatusFilter.UNKNOWN: "○ Unknown"}
+
+
+class ServersCommands(Provider):
+    """The Servers screen's actions and its servers, in the command palette (ctrl+p)."""
+
+    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        screen = self.screen
+        if not isinstance(screen, ServersScreen):
+            return []
+        commands: list[tuple[str, str, Callable[[], object]]] = []
+        for action, title, help_text in (
+            ("test_all", "Servers: test all", "Check every active server, one at a time, with progress (T)"),
+            ("add", "Servers: add a server", "Register a server, with a test before saving (a)"),
+            ("toggle_view", "Servers: cards or table", "Switch between the card grid and the dense table (v)"),
+            ("cycle_poll", "Servers: polling interval", "Off, 30 s, 1 min, 5 min (p)"),
+            ("reset_filters", "Servers: reset filters", "Show every server again (x)"),
+            ("reload", "Servers: reload", "Read the server list from the store again (r)"),
+        ):
+            if screen.check_action(action, ()):
+                commands.append((title, help_text, partial(screen.run_action, action)))
+        for row in screen.fleet.rows.values():
+            info = row.info
+            commands.append((f"Server {info.name}", f"Open the dashboard of {info.db_type.label} {info.host}:{info.port}",
+                             partial(screen.open_by_id, info.id)))
+        return commands
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._commands()[:6]:
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)
 
 
 def ssh_available() -> bool:
@@ -46,8 +88,11 @@ def ssh_available() -> bool:
 class ServersScreen(JumpdeckScreen):
     TITLE = "Servers"
     CSS_PATH = "servers.tcss"
+    COMMANDS = JumpdeckScreen.COMMANDS | {ServersCommands}
     # Tests turn this off to paint deterministic states.
     AUTO_CHECK = True
+    # Below 110 columns the type and status filters take a line each.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
     BINDINGS = [
         Binding("a", "add", "Add", id="servers.add"),
@@ -81,6 +126,14 @@ class ServersScreen(JumpdeckScreen):
         self._loaded_once = False
         self._dirty = False
         self._last_flush = 0.0
+        self._prefetch: asyncio.Task | None = None
+        ctx = getattr(self.app, "ctx", None)
+        if ctx is not None:
+            # Start reading the fleet while the screen composes: the grid paints sooner.
+            from core.servers.registry import ServerRegistry
+
+            self.registry = ServerRegistry(ctx.store, ctx.secrets)
+            self._prefetch = asyncio.get_running_loop().create_task(self.registry.list(ctx.actor))
 
     # ----------------------------------------------------------------- layout
     def compose_body(self) -> ComposeResult:
@@ -88,9 +141,9 @@ class ServersScreen(JumpdeckScreen):
             yield Static("", id="servers-banner-text")
             yield Button("Open dashboard (b)", id="servers-banner-open", compact=True)
         with Horizontal(id="servers-filters"):
-            yield Horizontal(id="servers-types")
-            yield Horizontal(id="servers-statuses")
-            yield Static("", id="servers-sort")
+            # Two lines of clickable chips rather than nine buttons: fewer widgets, faster first paint.
+            yield Static("", id="servers-types")
+            yield Static("", id="servers-statuses")
         yield Input(placeholder="filter by name, host, description or tag — enter keeps it, esc clears",
                     id="servers-search")
         yield ServerGrid(id="servers-grid")
@@ -106,7 +159,8 @@ class ServersScreen(JumpdeckScreen):
 
         config = self.app.config
         self.engine = CheckEngine(concurrency=config.check_concurrency, timeout=config.check_timeout)
-        self.registry = ServerRegistry(self.ctx.store, self.ctx.secrets)
+        if self.registry is None:
+            self.registry = ServerRegistry(self.ctx.store, self.ctx.secrets)
         self.poller = Poller(self._poll_round, interval=None)
         self.poller.start()
         search = self.query_one("#servers-search", Input)
@@ -128,7 +182,8 @@ class ServersScreen(JumpdeckScreen):
     @work(exclusive=True, group="servers-load")
     async def reload(self) -> None:
         assert self.registry is not None
-        servers = await self.registry.list(self.ctx.actor)
+        prefetch, self._prefetch = self._prefetch, None
+        servers = await prefetch if prefetch is not None else await self.registry.list(self.ctx.actor)
         self.fleet.load(servers)
         self.redraw()
         first = not self._loaded_once
@@ -150,38 +205,31 @@ class ServersScreen(JumpdeckScreen):
         self.refresh_bindings()
         self._dirty = False
 
-    def _draw_filters(self) -> None:
-        types = self.query_one("#servers-types", Horizontal)
+    def filter_chips(self) -> tuple[list[tuple[str, str, bool]], list[tuple[str, str, bool]]]:
+        """(value, label, active) of each type chip and each status chip."""
         type_counts = self.fleet.type_counts()
-        wanted = [("type-all", f"All {sum(type_counts.values())}", self.fleet.db_type is None)]
-        wanted += [(f"type-{t.value}", f"{t.label} {type_counts[t]}", self.fleet.db_type is t)
-                   for t in self.fleet.types_present()]
-        self._sync_buttons(types, wanted)
+        types = [("", f"All types {sum(type_counts.values())}", self.fleet.db_type is None)]
+        types += [(t.value, f"{t.label} {type_counts[t]}", self.fleet.db_type is t) for t in self.fleet.types_present()]
         counts = self.fleet.counts()
-        statuses = self.query_one("#servers-statuses", Horizontal)
-        self._sync_buttons(statuses, [(f"status-{s.value}", f"{STATUS_LABELS[s]} {counts[s]}", self.fleet.status is s)
-                                      for s in StatusFilter])
-        self.query_one("#servers-sort", Static).update(
-            Text(f"sort: {self.fleet.sort.value}" + (f" · /{self.fleet.search}" if self.fleet.search else "")))
+        statuses = [(s.value, f"{STATUS_LABELS[s]} {counts[s]}", self.fleet.status is s) for s in StatusFilter]
+        return types, statuses
 
-    def _sync_buttons(self, box: Horizontal, wanted: list[tuple[str, str, bool]]) -> None:
-        """Update labels in place; mount or remove buttons only when the set changed."""
-        existing = {b.id: b for b in box.query(Button)}
-        if list(existing) != [w[0] for w in wanted]:
-            box.remove_children()
-            buttons = []
-            for button_id, label, active in wanted:
-                button = Button(label, id=button_id, compact=True, classes="filter")
-                button.can_focus = False
-                button.set_class(active, "-active")
-                buttons.append(button)
-            box.mount_all(buttons)
-            return
-        for button_id, label, active in wanted:
-            button = existing[button_id]
-            if str(button.label) != label:
-                button.label = label
-            button.set_class(active, "-active")
+    def _draw_filters(self) -> None:
+        types, statuses = self.filter_chips()
+        self._set_chips("#servers-types", "filter_type", types)
+        self._set_chips("#servers-statuses", "filter_status", statuses)
+
+    def _set_chips(self, selector: str, action: str, chips: list[tuple[str, str, bool]]) -> None:
+        """Repaint a chip line only when it changed: an idle fleet sends nothing."""
+        parts = []
+        for value, label, active in chips:
+            style = "reverse bold" if active else "dim"
+            parts.append(f"[{style} @click=screen.{action}('{value}')] {label} [/]")
+        markup = " ".join(parts)
+        widget = self.query_one(selector, Static)
+        if getattr(widget, "_chips", None) != markup:
+            widget._chips = markup  # type: ignore[attr-defined]
+            widget.update(markup)
 
     def _draw_empty(self, visible: list) -> None:
         empty = self.query_one("#servers-empty", Horizontal)
@@ -223,7 +271,8 @@ class ServersScreen(JumpdeckScreen):
             line = f"online in {result.latency_ms:.0f} ms · {short_version(result.version)}"
         else:
             label = result.error_kind.label if result.error_kind else "Error"
-            line = f"{label}: {result.message}\n→ {result.hint}"
+            # The remedy first: on a narrow screen the driver's words are what gets cut.
+            line = f"{label} → {result.hint}\n{result.message}"
         # Text, not markup: driver messages hold brackets ("[FreeTDS][SQL Server]").
         detail.update(Text(f"{head}\n{line}"))
         detail.set_class(row.state is LiveState.OFFLINE, "-offline")
@@ -233,6 +282,7 @@ class ServersScreen(JumpdeckScreen):
         if self.round_progress is not None:
             done, total = self.round_progress
             parts.append(f"{self._round_label} {done}/{total}")
+        parts.append(f"sort {self.fleet.sort.value} (o)")
         interval = self.poller.interval if self.poller else None
         parts.append(f"poll {interval_label(interval)} (p)")
         parts.append("view " + ("table" if self.query_one(ServerGrid).dense else "cards") + " (v)")
@@ -257,17 +307,12 @@ class ServersScreen(JumpdeckScreen):
     def _chosen(self, event: ServerGrid.Chosen) -> None:
         self._open_dashboard(event.row.info)
 
-    @on(Button.Pressed, ".filter")
-    def _filter_pressed(self, event: Button.Pressed) -> None:
-        from core.servers.registry import DbType
+    def action_filter_type(self, value: str) -> None:
+        self.fleet.db_type = DbType(value) if value else None
+        self.redraw()
 
-        button_id = event.button.id or ""
-        if button_id == "type-all":
-            self.fleet.db_type = None
-        elif button_id.startswith("type-"):
-            self.fleet.db_type = DbType(button_id.removeprefix("type-"))
-        elif button_id.startswith("status-"):
-            self.fleet.status = StatusFilter(button_id.removeprefix("status-"))
+    def action_filter_status(self, value: str) -> None:
+        self.fleet.status = StatusFilter(value or StatusFilter.ALL.value)
         self.redraw()
 
     @on(Button.Pressed, "#servers-reset")
@@ -335,10 +380,13 @@ class ServersScreen(JumpdeckScreen):
 
     def _land(self, result: CheckResult) -> None:
         """One result of a running round: repaint its card now, the rest at most 10 times a second."""
+        before = self.fleet.rows.get(result.server_id) if result.server_id is not None else None
+        shown = (before.state, status_text(before)) if before is not None else None
         row = self.fleet.apply(result)
         if row is None:
             return
-        self.query_one(ServerGrid).refresh_row(row.info.id)
+        if (row.state, status_text(row)) != shown:  # over a thin link, unchanged cards cost nothing
+            self.query_one(ServerGrid).refresh_row(row.info.id)
         self._dirty = True
         now = time.monotonic()
         if now - self._last_flush >= 0.1:
@@ -346,8 +394,9 @@ class ServersScreen(JumpdeckScreen):
             self.redraw()
 
     async def _round(self, *, server_ids: list[int] | None = None, sequential: bool = False,
-                     label: str = "checking") -> str | None:
-        """One round over the active fleet (or `server_ids`). None when another runs."""
+                     label: str = "checking", quiet: bool = False) -> str | None:
+        """One round over the active fleet (or `server_ids`). None when another runs.
+        A `quiet` round (polling) keeps the last results on the cards until new ones land."""
         if self.round_progress is not None or self.registry is None or self.engine is None:
             return None
         from core.servers.checks import summarize
@@ -357,7 +406,8 @@ class ServersScreen(JumpdeckScreen):
             return ""
         self.round_progress = (0, len(targets))
         self._round_label = label
-        self.fleet.mark_checking(t.server_id for t in targets if t.server_id is not None)
+        if not quiet:
+            self.fleet.mark_checking(t.server_id for t in targets if t.server_id is not None)
         self.redraw()
         results = []
         try:
@@ -380,7 +430,7 @@ class ServersScreen(JumpdeckScreen):
             self.notify(summary, title="Test all", severity="warning" if offline else "information")
 
     async def _poll_round(self) -> None:
-        await self._round(label="polling")
+        await self._round(label="polling", quiet=True)
 
     @work(group="servers-test", exit_on_error=False)
     async def test_one(self, server_id: int) -> None:
@@ -522,6 +572,17 @@ class ServersScreen(JumpdeckScreen):
         if row is not None:
             self._open_dashboard(row.info)
 
+    def open_by_id(self, server_id: int) -> None:
+        """Select a server in the grid (clearing filters that hide it) and open its dashboard."""
+        row = self.fleet.rows.get(server_id)
+        if row is None:
+            return
+        grid = self.query_one(ServerGrid)
+        if server_id not in {r.info.id for r in grid.rows}:
+            self.action_reset_filters()
+        grid.select_id(server_id)
+        self._open_dashboard(row.info)
+
     def action_open_selected(self) -> None:
         row = self.fleet.rows.get(self.selected_server_id) if self.selected_server_id is not None else None
         if row is not None:
@@ -542,12 +603,19 @@ class ServersScreen(JumpdeckScreen):
                              lambda changed: self.reload() if changed else None)
 
     async def action_ssh(self) -> None:
+        """Open an SSH session to the server's host (the SSH screen asks for what it needs)."""
         row = self.query_one(ServerGrid).current
         if row is None or not ssh_available():
             return
-        await self.app.run_action("switch('ssh')")
-        opener = getattr(self.app.screen, "open_host", None)
-        if callable(opener):
-            opener(row.info.host, label=row.info.name)
-        else:
-            self.notify(f"Open an SSH session to {row.info.host} from the SSH screen.", timeout=6)
+        from core.errors import JumpdeckError
+        from core.ssh.target import parse_destination
+        from tui.screens.ssh import open_ssh_session
+
+        try:
+            target = parse_destination(row.info.host.strip("[]"))
+        except JumpdeckError as error:
+            from tui.screens.base import notify_error
+
+            notify_error(self, error)
+            return
+        await open_ssh_session(self.app, target)

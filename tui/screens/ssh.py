@@ -59,6 +59,12 @@ class SshScreen(JumpdeckScreen):
 
         return HostKeyPolicy.for_config(self.app.config)
 
+    async def _audit(self, action: str, target_id: str, detail: str) -> None:
+        """Activity log rows for session opens and trusted host keys (never a secret)."""
+        ctx = getattr(self.app, "ctx", None)
+        if ctx is not None:
+            await ctx.activity.record(ctx.actor, action, "SSH_HOST", target_id, detail)
+
     async def open_pending(self) -> None:
         pending = getattr(self.app, "ssh_pending", None) or []
         self.app.ssh_pending = []
@@ -69,7 +75,7 @@ class SshScreen(JumpdeckScreen):
         """Add a tab for `target`, connect it, and put the keyboard in its terminal."""
         self._counter += 1
         pane_id = f"ssh-pane-{self._counter}"
-        pane = SshPane(target, self._policy(), id=pane_id)
+        pane = SshPane(target, self._policy(), audit=self._audit, id=pane_id)
         self._panes[pane_id] = pane
         await self.query_one(ContentSwitcher).mount(pane)
         tabs = self.query_one(Tabs)

@@ -4,6 +4,7 @@ cells whose text changed."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Sequence
 
 from rich.text import Text
@@ -24,21 +25,27 @@ LEVEL_STYLES: dict[Level, str] = {
 }
 
 
+@lru_cache(maxsize=64)
+def _buckets(count: int, width: int) -> tuple[tuple[int, int], ...]:
+    return tuple((i * count // width, max(i * count // width + 1, (i + 1) * count // width)) for i in range(width))
+
+
 def sparkline(history: Sequence[float | None], *, width: int = SPARK_WIDTH, ascii_only: bool = False) -> str:
     """`width` characters for a 0-100 % series: each one the highest value of its share
-    of the hour (a spike must not vanish between two buckets); blank where no data."""
+    of the hour (a spike must not vanish between two buckets); blank where no data.
+    Called for every cell of a 1,000-row table on each refresh: kept to plain loops."""
     ramp = SPARK_ASCII if ascii_only else SPARK_BLOCKS
     if not history:
         return " " * width
+    top = len(ramp) - 2
+    scale = (len(ramp) - 1) / 100
     out = []
-    count = len(history)
-    for i in range(width):
-        bucket = [v for v in history[i * count // width:max(i * count // width + 1, (i + 1) * count // width)] if v is not None]
-        if not bucket:
-            out.append(" ")
-            continue
-        value = max(0.0, min(100.0, max(bucket)))
-        out.append(ramp[1 + min(len(ramp) - 2, int(value / 100 * (len(ramp) - 1)))])
+    for lo, hi in _buckets(len(history), width):
+        best = -1.0
+        for value in history[lo:hi]:
+            if value is not None and value > best:
+                best = value
+        out.append(" " if best < 0 else ramp[1 + min(top, int(min(100.0, best) * scale))])
     return "".join(out)
 
 

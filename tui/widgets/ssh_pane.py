@@ -52,8 +52,10 @@ class SshPane(Widget):
             return self.pane
 
     def __init__(self, target, policy, *, connect_timeout: float = 10.0, scrollback: int = 5000,
-                 id: str | None = None) -> None:
+                 audit=None, id: str | None = None) -> None:
         super().__init__(id=id)
+        # async audit(action, target_id, detail): the screen records opens and trusted keys.
+        self.audit = audit
         self.target = target
         self.policy = policy
         self.connect_timeout = connect_timeout
@@ -89,9 +91,15 @@ class SshPane(Widget):
     def _say(self, text: str, colour: int = 31) -> None:
         self.terminal.feed_now(f"\r\n\x1b[{colour}m{text}\x1b[0m\r\n".encode())
 
+    def on_mount(self) -> None:
+        import asyncio
+
+        self._sized = asyncio.Event()
+        self._start()  # log in now; the PTY waits for the terminal's real size
+
     def on_terminal_ready(self, event: Terminal.Ready) -> None:
         event.stop()
-        self._start()
+        self._sized.set()
 
     def _start(self) -> None:
         self.run_worker(self._run(), name="ssh-session", exclusive=True)
@@ -108,14 +116,20 @@ class SshPane(Widget):
 
         trust_host_key(self._offer, self.policy.store)
         self._say(f"Stored {self._offer.fingerprint} in {self.policy.store}.", 32)
+        self._trusted = self._offer  # audited by the next run
         self._start()
 
     async def _run(self) -> None:
         from core.ssh import HostKeyUnknown, SshError, connect
 
         self._set_state("connecting")
+        trusted, self._trusted = getattr(self, "_trusted", None), None
+        if trusted is not None and self.audit is not None:
+            await self.audit("SSH_TRUST_HOST_KEY", trusted.pattern, trusted.fingerprint)
         try:
             self._conn = await connect(self.target, self.policy, timeout=self.connect_timeout)
+            # A tab opened in the background has no size yet: its PTY opens when it is shown.
+            await self._sized.wait()
             screen = self.terminal.emulator.screen
             self._session = await self._conn.open_terminal(screen.columns, screen.lines)
         except HostKeyUnknown as unknown:
@@ -131,6 +145,8 @@ class SshPane(Widget):
             return
         self.terminal.attach(self._session)
         self._set_state("live")
+        if self.audit is not None:
+            await self.audit("SSH_OPEN", self.target.label, f"auth: {self.target.auth.kind}")
         session = self._session
         async for chunk in session.output():
             await self.terminal.feed(chunk)

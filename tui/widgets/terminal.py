@@ -10,6 +10,7 @@ at most once a frame: a flood of output never stalls the UI.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Protocol
 
 from rich.color import Color
@@ -26,9 +27,15 @@ from tui.widgets.terminal_keys import key_to_bytes, paste_to_bytes
 from tui.widgets.terminal_screen import DEFAULT_SCROLLBACK, Emulator
 
 RELEASE_KEY = "ctrl+right_square_bracket"  # ctrl+], telnet's escape key: rarely needed remotely
-PARSE_SLICE = 8192  # bytes parsed before yielding to the event loop (~10 ms of pyte)
+PARSE_STEP = 512  # bytes handed to pyte at a time (~1 ms)
+PARSE_BUDGET = 0.004  # seconds of parsing before yielding to the event loop: a key press
+# crosses several message hops, each waiting at most this long behind a flood...
+BACKGROUND_BUDGET = 0.001  # ...and this long when the operator is busy elsewhere in jumpdeck
 FRAME = 1 / 30  # redraws are coalesced to this interval while output arrives
+FLOOD_FRAME = 1 / 5  # ... and to this one during a flood, which nobody can read anyway
+FLOOD_BYTES = 16384  # parsed between two redraws: above this it is a flood
 
+_DEFAULT_ATTRS = ("default", "default", False, False, False, False, False, False)
 _ANSI = {"black": 0, "red": 1, "green": 2, "brown": 3, "yellow": 3, "blue": 4, "magenta": 5, "cyan": 6, "white": 7}
 
 
@@ -98,7 +105,11 @@ class Terminal(Widget, can_focus=True):
         self._strips: dict[int, Strip] = {}
         self._styles: dict[tuple, Style] = {}
         self._refresh_pending = False
-        self._drawn_cursor: tuple[int, int] | None = None
+        self._last_flush = 0.0
+        self._since_flush = 0
+        self._flooding = False
+        self._base: Style | None = None
+        self._history_seen = 0
 
     # --- wiring ------------------------------------------------------------
     @property
@@ -119,32 +130,55 @@ class Terminal(Widget, can_focus=True):
 
     # --- output ------------------------------------------------------------
     async def feed(self, data: bytes) -> None:
-        """Parse remote output in slices, yielding between them so keys stay responsive."""
-        for start in range(0, len(data), PARSE_SLICE):
-            if start:
+        """Parse remote output in time-boxed slices, yielding between them so keys stay responsive."""
+        position, size = 0, len(data)
+        clock = time.perf_counter
+        while position < size:
+            deadline = clock() + (PARSE_BUDGET if self.has_focus else BACKGROUND_BUDGET)
+            begin = position
+            while position < size and clock() < deadline:
+                self.emulator.feed(data[position:position + PARSE_STEP])
+                position += PARSE_STEP
+            self._since_flush += position - begin
+            self._parsed()
+            if position < size:
                 await asyncio.sleep(0)
-            self.feed_now(data[start:start + PARSE_SLICE])
 
     def feed_now(self, data: bytes) -> None:
         """Parse `data` at once (small writes, tests)."""
-        screen = self.emulator.screen
-        before = len(screen.history)
         self.emulator.feed(data)
+        self._since_flush += len(data)
+        self._parsed()
+
+    def _parsed(self) -> None:
+        screen = self.emulator.screen
         if self.history_offset:  # keep the lines the operator is reading where they are
-            grown = len(screen.history) - before
+            grown = screen.history_total - self._history_seen
             self.history_offset = min(len(screen.history), self.history_offset + grown)
+        self._history_seen = screen.history_total
         replies = screen.take_replies()
         if replies:
             self._send(replies.encode())
         self._schedule_refresh()
 
     def _schedule_refresh(self) -> None:
-        if not self._refresh_pending and self.is_mounted:
-            self._refresh_pending = True
-            self.set_timer(FRAME, self._flush)
+        # Leading edge: a lone key echo is drawn at once; during a flood at most one
+        # redraw per FRAME, whatever the number of chunks parsed in between.
+        if self._refresh_pending or not self.is_mounted:
+            return
+        self._refresh_pending = True
+        frame = FLOOD_FRAME if self._flooding else FRAME
+        delay = self._last_flush + frame - time.monotonic()
+        if delay <= 0:
+            self.call_later(self._flush)
+        else:
+            self.set_timer(delay, self._flush)
 
     def _flush(self) -> None:
         self._refresh_pending = False
+        self._last_flush = time.monotonic()
+        self._flooding = self._since_flush > FLOOD_BYTES
+        self._since_flush = 0
         screen = self.emulator.screen
         for row in screen.dirty:
             self._strips.pop(row, None)
@@ -176,56 +210,86 @@ class Terminal(Widget, can_focus=True):
         return container.height
 
     # --- drawing -----------------------------------------------------------
-    def _style(self, char, cursor: bool) -> Style:
-        key = (char.fg, char.bg, char.bold, char.italics, char.underscore, char.strikethrough,
-               char.reverse != cursor)
-        style = self._styles.get(key)
+    # Drawing cost is what a flood pays on every frame, so the hot path is lean: one
+    # Strip per line, styles cached per pyte attribute tuple with the widget's own
+    # style already folded in, and only the cells pyte actually stored are visited.
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base = None
+        self._styles.clear()
+        self._strips.clear()
+
+    @property
+    def _base_style(self) -> Style:
+        if self._base is None:
+            self._base = self.rich_style
+        return self._base
+
+    def _style(self, attrs: tuple) -> Style:
+        """`attrs` is a pyte Char minus its data: (fg, bg, bold, italics, underscore, strike, reverse, blink)."""
+        style = self._styles.get(attrs)
         if style is None:
-            style = Style(color=_color(char.fg), bgcolor=_color(char.bg), bold=char.bold or None,
-                          italic=char.italics or None, underline=char.underscore or None,
-                          strike=char.strikethrough or None, reverse=key[-1] or None)
-            self._styles[key] = style
+            fg, bg, bold, italics, underscore, strike, reverse = attrs[:7]
+            style = self._base_style + Style(
+                color=_color(fg), bgcolor=_color(bg), bold=bold or None, italic=italics or None,
+                underline=underscore or None, strike=strike or None, reverse=reverse or None)
+            self._styles[attrs] = style
         return style
 
-    def _line(self, row, columns: int, cursor_x: int | None) -> Strip:
+    def _line(self, row, columns: int, width: int, cursor_x: int | None = None) -> Strip:
         segments: list[Segment] = []
+        append = segments.append
         text: list[str] = []
-        current = None
-        for x in range(columns):
-            char = row[x]
-            if not char.data:  # the second cell of a wide character
-                continue
-            style = self._style(char, x == cursor_x)
-            if style is not current:
+        current = _DEFAULT_ATTRS
+        x = 0
+        cells = sorted(key for key in row if key < columns)
+        if cursor_x is not None and cursor_x < columns and cursor_x not in row:
+            cells = sorted({*cells, cursor_x})
+        for key in cells:
+            if key > x:  # cells pyte never wrote: blanks in the default style
+                if current != _DEFAULT_ATTRS:
+                    if text:
+                        append(Segment("".join(text), self._style(current)))
+                        text = []
+                    current = _DEFAULT_ATTRS
+                text.append(" " * (key - x))
+            char = row[key]
+            attrs = char[1:]
+            if key == cursor_x:
+                attrs = attrs[:6] + (not attrs[6],) + attrs[7:]
+            if attrs != current:
                 if text:
-                    segments.append(Segment("".join(text), current))
-                text, current = [], style
-            text.append(char.data)
+                    append(Segment("".join(text), self._style(current)))
+                    text = []
+                current = attrs
+            if char.data:  # "" is the second cell of a wide character
+                text.append(char.data)
+            x = key + 1
         if text:
-            segments.append(Segment("".join(text), current))
-        return Strip(segments)
+            append(Segment("".join(text), self._style(current)))
+        if width > x:
+            append(Segment(" " * (width - x), self._base_style))
+        return Strip(segments, max(width, x)).crop(0, width) if x > width else Strip(segments, width)
 
     def render_line(self, y: int) -> Strip:
         screen = self.emulator.screen
         width = self.size.width
-        base = self.rich_style
         offset = self.history_offset
         if y < offset:
             history = screen.history
             index = len(history) - offset + y
             if 0 <= index < len(history):
-                return self._line(history[index], screen.columns, None).adjust_cell_length(width).apply_style(base)
-            return Strip.blank(width, base)
+                return self._line(history[index], screen.columns, width)
+            return Strip.blank(width, self._base_style)
         row = y - offset
         if row >= screen.lines:
-            return Strip.blank(width, base)
-        show_cursor = (offset == 0 and self.has_focus and not screen.cursor.hidden and row == screen.cursor.y)
-        if show_cursor:
-            return self._line(screen.buffer[row], screen.columns, screen.cursor.x).adjust_cell_length(width).apply_style(base)
+            return Strip.blank(width, self._base_style)
+        if offset == 0 and self.has_focus and not screen.cursor.hidden and row == screen.cursor.y:
+            return self._line(screen.buffer[row], screen.columns, width, screen.cursor.x)
         strip = self._strips.get(row)
         if strip is None:
-            strip = self._line(screen.buffer[row], screen.columns, None).adjust_cell_length(width).apply_style(base)
-            self._strips[row] = strip
+            strip = self._strips[row] = self._line(screen.buffer[row], screen.columns, width)
         return strip
 
     def on_focus(self) -> None:
@@ -243,10 +307,11 @@ class Terminal(Widget, can_focus=True):
             self.refresh()
 
     async def _on_key(self, event: events.Key) -> None:
-        if event.key == RELEASE_KEY:
-            return  # bubbles to the binding
         event.stop()
         event.prevent_default()
+        if event.key == RELEASE_KEY:  # handled here, not via bubbling: fewer hops during a flood
+            self.action_release()
+            return
         page = max(1, self.size.height - 1)
         if event.key == "shift+pageup":
             self._scroll_back(page)
@@ -274,7 +339,8 @@ class Terminal(Widget, can_focus=True):
         self._scroll_back(-3)
 
     def action_release(self) -> None:
-        self.post_message(self.Released(self))
+        # Straight to the screen (it bubbles on to the app): one hop, not one per ancestor.
+        self.screen.post_message(self.Released(self))
 
     # --- reading (copy, tests) --------------------------------------------
     def text_lines(self) -> list[str]:

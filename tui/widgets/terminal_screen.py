@@ -28,6 +28,7 @@ DEFAULT_SCROLLBACK = 5000
 class TerminalScreen(pyte.Screen):
     def __init__(self, columns: int, lines: int, *, scrollback: int = DEFAULT_SCROLLBACK) -> None:
         self.history: deque = deque(maxlen=scrollback)
+        self.history_total = 0  # lines ever pushed (the deque's length stops at the cap)
         self.in_alt_screen = False
         self._main_buffer = None
         self.replies: list[str] = []
@@ -83,6 +84,7 @@ class TerminalScreen(pyte.Screen):
         if self.cursor.y == bottom and top == 0 and not self.in_alt_screen:
             # The row object is replaced (not mutated) by pyte's scroll, so keeping it is safe.
             self.history.append(self.buffer[0])
+            self.history_total += 1
         super().index()
 
     def erase_in_display(self, how: int = 0, *args, **kwargs) -> None:
@@ -117,6 +119,7 @@ class TerminalScreen(pyte.Screen):
             if overflow > 0:
                 if not self.in_alt_screen:
                     self.history.extend(self.buffer[y] for y in range(overflow))
+                    self.history_total += overflow
                 rows = {y - overflow: row for y, row in self.buffer.items() if y >= overflow}
                 self.buffer.clear()
                 self.buffer.update(rows)
