@@ -120,3 +120,7 @@ async def seed_demo(ctx: Context) -> None:
         activity.record(session, actor, "SEED", "DEMO", "", "demo data created")
 
     await ctx.store.run(seed_rows)
+
+    from core.provision.demo import seed_run_logs
+
+    await seed_run_logs(ctx)
