@@ -144,6 +144,7 @@ class CheckEngine:
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._threads_busy = 0
+        self._threads_warm = 0
 
     @property
     def threads_busy(self) -> int:
@@ -155,11 +156,38 @@ class CheckEngine:
             self._executor = ThreadPoolExecutor(max_workers=self.max_threads, thread_name_prefix="check")
         return self._executor
 
+    def _spawn_threads(self, count: int) -> None:
+        """Start `count` pool threads from this (non-loop) thread: the executor starts a
+        thread inside `submit`, and 200 thread starts on the event loop stall it for
+        a quarter of a second. Each task waits for the others, so each gets its own thread."""
+        count = min(count, self.max_threads - self._threads_busy)
+        if count <= 1:
+            return
+        barrier = threading.Barrier(count)
+
+        def hold() -> None:
+            try:
+                barrier.wait(timeout=2)
+            except threading.BrokenBarrierError:
+                pass
+
+        futures = [self._pool().submit(hold) for _ in range(count)]
+        for future in futures:
+            future.result()
+
+    async def warm_up(self, threads: int | None = None) -> None:
+        """Have the thread pool ready for a round of `threads` checks at once."""
+        want = min(threads or self.concurrency, self.max_threads)
+        if want > self._threads_warm:
+            await asyncio.to_thread(self._spawn_threads, want)
+            self._threads_warm = want
+
     def close(self) -> None:
         """Stop taking work. Threads still in a driver finish on their own timeout."""
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+            self._threads_warm = 0
 
     def _in_thread(self, target: CheckTarget, timeout: float, started: threading.Event) -> tuple[str, float]:
         with self._lock:
@@ -246,6 +274,7 @@ class CheckEngine:
         if not pending:
             return
         width = min(concurrency or self.concurrency, len(pending))
+        await self.warm_up(width)
         queue: asyncio.Queue[CheckResult] = asyncio.Queue()
         feed = iter(pending)
 

@@ -59,7 +59,7 @@ async def booted(pilot) -> None:
     """Wait until the store is open and the first screen is up."""
     for _ in range(100):
         await pilot.pause(0.05)
-        if pilot.app.ctx is not None and pilot.app.current_mode != "_default":
+        if pilot.app.ctx is not None and (pilot.app.current_mode != "_default" or pilot.app.ctx.actor.status.value != "active"):
             break
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()

@@ -137,7 +137,7 @@ async def test_activity_filters_and_copy(make_app) -> None:
 async def test_quit_asks_while_work_runs(make_app) -> None:
     from tui.screens.confirm import ConfirmScreen
 
-    app = make_app()
+    app = make_app(start_mode="users")
     async with app.run_test(size=(120, 40)) as pilot:
         await booted(pilot)
 
@@ -211,3 +211,30 @@ async def test_no_password_on_any_rendered_screen(make_app, app_config) -> None:
         await pilot.press("7", "enter")
         await pilot.pause(0.2)
         assert canary not in app.export_screenshot()
+
+
+async def test_a_screen_not_built_yet_says_what_is_coming(make_app, monkeypatch) -> None:
+    from tui import app as app_module
+
+    entry = app_module.ScreenEntry("9", "future", "Future", "tui.screens.no_such_screen:Nothing", "Time travel.")
+    monkeypatch.setattr(app_module, "SCREENS", [*app_module.SCREENS, entry])
+    app = make_app(start_mode="future")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await booted(pilot)
+        text = " ".join(str(w.render()) for w in app.screen.query(Static))
+        assert "Future is not built yet." in text and "Time travel." in text
+
+
+async def test_keymap_from_config_rebinds_by_id(app_config, tmp_path) -> None:
+    from dataclasses import replace
+
+    from tui.app import JumpdeckApp
+    from tui.screens.help import HelpScreen
+
+    config = replace(app_config, keymap={"app.help": "f1"})
+    app = JumpdeckApp(config, user="admin", start_mode="users")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await booted(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)

@@ -32,8 +32,3 @@ def test_help_overlay(snap_compare, make_app, size) -> None:
         await pilot.pause(0.2)
 
     assert snap_compare(make_app(start_mode="users"), terminal_size=size, run_before=run_before)
-
-
-@pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
-def test_placeholder_screen(snap_compare, make_app, size) -> None:
-    assert snap_compare(make_app(start_mode="monitor"), terminal_size=size, run_before=_boot)

@@ -23,7 +23,12 @@ COMMAND_MODULES = [
     "tui.cli.settings",
     "tui.cli.activity",
     "tui.cli.keys",
+    "tui.cli.production",
+    "tui.cli.maintenance",
+    "tui.cli.monitor",
     "tui.cli.provision",
+    "tui.cli.ssh",
+    "tui.cli.serve",
 ]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2

@@ -1,0 +1,68 @@
+"""`jumpdeck ssh` run for real inside tmux against the fixture sshd."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import service_unavailable
+from tui.cli import main
+
+JUMPDECK = Path(sys.executable).with_name("jumpdeck")
+
+
+def test_bad_destination_is_a_usage_error(capsys):
+    assert main(["ssh", "not a host"]) == 2
+    assert "is not a host" in capsys.readouterr().err
+
+
+def test_missing_key_file_is_a_usage_error(capsys, tmp_path):
+    assert main(["--home", str(tmp_path), "ssh", "-i", str(tmp_path / "nope"), "h"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def _capture(session: str) -> str:
+    return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+
+
+def _wait_screen(session: str, needle: str, limit: float = 30.0) -> str:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        text = _capture(session)
+        if needle in text:
+            return text
+        time.sleep(0.2)
+    raise AssertionError(f"{needle!r} never appeared; screen:\n{_capture(session)}")
+
+
+@pytest.fixture
+def tmux_session():
+    if not shutil.which("tmux"):
+        service_unavailable("tmux is not installed (apt-get install tmux)")
+    name = f"jd-ssh-{uuid.uuid4().hex[:8]}"
+    yield name
+    subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+
+
+def test_jumpdeck_ssh_opens_the_session_after_confirming_the_host_key(sshd_module, tmp_path, tmux_session):
+    home = tmp_path / "home"
+    command = (f"{JUMPDECK} --home {home} ssh -p {sshd_module.port} -i {sshd_module.client_key} "
+               f"{sshd_module.user}@127.0.0.1")
+    subprocess.run(["tmux", "new-session", "-d", "-s", tmux_session, "-x", "120", "-y", "40", command], check=True)
+    _wait_screen(tmux_session, "Unknown host key")
+    fingerprint = subprocess.run(["ssh-keygen", "-lf", str(sshd_module.workdir / "host_ed25519.pub")],
+                                 capture_output=True, text=True, check=True).stdout.split()[1]
+    assert fingerprint in _capture(tmux_session).replace("\n", "")
+    subprocess.run(["tmux", "send-keys", "-t", tmux_session, "Tab", "Enter"], check=True)  # Trust and connect
+    _wait_screen(tmux_session, f"{sshd_module.user}@127.0.0.1:{sshd_module.port}")
+    time.sleep(1.0)
+    subprocess.run(["tmux", "send-keys", "-t", tmux_session, "-l", "echo via-cli-$((6*7))"], check=True)
+    subprocess.run(["tmux", "send-keys", "-t", tmux_session, "Enter"], check=True)
+    _wait_screen(tmux_session, "via-cli-42")
+    assert sshd_module.known_hosts_line in (home / "known_hosts").read_text()

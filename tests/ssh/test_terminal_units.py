@@ -1,0 +1,57 @@
+"""Emulator and key translation without a server."""
+
+from __future__ import annotations
+
+from tui.widgets.terminal_keys import key_to_bytes, paste_to_bytes
+from tui.widgets.terminal_screen import Emulator
+
+
+def test_scrollback_is_capped():
+    emu = Emulator(20, 5, scrollback=100)
+    emu.feed(b"".join(b"line%d\r\n" % i for i in range(1000)))
+    assert len(emu.screen.history) == 100
+    assert emu.text()[0] == "line996"
+
+
+def test_alternate_screen_restores_main_screen_and_cursor():
+    emu = Emulator(20, 5)
+    emu.feed(b"main text\r\nprompt$ ")
+    emu.feed(b"\x1b[?1049h\x1b[H\x1b[2Jfull screen app\x1b[5;1H")
+    assert emu.screen.in_alt_screen and emu.text()[0] == "full screen app"
+    emu.feed(b"\x1b[?1049l")
+    assert emu.text()[:2] == ["main text", "prompt$"]
+    assert (emu.screen.cursor.x, emu.screen.cursor.y) == (8, 1)
+    # Lines scrolled inside the alternate screen never reach the scrollback.
+    emu.feed(b"\x1b[?1049h" + b"x\r\n" * 50 + b"\x1b[?1049l")
+    assert len(emu.screen.history) == 0
+
+
+def test_status_queries_are_answered():
+    emu = Emulator(20, 5)
+    emu.feed(b"\x1b[2;3H\x1b[6n")
+    assert emu.screen.take_replies() == "\x1b[2;3R"
+
+
+def test_shrinking_keeps_the_cursor_line():
+    emu = Emulator(20, 10)
+    emu.feed(b"".join(b"l%d\r\n" % i for i in range(9)) + b"$ ")
+    emu.resize(20, 4)
+    assert emu.text()[-1] == "$" and emu.screen.cursor.y == 3
+    assert [line[0].data + line[1].data for line in list(emu.screen.history)[-2:]] == ["l4", "l5"]
+
+
+def test_keys():
+    assert key_to_bytes("up") == b"\x1b[A"
+    assert key_to_bytes("up", app_cursor=True) == b"\x1bOA"
+    assert key_to_bytes("ctrl+left") == b"\x1b[1;5D"
+    assert key_to_bytes("f1") == b"\x1bOP" and key_to_bytes("f12") == b"\x1b[24~"
+    assert key_to_bytes("pagedown") == b"\x1b[6~" and key_to_bytes("home") == b"\x1b[H"
+    assert key_to_bytes("ctrl+c", "\x03") == b"\x03" and key_to_bytes("ctrl+d") == b"\x04"
+    assert key_to_bytes("alt+b", "b") == b"\x1bb"
+    assert key_to_bytes("enter", "\r") == b"\r" and key_to_bytes("backspace") == b"\x7f"
+    assert key_to_bytes("ä", "ä") == "ä".encode()
+
+
+def test_paste():
+    assert paste_to_bytes("a\nb", bracketed=False) == b"a\rb"
+    assert paste_to_bytes("x\x1b[201~y", bracketed=True) == b"\x1b[200~xy\x1b[201~"
