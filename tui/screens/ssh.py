@@ -102,7 +102,7 @@ class SshScreen(JumpdeckScreen):
     def _label_text(self, pane: SshPane, *, activity: bool = False) -> str:
         label = pane.target.label
         if pane.state == "finished":
-            label += f" [{pane.exit_status if pane.exit_status is not None else pane.exit_signal}]"
+            label += f" [{pane.exit_status if pane.exit_status is not None else pane.exit_signal or 'closed'}]"
         elif pane.state == "failed":
             label += " [failed]"
         elif pane.state == "confirm":
@@ -119,13 +119,11 @@ class SshScreen(JumpdeckScreen):
         tab.label = self._label(pane, activity=activity)
 
     def on_ssh_pane_state_changed(self, event: SshPane.StateChanged) -> None:
-        self._relabel(event.pane, activity=getattr(event.pane, "_marked", False))
+        self._relabel(event.pane, activity=event.pane.marked)
 
     def on_ssh_pane_activity(self, event: SshPane.Activity) -> None:
-        pane = event.pane
-        if pane is not self.active_pane and not getattr(pane, "_marked", False):
-            pane._marked = True
-            self._relabel(pane, activity=True)
+        if event.pane.background:
+            self._relabel(event.pane, activity=True)
 
     def on_ssh_pane_host_key_question(self, event: SshPane.HostKeyQuestion) -> None:
         from tui.screens.ssh_dialogs import HostKeyDialog
@@ -143,8 +141,10 @@ class SshScreen(JumpdeckScreen):
         if pane is None:
             return
         self.query_one(ContentSwitcher).current = pane_id
-        if getattr(pane, "_marked", False):
-            pane._marked = False
+        for other in self._panes.values():
+            other.background = other is not pane
+        if pane.marked:
+            pane.marked = False
             self._relabel(pane)
 
     def on_terminal_released(self, event: Terminal.Released) -> None:
