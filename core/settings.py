@@ -99,6 +99,15 @@ SETTING_SPECS: dict[str, SettingSpec] = {
         SettingSpec("monitor_warning_pct", int, 80, "monitor warning threshold (%)", 1, 100),
         SettingSpec("monitor_critical_pct", int, 95, "monitor critical threshold (%)", 1, 100),
         SettingSpec("monitor_refresh", int, 15, "monitor refresh interval in seconds", 1, 3600),
+        SettingSpec("watcher_interval", int, 3600, "DB watcher daemon interval in seconds", 10, 86400),
+        SettingSpec("watcher_wal_limit_mb", int, 64, "the watcher checkpoints a WAL larger than this (MB)", 1, 100000),
+        SettingSpec("backup_max_age_hours", int, 48, "health is degraded when the last good live backup is older (hours)", 1, 100000),
+        SettingSpec("monitor_timeout", float, 5.0, "timeout of one Prometheus query in seconds", 0.1, 120),
+        SettingSpec("provision_root", str, "/opt/jumpdeck", "directory on each VM under which playbooks put everything"),
+        SettingSpec("provision_python", str, "/usr/bin/python3", "Python interpreter on the VMs (pinned, no discovery)"),
+        SettingSpec("provision_ssh_key", str, None, "private key file the runner uses for the pool's VMs", optional=True),
+        SettingSpec("provision_http_port", int, 8080, "port of the service each template starts on a VM", 1, 65535),
+        SettingSpec("provision_install_packages", bool, False, "let playbooks install packages (needs root and a mirror)"),
     ]
 }
 

@@ -126,13 +126,16 @@ class JumpdeckApp(App[int]):
         self.ctx = await open_context(self.config, user=self._user)
         settings = await self.ctx.settings.get()
         self.notice = settings.get("system_notice") or ""
-        for entry in SCREENS:
-            self.add_mode(entry.mode, _screen_factory(entry))
-        await self.switch_mode(self._start_mode)
-        if not self.ctx.actor.status.value == "active":
+        if self.ctx.actor.status.value != "active":
+            # No screen is installed for a pending or disabled user: core would refuse
+            # every call anyway; this says so once, plainly.
             from tui.screens.pending import PendingScreen
 
             await self.push_screen(PendingScreen(self.ctx.actor))
+            return
+        for entry in SCREENS:
+            self.add_mode(entry.mode, _screen_factory(entry))
+        await self.switch_mode(self._start_mode)
         self.header_signal.publish(None)
 
     @on(Worker.StateChanged)
@@ -225,11 +228,21 @@ class JumpdeckApp(App[int]):
 
         self.push_screen(SettingsDialog())
 
+    def action_ssh_sessions(self) -> None:
+        if self.ctx is None:
+            return
+        from tui.screens.sessions import SessionsScreen
+
+        self.push_screen(SessionsScreen())
+
     # ----------------------------------------------------------------- palette
     def get_system_commands(self, screen: Screen):
         for entry in SCREENS:
             yield SystemCommand(f"Go to {entry.title}", f"Switch to the {entry.title} screen (key {entry.key})",
                                 lambda mode=entry.mode: self.run_action(f"switch('{mode}')"))
+        if self.ctx is not None and self.ctx.actor.is_admin:
+            yield SystemCommand("SSH sessions", "Who is connected through serve-ssh; end a session (admin)",
+                                self.action_ssh_sessions)
         yield SystemCommand("Settings", "System settings: maintenance mode, notice, limits, retention (F2)", self.action_settings)
         yield SystemCommand("Keys", "Show every key of this screen (?)", self.action_help)
         yield SystemCommand("Redraw", "Repaint the whole screen (ctrl+l)", self.action_redraw)

@@ -144,6 +144,7 @@ class CheckEngine:
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._threads_busy = 0
+        self._threads_warm = 0
 
     @property
     def threads_busy(self) -> int:
@@ -155,19 +156,48 @@ class CheckEngine:
             self._executor = ThreadPoolExecutor(max_workers=self.max_threads, thread_name_prefix="check")
         return self._executor
 
+    def _spawn_threads(self, count: int) -> None:
+        """Start `count` pool threads from this (non-loop) thread: the executor starts a
+        thread inside `submit`, and 200 thread starts on the event loop stall it for
+        a quarter of a second. Each task waits for the others, so each gets its own thread."""
+        count = min(count, self.max_threads - self._threads_busy)
+        if count <= 1:
+            return
+        barrier = threading.Barrier(count)
+
+        def hold() -> None:
+            try:
+                barrier.wait(timeout=2)
+            except threading.BrokenBarrierError:
+                pass
+
+        futures = [self._pool().submit(hold) for _ in range(count)]
+        for future in futures:
+            future.result()
+
+    async def warm_up(self, threads: int | None = None) -> None:
+        """Have the thread pool ready for a round of `threads` checks at once."""
+        want = min(threads or self.concurrency, self.max_threads)
+        if want > self._threads_warm:
+            await asyncio.to_thread(self._spawn_threads, want)
+            self._threads_warm = want
+
     def close(self) -> None:
         """Stop taking work. Threads still in a driver finish on their own timeout."""
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+            self._threads_warm = 0
 
     def _in_thread(self, target: CheckTarget, timeout: float, started: threading.Event) -> tuple[str, float]:
         with self._lock:
             self._threads_busy += 1
         started.set()
         try:
+            driver = load_driver(target.credentials.db_type)
+            driver.preload()
             begin = time.perf_counter()
-            version = load_driver(target.credentials.db_type).version(target.credentials, timeout)
+            version = driver.version(target.credentials, timeout)
             return version, (time.perf_counter() - begin) * 1000
         finally:
             with self._lock:
@@ -185,6 +215,9 @@ class CheckEngine:
         try:
             driver = load_driver(creds.db_type)
             if driver.is_async:
+                # The first import of a big library must not stall the event loop.
+                await asyncio.get_running_loop().run_in_executor(self._pool(), driver.preload)
+                begin = time.perf_counter()
                 version = await asyncio.wait_for(driver.version_async(creds, timeout), timeout + GRACE)
                 latency = (time.perf_counter() - begin) * 1000
             else:
@@ -219,6 +252,19 @@ class CheckEngine:
         return CheckResult(target.server_id, target.name, creds.db_type, creds.host, creds.port, Status.OFFLINE,
                            (time.perf_counter() - begin) * 1000, None, kind, message, hint)
 
+    async def call(self, creds: Credentials, operation: str, *args: Any, timeout: float | None = None) -> Any:
+        """Run one of a sync driver's other operations (`list_databases`, ...) in the pool,
+        under the same deadline as a check. Failures raise `DriverError`."""
+        timeout = self.timeout if timeout is None else timeout
+        driver = load_driver(creds.db_type)
+        loop = asyncio.get_running_loop()
+        method = getattr(driver, operation)
+        try:
+            return await asyncio.wait_for(loop.run_in_executor(self._pool(), method, creds, *args, timeout),
+                                          timeout + GRACE)
+        except (TimeoutError, asyncio.TimeoutError):
+            raise DriverError(ErrorKind.TIMEOUT, f"No answer from {creds.host}:{creds.port} within {timeout:g} s.") from None
+
     async def check_many(self, targets: Iterable[CheckTarget], *, concurrency: int | None = None,
                          timeout: float | None = None) -> AsyncIterator[CheckResult]:
         """Check every target, at most `concurrency` at once; yield each result as it lands.
@@ -228,6 +274,7 @@ class CheckEngine:
         if not pending:
             return
         width = min(concurrency or self.concurrency, len(pending))
+        await self.warm_up(width)
         queue: asyncio.Queue[CheckResult] = asyncio.Queue()
         feed = iter(pending)
 

@@ -439,3 +439,13 @@ class ServerRegistry:
             return targets
 
         return await self.store.run(load)
+
+    async def password_tokens(self, actor: Actor) -> dict[int, str]:
+        """Each server's password as its Fernet token, for an encrypted export (admin).
+        A token is readable only with this installation's key."""
+        require(actor, Operation.MANAGE_SERVERS)
+        from sqlalchemy import select
+
+        from core.store.models import ServerRow
+
+        return await self.store.run(lambda s: dict(s.execute(select(ServerRow.id, ServerRow.password_enc)).all()))

@@ -26,7 +26,7 @@ log = logging.getLogger("jumpdeck.store")
 
 DATABASE_DIR = Path(__file__).resolve().parents[2] / "database"
 # The newest migration; tests/core/test_store.py checks it equals Alembic's head.
-HEAD_REVISION = "0001_initial"
+HEAD_REVISION = "0002_provision"
 
 
 def _redact_url(url: str) -> str:
@@ -96,9 +96,14 @@ def _sqlite_engine(path: Path) -> Engine:
 
 def _postgres_engine(url: str, connect_timeout: float) -> Engine:
     from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
 
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; jumpdeck ships psycopg2.
+        parsed = parsed.set(drivername="postgresql+psycopg2")
     return create_engine(
-        url,
+        parsed,
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=5,
@@ -139,7 +144,7 @@ _open_lock = threading.Lock()
 
 def open_store(
     *,
-    sqlite_path: Path,
+    sqlite_path: Path | str,
     store_url: str | None,
     connect_timeout: float = 3.0,
 ) -> Store:
@@ -147,6 +152,7 @@ def open_store(
     to the local SQLite file, loudly: the returned store has `degraded_reason` set."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    sqlite_path = Path(sqlite_path)
     with _open_lock:
         degraded_reason = None
         if store_url and not store_url.startswith("sqlite"):

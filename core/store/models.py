@@ -139,6 +139,30 @@ class ProvisionRunRow(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    # The detached worker process running the playbook, so any process can tell a live
+    # run from an interrupted one; cancel is a flag the worker polls (it may be on
+    # another process than the one asking).
+    worker_pid: Mapped[int | None] = mapped_column(Integer)
+    artifact_dir: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class ProvisionEventRow(Base):
+    """One event or log line of a run, persisted as it arrives so any process can
+    replay a run from the start and follow it by id (`WHERE run_id = ? AND id > ?`)."""
+
+    __tablename__ = "provision_events"
+    __table_args__ = (Index("ix_provision_events_run_id", "run_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("provision_runs.id", ondelete="CASCADE"), nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)  # line / task / step / status / recap
+    result: Mapped[str] = mapped_column(String(20), nullable=False, default="")  # ok / changed / failed / ...
+    host: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    task: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    step: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
 
 class WorkloadVmRow(Base):

@@ -17,11 +17,18 @@ from core.errors import ConfigError, JumpdeckError, ValidationError
 
 # Command modules, in the order `jumpdeck --help` lists them.
 COMMAND_MODULES = [
+    "tui.cli.servers",
+    "tui.cli.check",
     "tui.cli.users",
     "tui.cli.settings",
     "tui.cli.activity",
     "tui.cli.keys",
+    "tui.cli.production",
+    "tui.cli.maintenance",
+    "tui.cli.monitor",
+    "tui.cli.provision",
     "tui.cli.ssh",
+    "tui.cli.serve",
 ]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2

@@ -119,6 +119,13 @@ class Driver:
         return DriverError(ErrorKind.DRIVER_MISSING, f"The {self.library} driver cannot be loaded: {detail}.",
                            hint=self.install_hint)
 
+    def preload(self) -> None:
+        """Import the library now (raising `DriverError` if it is missing), so that the
+        first check's latency does not include the import."""
+        lib = getattr(self, "_lib", None)
+        if lib is not None:
+            lib()
+
     def version(self, creds: Credentials, timeout: float) -> str:
         """Connect, read the version string, disconnect. Sync adapters only."""
         raise NotImplementedError

@@ -13,7 +13,7 @@ import math
 import re
 from typing import TYPE_CHECKING
 
-from core.servers.drivers import Driver, DriverError, ErrorKind, first_line, tcp_probe
+from core.servers.drivers import DatabaseInfo, Driver, DriverError, ErrorKind, first_line, tcp_probe
 
 if TYPE_CHECKING:
     from core.servers.registry import Credentials
@@ -32,6 +32,7 @@ class MsSqlDriver(Driver):
     db_type = "mssql"
     library = "pyodbc"
     install_hint = ODBC_HINT
+    LISTS_DATABASES = True
 
     def _lib(self):  # noqa: ANN202
         try:
@@ -63,7 +64,7 @@ class MsSqlDriver(Driver):
         parts += [f"UID={_odbc_value(creds.username)}", f"PWD={_odbc_value(creds.password.reveal())}"]
         return ";".join(parts)
 
-    def version(self, creds: Credentials, timeout: float) -> str:
+    def _query(self, creds: Credentials, timeout: float, statement: str) -> list[tuple]:
         pyodbc = self._lib()
         driver = self.odbc_driver()
         try:
@@ -72,17 +73,32 @@ class MsSqlDriver(Driver):
             raise classify(exc, creds, timeout) from None
         try:
             conn.timeout = max(1, math.ceil(timeout))  # the query timeout
-            return " ".join(str(conn.cursor().execute("SELECT @@VERSION").fetchone()[0]).split())
+            return [tuple(row) for row in conn.cursor().execute(statement).fetchall()]
         except pyodbc.Error as exc:
             raise classify(exc, creds, timeout) from None
         finally:
             conn.close()
+
+    def version(self, creds: Credentials, timeout: float) -> str:
+        return " ".join(str(self._query(creds, timeout, "SELECT @@VERSION")[0][0]).split())
+
+    def list_databases(self, creds: Credentials, timeout: float) -> list[DatabaseInfo]:
+        # sys.master_files counts 8 KB pages of every data and log file.
+        rows = self._query(
+            creds, timeout,
+            "SELECT d.name, SUSER_SNAME(d.owner_sid), SUM(CAST(mf.size AS BIGINT)) * 8192"
+            " FROM sys.databases d LEFT JOIN sys.master_files mf ON mf.database_id = d.database_id"
+            " GROUP BY d.name, d.owner_sid ORDER BY d.name",
+        )
+        return [DatabaseInfo(str(name), int(size) if size is not None else None, owner) for name, owner, size in rows]
 
 
 def classify(exc: BaseException, creds: Credentials, timeout: float) -> DriverError:
     sqlstate = str(exc.args[0]) if exc.args else ""
     text = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
     message = re.sub(r"\s*\((?:SQLDriverConnect|SQLExecDirectW)\)\s*$", "", text.strip().splitlines()[0])
+    # "[08S01] [FreeTDS][SQL Server]Unable to connect..." -> "Unable to connect..."
+    message = re.sub(r"^(?:\[[^\]]*\]\s*)+", "", message) or message
     lower = text.lower()
     if "cannot open database" in lower or "4060" in lower:
         kind = ErrorKind.DATABASE_NOT_FOUND

@@ -1,0 +1,119 @@
+"""Restore a production DB from a backup (seed 003 §5 "DB 복구 절차"), admin only.
+
+Refused while a backup, the watcher or the rollover runs (their lock files). The backup
+is copied beside the target under a temporary name and must pass `integrity_check`
+before anything changes; the current file is kept as `<name>.broken-<timestamp>` (a
+hard link, so the target path never disappears) and the verified copy is swapped in
+with one atomic rename. The old WAL is checkpointed first and moved aside with the
+broken copy, so it can never be replayed into the restored file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.errors import JumpdeckError, NotFound, ValidationError
+from core.identity import Operation, require
+from core.maintenance import locks
+from core.maintenance.backup import parse_name
+from core.maintenance.sqlite_files import check, checkpoint, fsync_dir, side_files
+from core.production import schema
+
+if TYPE_CHECKING:
+    from core.config import Config
+    from core.context import Context
+
+
+class RestoreFailed(JumpdeckError):
+    title = "Restore failed"
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    backup: Path
+    target: Path
+    broken: Path | None  # the previous file, kept
+    seconds: float
+
+
+def target_for(config: Config, backup: Path) -> Path:
+    parsed = parse_name(backup.name)
+    if parsed is None:
+        raise ValidationError(
+            f"{backup.name} is not named like a jumpdeck backup.",
+            field="backup", remedy="Pick a file named production_YYYYMMDD_HHMMSS.db or archive_YYYY_YYYYMMDD_HHMMSS.db.")
+    kind, year, _ = parsed
+    if kind == "live":
+        return schema.live_db_path(config)
+    if kind == "archive":
+        assert year is not None
+        return schema.archive_db_path(config, year)
+    raise ValidationError(
+        "jumpdeck cannot restore its own store while it has the store open.",
+        field="backup", remedy=f"Stop every jumpdeck process, then copy {backup} over {config.store_path} by hand.")
+
+
+def resolve_backup(config: Config, name_or_path: str) -> Path:
+    path = Path(name_or_path).expanduser()
+    if not path.exists() and not path.is_absolute():
+        path = config.backups_dir / name_or_path
+    if not path.is_file():
+        raise NotFound(f"There is no backup file {name_or_path}.", remedy="`jumpdeck backup --list` shows them.")
+    return path.resolve()
+
+
+def _restore_sync(config: Config, backup: Path) -> RestoreResult:
+    started = time.perf_counter()
+    target = target_for(config, backup)
+    stamp = time.strftime("%Y%m%d_%H%M%S")
+    tmp = target.with_name(f".{target.name}.restoring-{stamp}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        shutil.copyfile(backup, tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        verdict = check(tmp, "integrity_check")
+        if verdict != "ok":
+            raise RestoreFailed(f"{backup.name} failed its integrity_check ({verdict}); nothing was changed.",
+                                remedy="Pick an older backup.")
+        for side in side_files(tmp):
+            side.unlink(missing_ok=True)
+        broken = None
+        if target.exists():
+            try:
+                checkpoint(target, "TRUNCATE")
+            except Exception:  # a damaged file may not checkpoint: keep its WAL with it below
+                pass
+            broken = target.with_name(f"{target.name}.broken-{stamp}")
+            os.link(target, broken)
+            for side in side_files(target):
+                if side.exists():
+                    os.replace(side, side.with_name(broken.name + side.name[len(target.name):]))
+        os.replace(tmp, target)
+        fsync_dir(target.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+        for side in side_files(tmp):
+            side.unlink(missing_ok=True)
+    return RestoreResult(backup, target, broken, time.perf_counter() - started)
+
+
+async def restore(ctx: Context, backup_file: str) -> RestoreResult:
+    require(ctx.actor, Operation.RESTORE)
+    backup = resolve_backup(ctx.config, backup_file)
+    target_for(ctx.config, backup)  # refuse a store backup before taking locks
+    held = locks.acquire_all(ctx.config, "restore")
+    try:
+        result = await asyncio.to_thread(_restore_sync, ctx.config, backup)
+    finally:
+        for lock in held:
+            lock.release()
+    await ctx.activity.record(ctx.actor, "RESTORE", "DATABASE", result.target.name,
+                              f"from {backup.name}; previous kept as {result.broken.name if result.broken else '(none)'}")
+    return result

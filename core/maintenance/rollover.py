@@ -1,0 +1,511 @@
+"""The year-end archive rollover (seed 003 §8) as one verified, resumable operation.
+
+`rollover(ctx, year=Y)`: every row dated before Y-01-01 moves out of the live DB into
+`archive_<its year>.db`; the live DB keeps Y onward. Steps, each ticking the seed's
+checklist:
+
+1. backup    a final verified backup of the live DB and every archive
+2. archive   each archive is built beside its target (old rows + moved rows + indexes),
+             quick_checked and counted, then swapped in by rename; the previous archive
+             stays as `archive_YYYY.db.rollover-prev` until the end
+3. trim      one transaction deletes the moved rows from the live DB, after checking
+             under the write lock that the rows counted are still exactly the rows copied
+4. indexes   the three indexes on every file
+5. verify    quick_check on every file and the row-count reconciliation (rows before =
+             rows after, over all files), and each moved year answers from its archive
+6. settings  `archive_cutoff_year` = Y (no source edits, unlike the seed)
+7. cleanup   previous archives dropped (the final backup keeps them), journal removed
+
+A journal (`database/.rollover.json`) records the plan. If anything fails before the
+trim commits, the archives are put back as they were (rolled back); after it, the data
+is already in its final shape and running the rollover again finishes the remaining
+steps (resumed). A process killed at any point leaves the journal, and the next run
+does the same: roll back if the live DB still holds the old rows, else roll forward.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, AsyncIterator
+
+from core.config import Config
+from core.errors import Conflict, JumpdeckError, ValidationError
+from core.identity import Operation, require
+from core.maintenance import locks
+from core.maintenance.backup import Source, copy_verified
+from core.maintenance.sqlite_files import check, checkpoint, connect, count_rows, fsync_dir, production_files, side_files
+from core.maintenance.streaming import Emitter, stream
+from core.production import schema
+
+if TYPE_CHECKING:
+    from core.context import Context
+
+JOURNAL = ".rollover.json"
+STEPS = ("backup", "archive", "trim", "indexes", "verify", "settings", "cleanup")
+CHECKLIST = {
+    "backup": "Final backup of the live and archive DBs, verified",
+    "archive": "archive_YYYY.db built, quick_check ok, counts match",
+    "trim": "Live DB keeps only the new year",
+    "indexes": "The 3 indexes on every file",
+    "verify": "Integrity and row counts reconciled; both years answer",
+    "settings": "archive_cutoff_year updated in settings",
+    "cleanup": "Previous archives and the journal removed",
+}
+
+
+class RolloverFailed(JumpdeckError):
+    title = "Rollover failed"
+
+
+class InjectedFailure(Exception):
+    """Tests raise this between steps to prove an interruption loses nothing."""
+
+
+class InjectedCrash(BaseException):
+    """Like a SIGKILL: no clean-up handler runs (tests only)."""
+
+
+@dataclass(frozen=True)
+class RolloverPlan:
+    year: int
+    live_rows: int
+    moves: dict[int, int]  # archive year -> rows moving out of live
+    archive_rows: dict[int, int]  # existing archive year -> rows it holds now
+    keep_rows: int  # rows the live DB keeps (>= year)
+
+    @property
+    def total_before(self) -> int:
+        return self.live_rows + sum(self.archive_rows.values())
+
+    @property
+    def moving(self) -> int:
+        return sum(self.moves.values())
+
+    def lines(self) -> list[str]:
+        out = [f"Rollover to {self.year}: the live DB holds {self.live_rows:,} rows; "
+               f"{self.moving:,} dated before {self.year}-01-01 move out, {self.keep_rows:,} stay."]
+        for yr, n in sorted(self.moves.items()):
+            now = self.archive_rows.get(yr)
+            where = f"archive_{yr}.db ({now:,} rows now)" if now is not None else f"a new archive_{yr}.db"
+            out.append(f"  {n:,} rows of {yr} -> {where}")
+        if not self.moves:
+            out.append("  nothing to move")
+        out.append(f"  rows over all files before: {self.total_before:,}; after must be the same")
+        return out
+
+
+@dataclass(frozen=True)
+class RolloverStep:
+    name: str
+    status: str  # running, done, skipped, failed, rolled back
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class RolloverResult:
+    plan: RolloverPlan
+    total_before: int
+    total_after: int
+    resumed: bool
+    files: dict[str, int] = field(default_factory=dict)  # file name -> rows after
+
+
+def journal_path(config: Config) -> Path:
+    return config.database_dir / JOURNAL
+
+
+def pending_rollover(config: Config) -> int | None:
+    """The year of an interrupted rollover, or None."""
+    try:
+        return int(json.loads(journal_path(config).read_text())["year"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_journal(config: Config, data: dict) -> None:
+    path = journal_path(config)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def _year_range(year: int) -> tuple[str, str]:
+    return f"{year:04d}-01-01", f"{year + 1:04d}-01-01"
+
+
+def make_plan(config: Config, year: int, conn=None) -> RolloverPlan:  # noqa: ANN001
+    live = schema.live_db_path(config)
+    if not live.exists():
+        raise ValidationError(f"There is no live DB at {live}.", field="year")
+    own = conn is None
+    conn = conn or connect(live, readonly=True)
+    try:
+        live_rows = conn.execute(f"SELECT COUNT(*) FROM {schema.TABLE}").fetchone()[0]
+        moves = {
+            int(y): n for y, n in conn.execute(
+                f"SELECT substr(production_date, 1, 4), COUNT(*) FROM {schema.TABLE} "
+                "WHERE production_date < ? GROUP BY 1 ORDER BY 1", (f"{year:04d}-01-01",))
+        }
+    finally:
+        if own:
+            conn.close()
+    archive_rows = {yr: count_rows(schema.archive_db_path(config, yr)) for yr in schema.archive_years(config)}
+    return RolloverPlan(year, live_rows, moves, archive_rows, live_rows - sum(moves.values()))
+
+
+def _plan_from(data: dict) -> RolloverPlan:
+    return RolloverPlan(int(data["year"]), int(data["live_rows"]), {int(k): v for k, v in data["moves"].items()},
+                        {int(k): v for k, v in data["archive_rows"].items()}, int(data["keep_rows"]))
+
+
+def _prev_path(config: Config, yr: int) -> Path:
+    archive = schema.archive_db_path(config, yr)
+    return archive.with_name(archive.name + ".rollover-prev")
+
+
+def _tmp_path(config: Config, yr: int) -> Path:
+    archive = schema.archive_db_path(config, yr)
+    return archive.with_name(f".{archive.name}.rollover-tmp")
+
+
+def _roll_back(config: Config, data: dict) -> None:
+    """Put every archive back as it was before this rollover. Only valid before the trim."""
+    existed = {int(k) for k in data["archive_rows"]}
+    for yr in (int(k) for k in data["moves"]):
+        archive, prev, tmp = schema.archive_db_path(config, yr), _prev_path(config, yr), _tmp_path(config, yr)
+        for p in [tmp, *side_files(tmp)]:
+            p.unlink(missing_ok=True)
+        if prev.exists():
+            os.replace(prev, archive)  # the archive as it was (a hard link to its old inode)
+        elif yr not in existed:
+            for p in [archive, *side_files(archive)]:  # it did not exist: the one there is ours
+                p.unlink(missing_ok=True)
+    journal_path(config).unlink(missing_ok=True)
+    fsync_dir(config.database_dir)
+
+
+def _build_archive(config: Config, yr: int, n_moving: int, existing: int | None, base: Path | None = None,
+                   live_rows: int = 0) -> str:
+    """Build archive_<yr> beside its target, check it and swap it in; returns how.
+
+    A new archive whose year is most of the live DB starts as a page copy of this run's
+    final backup (`base`, a file nobody writes) minus the other years' rows: copying pages
+    costs a fraction of inserting rows and rebuilding three indexes. Otherwise (an existing
+    archive to append to, or a small year) the rows are inserted from the live DB."""
+    archive, tmp = schema.archive_db_path(config, yr), _tmp_path(config, yr)
+    for p in [tmp, *side_files(tmp)]:
+        p.unlink(missing_ok=True)
+    lo, hi = _year_range(yr)
+    by_copy = existing is None and base is not None and base.exists() and n_moving * 2 >= live_rows
+    if by_copy:
+        shutil.copyfile(base, tmp)
+    elif existing is not None:
+        src = connect(archive)
+        dst = connect(tmp)
+        try:
+            src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
+    conn = connect(tmp)
+    try:
+        conn.execute("PRAGMA journal_mode=DELETE")
+        if by_copy:
+            conn.execute("BEGIN")
+            conn.execute(f"DELETE FROM {schema.TABLE} WHERE production_date < ? OR production_date >= ?", (lo, hi))
+            conn.execute("COMMIT")
+            copied = conn.execute(f"SELECT COUNT(*) FROM {schema.TABLE}").fetchone()[0]
+        else:
+            schema.create_schema(conn, indexes=False)
+            conn.execute("ATTACH DATABASE ? AS live", (f"file:{schema.live_db_path(config)}?mode=ro",))
+            conn.execute("BEGIN")
+            copied = conn.execute(f"INSERT INTO main.{schema.TABLE} SELECT * FROM live.{schema.TABLE} "
+                                  "WHERE production_date >= ? AND production_date < ?", (lo, hi)).rowcount
+            conn.execute("COMMIT")
+            conn.execute("DETACH DATABASE live")
+        for ddl in schema.INDEXES.values():
+            conn.execute(ddl)
+        total = conn.execute(f"SELECT COUNT(*) FROM {schema.TABLE}").fetchone()[0]
+    finally:
+        conn.close()
+    expected = (existing or 0) + n_moving
+    if copied != n_moving or total != expected:
+        raise RolloverFailed(f"archive_{yr}.db would hold {total:,} rows, expected {expected:,} "
+                             f"({copied:,} copied of {n_moving:,}); nothing was swapped.")
+    verdict = check(tmp, "quick_check")
+    if verdict != "ok":
+        raise RolloverFailed(f"The new archive_{yr}.db failed quick_check ({verdict}).")
+    if archive.exists():
+        os.link(archive, _prev_path(config, yr))
+    os.replace(tmp, archive)
+    fsync_dir(archive.parent)
+    return "copied pages from the final backup" if by_copy else "inserted rows"
+
+
+def other_openers(path: Path) -> list[int]:
+    """Pids (this one included) with `path` open, from /proc. A file swapped under an open
+    connection would take that connection's later writes with it, so the fast trim
+    requires none."""
+    target = os.stat(path)
+    pids = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return [-1]  # cannot tell: assume someone
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            for fd in (entry / "fd").iterdir():
+                try:
+                    st = os.stat(fd)
+                except OSError:
+                    continue
+                if st.st_ino == target.st_ino and st.st_dev == target.st_dev:
+                    pids.append(int(entry.name))
+                    break
+        except OSError:  # gone, or not ours to read
+            continue
+    return pids
+
+
+def _check_unchanged(conn, plan: RolloverPlan) -> None:  # noqa: ANN001
+    now = {int(y): n for y, n in conn.execute(
+        f"SELECT substr(production_date, 1, 4), COUNT(*) FROM {schema.TABLE} WHERE production_date < ? GROUP BY 1",
+        (f"{plan.year:04d}-01-01",))}
+    if now != plan.moves:
+        conn.execute("ROLLBACK")
+        raise Conflict("Rows dated before the new year changed while the rollover ran; nothing was deleted.",
+                       remedy="Stop the writers (seed §8 step 1) and run the rollover again.")
+
+
+def _trim(config: Config, plan: RolloverPlan) -> str:
+    """Leave only rows of the new year on in the live DB; returns how.
+
+    When most rows leave and no process has the live DB open (seed §8 step 1 stops the
+    services), a new live file holding only the kept rows replaces the old one by rename:
+    its cost follows the rows kept, not the rows moved. Otherwise one DELETE in place."""
+    live = schema.live_db_path(config)
+    cutoff = f"{plan.year:04d}-01-01"
+    if plan.keep_rows <= plan.moving and not other_openers(live):
+        checkpoint(live, "TRUNCATE")
+        new = live.with_name(f".{live.name}.rollover-new")
+        for p in [new, *side_files(new)]:
+            p.unlink(missing_ok=True)
+        conn = connect(live)
+        try:
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            conn.execute("BEGIN IMMEDIATE")  # no writer until the swap
+            _check_unchanged(conn, plan)
+            out = connect(new)
+            try:
+                out.execute("PRAGMA journal_mode=DELETE")
+                schema.create_schema(out, indexes=False)
+                out.execute("ATTACH DATABASE ? AS live", (f"file:{live}?mode=ro",))
+                out.execute("BEGIN")
+                kept = out.execute(f"INSERT INTO main.{schema.TABLE} SELECT * FROM live.{schema.TABLE} "
+                                   "WHERE production_date >= ?", (cutoff,)).rowcount
+                out.execute("COMMIT")
+                out.execute("DETACH DATABASE live")
+                for ddl in schema.INDEXES.values():
+                    out.execute(ddl)
+                out.execute(f"PRAGMA journal_mode={mode}")
+            finally:
+                out.close()
+            if kept != plan.keep_rows or check(new, "quick_check") != "ok":
+                conn.execute("ROLLBACK")
+                raise RolloverFailed(f"The new live DB would hold {kept:,} rows, expected {plan.keep_rows:,}; nothing was changed.")
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+        for p in side_files(new):
+            p.unlink(missing_ok=True)
+        os.replace(new, live)
+        fsync_dir(live.parent)
+        return f"{plan.moving:,} rows moved out; a new live DB with the {kept:,} kept rows replaced the old one"
+    conn = connect(live)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        _check_unchanged(conn, plan)
+        deleted = conn.execute(f"DELETE FROM {schema.TABLE} WHERE production_date < ?", (cutoff,)).rowcount
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return f"{deleted:,} rows moved out of the live DB (deleted in place)"
+
+
+def _verify(config: Config, plan: RolloverPlan) -> tuple[int, dict[str, int]]:
+    files: dict[str, int] = {}
+    for f in production_files(config):
+        verdict = check(f.path, "quick_check")
+        if verdict != "ok":
+            raise RolloverFailed(f"{f.path.name} failed quick_check after the rollover ({verdict}).")
+        conn = connect(f.path, readonly=True)
+        try:
+            names = {r[1] for r in conn.execute(f"PRAGMA index_list('{schema.TABLE}')")}
+            files[f.path.name] = conn.execute(f"SELECT COUNT(*) FROM {schema.TABLE}").fetchone()[0]
+            if f.year is not None and f.year in plan.moves:
+                # The report query the Charts screen runs: one year's rows by date range.
+                lo, hi = _year_range(f.year)
+                n = conn.execute(f"SELECT COUNT(*) FROM {schema.TABLE} WHERE production_date >= ? AND production_date < ?",
+                                 (lo, hi)).fetchone()[0]
+                if n < plan.moves[f.year]:
+                    raise RolloverFailed(f"archive_{f.year}.db answers {n:,} rows of {f.year}, expected at least {plan.moves[f.year]:,}.")
+        finally:
+            conn.close()
+        if set(schema.INDEXES) - names:
+            raise RolloverFailed(f"{f.path.name} lacks indexes {', '.join(sorted(set(schema.INDEXES) - names))}.")
+    live_name = schema.LIVE_DB_NAME
+    old_left = count_rows(schema.live_db_path(config), "WHERE production_date < ?", (f"{plan.year:04d}-01-01",))
+    if old_left:
+        raise RolloverFailed(f"The live DB still holds {old_left:,} rows dated before {plan.year}.")
+    for yr, n in plan.moves.items():
+        expected = plan.archive_rows.get(yr, 0) + n
+        got = files.get(f"archive_{yr}.db")
+        if got != expected:
+            raise RolloverFailed(f"archive_{yr}.db holds {got} rows, expected {expected:,}.")
+    total_after = sum(files.values())
+    # Writers may add new-year rows after the trim; nothing may be lost.
+    if total_after < plan.total_before or files.get(live_name, 0) < plan.keep_rows:
+        raise RolloverFailed(f"Row counts do not reconcile: {plan.total_before:,} before, {total_after:,} after.")
+    return total_after, files
+
+
+async def dry_run(ctx: Context, year: int) -> RolloverPlan:
+    require(ctx.actor, Operation.VIEW)
+    import asyncio
+
+    return await asyncio.to_thread(make_plan, ctx.config, year)
+
+
+async def rollover(ctx: Context, year: int, *, fail_after: str | None = None,
+                   crash: bool = False) -> AsyncIterator[RolloverStep | RolloverResult]:
+    """Run (or resume) the rollover, yielding each step. `fail_after` names a step after
+    which a failure is injected (tests); with `crash`, no clean-up runs, as after SIGKILL."""
+    require(ctx.actor, Operation.ARCHIVE_ROLLOVER)
+    config = ctx.config
+    if fail_after is not None and fail_after not in STEPS:
+        raise ValidationError(f"Unknown step {fail_after}.", field="fail_after")
+    held = locks.acquire_all(config, "run the archive rollover")
+    data: dict = {}
+    try:
+        pending = pending_rollover(config)
+        if pending is not None and pending != year:
+            raise Conflict(f"An archive rollover to {pending} was interrupted.",
+                           remedy=f"Finish it first: jumpdeck archive rollover --year {pending}.")
+        resumed = False
+        if pending is not None:
+            data = json.loads(journal_path(config).read_text())
+            plan = _plan_from(data)
+            old_left = count_rows(schema.live_db_path(config), "WHERE production_date < ?", (f"{year:04d}-01-01",))
+            if old_left and "trim" not in data["done"]:
+                _roll_back(config, data)
+                yield RolloverStep("archive", "rolled back", "an interrupted rollover was rolled back; starting again")
+                data = {}
+            else:
+                resumed = True
+                data["done"] = sorted(set(data["done"]) | {"backup", "archive", "trim"}, key=STEPS.index)
+                yield RolloverStep("trim", "done", "resuming an interrupted rollover after its trim")
+        if not data:
+            plan = make_plan(config, year)
+            data = {"year": year, "live_rows": plan.live_rows, "moves": {str(k): v for k, v in plan.moves.items()},
+                    "archive_rows": {str(k): v for k, v in plan.archive_rows.items()}, "keep_rows": plan.keep_rows,
+                    "done": [], "started": time.time()}
+            _write_journal(config, data)
+
+        def inject(step: str) -> None:
+            if fail_after == step:
+                raise (InjectedCrash if crash else InjectedFailure)(f"injected failure after {step}")
+
+        def mark(step: str) -> None:
+            data["done"].append(step)
+            _write_journal(config, data)
+
+        def work(emitter: Emitter) -> None:
+            done = set(data["done"])
+            if "backup" not in done:
+                emitter.emit(RolloverStep("backup", "running"))
+                names = []
+                for f in production_files(config):
+                    kind = "archive" if f.year is not None else "live"
+                    prefix = f"archive_{f.year}" if f.year is not None else "production"
+                    info, _, _ = copy_verified(Source(f.label, kind, f.path, prefix, f.year), config.backups_dir)
+                    names.append(info.name)
+                    if f.year is None:
+                        data["live_backup"] = str(info.path)
+                mark("backup")
+                emitter.emit(RolloverStep("backup", "done", ", ".join(names)))
+                inject("backup")
+            if "archive" not in done:
+                for yr, n in sorted(plan.moves.items()):
+                    emitter.emit(RolloverStep("archive", "running", f"archive_{yr}.db: {n:,} rows"))
+                    base = Path(data["live_backup"]) if data.get("live_backup") else None
+                    how = _build_archive(config, yr, n, plan.archive_rows.get(yr), base, plan.live_rows)
+                    data.setdefault("swapped", []).append(yr)
+                    _write_journal(config, data)
+                    emitter.emit(RolloverStep("archive", "running", f"archive_{yr}.db: {n:,} rows ({how})"))
+                mark("archive")
+                emitter.emit(RolloverStep("archive", "done", ", ".join(f"archive_{yr}.db" for yr in sorted(plan.moves)) or "nothing to move"))
+                inject("archive")
+            if "trim" not in done:
+                emitter.emit(RolloverStep("trim", "running"))
+                how = _trim(config, plan)
+                mark("trim")
+                emitter.emit(RolloverStep("trim", "done", how))
+                inject("trim")
+            if "indexes" not in done:
+                conn = connect(schema.live_db_path(config))
+                try:
+                    for ddl in schema.INDEXES.values():
+                        conn.execute(ddl)
+                finally:
+                    conn.close()
+                mark("indexes")
+                emitter.emit(RolloverStep("indexes", "done", "idx_production_date, idx_item_code, idx_item_date"))
+                inject("indexes")
+            if "verify" not in done:
+                emitter.emit(RolloverStep("verify", "running"))
+                total_after, files = _verify(config, plan)
+                data["total_after"], data["files"] = total_after, files
+                mark("verify")
+                emitter.emit(RolloverStep("verify", "done", f"{plan.total_before:,} rows before, {total_after:,} after"))
+                inject("verify")
+
+        try:
+            async for event in stream(work):
+                yield event
+        except Exception as exc:
+            if "trim" not in data["done"]:
+                _roll_back(config, data)
+                yield RolloverStep("archive", "rolled back", "the archives are as they were before; the live DB was not changed")
+            else:
+                yield RolloverStep("verify", "failed", "the data is in its final shape; run the rollover again to finish")
+            raise RolloverFailed(f"The rollover to {year} stopped: {exc}",
+                                 remedy="Nothing was lost." if "trim" not in data["done"] else
+                                 f"Nothing was lost; run `jumpdeck archive rollover --year {year}` again to finish.") from None
+        if "total_after" not in data:  # resumed past verify
+            import asyncio
+
+            data["total_after"], data["files"] = await asyncio.to_thread(_verify, config, plan)
+        if "settings" not in data["done"]:
+            await ctx.settings.set(ctx.actor, {"archive_cutoff_year": year})
+            mark("settings")
+            yield RolloverStep("settings", "done", f"archive_cutoff_year = {year}")
+            inject("settings")
+        for yr in plan.moves:
+            for p in [_prev_path(config, yr), *side_files(_prev_path(config, yr))]:
+                p.unlink(missing_ok=True)
+        journal_path(config).unlink(missing_ok=True)
+        yield RolloverStep("cleanup", "done")
+        await ctx.activity.record(ctx.actor, "ARCHIVE_ROLLOVER", "DATABASE", str(year),
+                                  f"moved {plan.moving:,} rows ({', '.join(f'{y}: {n:,}' for y, n in sorted(plan.moves.items()))}); "
+                                  f"rows {plan.total_before:,} before, {data['total_after']:,} after" + ("; resumed" if resumed else ""))
+        yield RolloverResult(plan, plan.total_before, data["total_after"], resumed, data["files"])
+    finally:
+        for lock in held:
+            lock.release()

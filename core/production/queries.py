@@ -1,0 +1,310 @@
+"""The production figures the Charts screen and `jumpdeck report` show (seed 003's API):
+monthly totals, daily totals, item trends, top-N items, the item list and a lot lookup.
+
+    data = await ProductionData.from_context(ctx)
+    months = await data.monthly_totals(DateRange.parse("2026-01-01", "2026-12-31"))
+
+Every query is split by file (`source.plan_segments`): a range that crosses the archive
+cutoff reads both files and merges the sums. Each segment runs in a thread on its own
+read-only connection. WHERE clauses are ranges on `production_date` (and `item_code`),
+never functions of a column, so the indexes answer them; whole months come from the
+monthly rollup when it is current. Results are cached (TTL + LRU) under the files'
+signature, so a changed file is never answered from the cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from core.config import Config
+from core.production import source
+from core.production.cache import MISS, CacheStats, TTLCache
+from core.production.models import DateRange, DayTotal, Item, ItemTrend, LotRecord, MonthTotal, TopItem
+from core.production.rollup import RollupReader
+from core.production.schema import TABLE
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from core.context import Context
+
+MAX_THREADS = 4
+MAX_ITEMS_PER_TREND = 12
+SCAN_SHARE = 0.2  # of a file's days, above which top-N scans instead of using the date index
+
+
+def _next_month(d: date) -> date:
+    return date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+
+
+def months_between(start: date, end: date) -> list[str]:
+    """'YYYY-MM' of every month touched by [start, end] (inclusive)."""
+    out, cur = [], date(start.year, start.month, 1)
+    while cur <= end:
+        out.append(cur.strftime("%Y-%m"))
+        cur = _next_month(cur)
+    return out
+
+
+def split_months(lo: str, hi: str) -> tuple[tuple[str, str] | None, list[tuple[str, str]]]:
+    """Split the date range [lo, hi) into whole months (as a 'YYYY-MM' range [m_lo, m_hi))
+    and the partial edges (date ranges) that must be read raw."""
+    d_lo, d_hi = date.fromisoformat(lo), date.fromisoformat(hi)
+    full_lo = d_lo if d_lo.day == 1 else _next_month(d_lo)
+    full_hi = date(d_hi.year, d_hi.month, 1)
+    if full_lo >= full_hi:
+        return None, [(lo, hi)]
+    edges = []
+    if d_lo < full_lo:
+        edges.append((lo, full_lo.isoformat()))
+    if full_hi < d_hi:
+        edges.append((full_hi.isoformat(), hi))
+    return (full_lo.strftime("%Y-%m"), full_hi.strftime("%Y-%m")), edges
+
+
+def _in(codes: Sequence[str]) -> str:
+    return ",".join("?" * len(codes))
+
+
+class ProductionData:
+    """Read-only access to the live and archive production DBs of one data dir."""
+
+    def __init__(self, config: Config, *, cutoff_year: int | None = None, cache_size: int = 200,
+                 cache_ttl: float = 300, slow_query_ms: float = 500, use_rollup: bool = True,
+                 max_threads: int = MAX_THREADS) -> None:
+        self.config = config
+        self.cutoff_year = cutoff_year
+        self.slow_query_ms = slow_query_ms
+        self.cache = TTLCache(cache_size, cache_ttl)
+        self.rollup = RollupReader(config) if use_rollup else None
+        self._threads = asyncio.Semaphore(max_threads)
+
+    @classmethod
+    async def from_context(cls, ctx: Context, **overrides: Any) -> ProductionData:
+        """Sized and tuned by the settings (cache_size, cache_ttl, slow_query_ms, archive_cutoff_year)."""
+        settings = await ctx.settings.get()
+        options = dict(cutoff_year=settings.get("archive_cutoff_year"), cache_size=settings.get("cache_size"),
+                       cache_ttl=settings.get("cache_ttl"), slow_query_ms=settings.get("slow_query_ms"))
+        options.update(overrides)
+        return cls(ctx.config, **options)
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def invalidate(self) -> None:
+        """Drop every cached answer (the DB watcher's signal that a file changed)."""
+        self.cache.clear()
+
+    def cache_stats(self) -> CacheStats:
+        return self.cache.stats()
+
+    def signature(self) -> tuple:
+        return (self.cutoff_year, source.data_signature(self.config))
+
+    async def _cached(self, key: tuple, compute: Callable[[list[source.Segment]], Any]) -> Any:
+        signature = self.signature()
+        hit = self.cache.get(key, signature)
+        if hit is not MISS:
+            return hit
+        segments = source.plan_segments(self.config, self.cutoff_year)
+        if not segments:
+            raise source.missing_data_error(self.config)
+        value = await compute(segments)
+        self.cache.put(key, signature, value)
+        return value
+
+    async def _each(self, segments: list[source.Segment], rng: DateRange | None,
+                    fn: Callable[[source.Segment, str, str], Any]) -> list[Any]:
+        """Run `fn(segment, lo, hi)` in threads for every segment the range touches."""
+        start = rng.start if rng else date(1, 1, 1)
+        end_excl = rng.end + timedelta(days=1) if rng else date(9999, 12, 31)
+        jobs = []
+        for seg in segments:
+            bounds = seg.clamp(start, end_excl)
+            if bounds:
+                jobs.append(self._thread(fn, seg, *bounds))
+        return list(await asyncio.gather(*jobs))
+
+    async def _thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        async with self._threads:
+            return await asyncio.to_thread(fn, *args)
+
+    def _read(self, seg: source.Segment, label: str, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        return source.read(seg.path, fn, label=label, slow_ms=self.slow_query_ms)
+
+    def _rollup(self, seg: source.Segment, sql: str, params: tuple) -> list[tuple] | None:
+        return self.rollup.query(seg.path, sql, params) if self.rollup else None
+
+    # -- month x item sums: rollup for whole months, raw rows for the edges -------------
+
+    def _month_sums(self, seg: source.Segment, lo: str, hi: str, codes: tuple[str, ...] | None,
+                    per_item: bool, by_month: bool = True) -> dict[tuple[str, str], int]:
+        """{(month or '', item_code or ''): quantity} over [lo, hi) in one file."""
+        out: dict[tuple[str, str], int] = defaultdict(int)
+        months, edges = split_months(lo, hi)
+        if months:
+            month_col = "month" if by_month else "''"
+            item_col = "item_code" if per_item else "''"
+            where = f" AND item_code IN ({_in(codes)})" if codes else ""
+            rows = self._rollup(seg, f"SELECT {month_col}, {item_col}, sum(quantity) FROM monthly WHERE name = ? "
+                                     f"AND month >= ? AND month < ?{where} GROUP BY 1, 2", (*months, *(codes or ())))
+            if rows is None:
+                edges = [(lo, hi)]
+            else:
+                for month, code, qty in rows:
+                    out[(month, code)] += qty
+        for e_lo, e_hi in edges:
+            if by_month:
+                for day, code, qty in self._raw_day_sums(seg, e_lo, e_hi, codes, per_item):
+                    out[(day[:7], code)] += qty
+            else:
+                for code, qty in self._raw_item_sums(seg, e_lo, e_hi):
+                    out[("", code)] += qty
+        return out
+
+    def _raw_day_sums(self, seg: source.Segment, lo: str, hi: str, codes: tuple[str, ...] | None,
+                      per_item: bool) -> list[tuple[str, str, int]]:
+        # GROUP BY the indexed columns in index order: SQLite walks the index with no sort.
+        # Measured on 2.5M rows: 0.26 s against 0.70 s for GROUP BY substr(production_date, 1, 7).
+        where = f"item_code IN ({_in(codes)}) AND " if codes else ""
+        params = (*(codes or ()), lo, hi)
+        if per_item:
+            sql = (f"SELECT production_date, item_code, sum(good_quantity) FROM {TABLE} "
+                   f"WHERE {where}production_date >= ? AND production_date < ? GROUP BY item_code, production_date")
+            return self._read(seg, "day sums per item", lambda c: c.execute(sql, params).fetchall())
+        sql = (f"SELECT production_date, sum(good_quantity) FROM {TABLE} "
+               f"WHERE {where}production_date >= ? AND production_date < ? GROUP BY production_date")
+        rows = self._read(seg, "day sums", lambda c: c.execute(sql, params).fetchall())
+        return [(day, "", qty) for day, qty in rows]
+
+    def _raw_item_sums(self, seg: source.Segment, lo: str, hi: str) -> list[tuple[str, int]]:
+        def run(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+            # Over a large share of the file a sequential scan beats index lookups
+            # (measured 0.30 s against 0.38 s for a quarter of 2.5M rows); min/max are index seeks.
+            first, last = conn.execute(f"SELECT min(production_date), max(production_date) FROM {TABLE}").fetchone()
+            hint = ""
+            if first and last:
+                span = (date.fromisoformat(last) - date.fromisoformat(first)).days + 1
+                wanted = (min(date.fromisoformat(hi), date.fromisoformat(last) + timedelta(days=1))
+                          - max(date.fromisoformat(lo), date.fromisoformat(first))).days
+                if wanted >= span * SCAN_SHARE:
+                    hint = " NOT INDEXED"
+            return conn.execute(f"SELECT item_code, sum(good_quantity) FROM {TABLE}{hint} "
+                                "WHERE production_date >= ? AND production_date < ? GROUP BY item_code", (lo, hi)).fetchall()
+
+        return self._read(seg, "item sums", run)
+
+    # -- public queries ----------------------------------------------------------------
+
+    async def monthly_totals(self, rng: DateRange, item: str | None = None) -> list[MonthTotal]:
+        """Good quantity per month over the range (every month listed, 0 when none);
+        `item` narrows to one item code (the seed's /summary/monthly_total)."""
+        codes = (item,) if item else None
+
+        async def compute(segments):
+            totals: dict[str, int] = defaultdict(int)
+            for part in await self._each(segments, rng, lambda s, lo, hi: self._month_sums(s, lo, hi, codes, False)):
+                for (month, _), qty in part.items():
+                    totals[month] += qty
+            return [MonthTotal(m, totals.get(m, 0)) for m in months_between(rng.start, rng.end)]
+
+        return await self._cached(("monthly", rng, item), compute)
+
+    async def daily_totals(self, rng: DateRange, item: str | None = None) -> list[DayTotal]:
+        codes = (item,) if item else None
+
+        async def compute(segments):
+            totals: dict[str, int] = defaultdict(int)
+            for rows in await self._each(segments, rng, lambda s, lo, hi: self._raw_day_sums(s, lo, hi, codes, False)):
+                for day, _, qty in rows:
+                    totals[day] += qty
+            out, cur = [], rng.start
+            while cur <= rng.end:
+                out.append(DayTotal(cur.isoformat(), totals.get(cur.isoformat(), 0)))
+                cur += timedelta(days=1)
+            return out
+
+        return await self._cached(("daily", rng, item), compute)
+
+    async def item_trends(self, codes: Sequence[str], rng: DateRange) -> list[ItemTrend]:
+        """Monthly quantity of each item over the range, in the order given."""
+        from core.errors import ValidationError
+
+        wanted = tuple(dict.fromkeys(c.strip() for c in codes if c.strip()))
+        if not wanted:
+            raise ValidationError("Pick at least one item.", field="item", remedy="Choose items by code or name.")
+        if len(wanted) > MAX_ITEMS_PER_TREND:
+            raise ValidationError(f"At most {MAX_ITEMS_PER_TREND} items fit in one trend chart.", field="item")
+        names = {it.code: it.name for it in await self.items()}
+
+        async def compute(segments):
+            sums: dict[tuple[str, str], int] = defaultdict(int)
+            for part in await self._each(segments, rng, lambda s, lo, hi: self._month_sums(s, lo, hi, wanted, True)):
+                for key, qty in part.items():
+                    sums[key] += qty
+            months = months_between(rng.start, rng.end)
+            return [ItemTrend(Item(code, names.get(code, "")), tuple(MonthTotal(m, sums.get((m, code), 0)) for m in months))
+                    for code in wanted]
+
+        return await self._cached(("trends", wanted, rng), compute)
+
+    async def top_items(self, rng: DateRange, n: int = 10) -> list[TopItem]:
+        """The `n` items with the largest quantity over the range, largest first."""
+        names = {it.code: it.name for it in await self.items()}
+
+        async def compute(segments):
+            sums: dict[str, int] = defaultdict(int)
+            for part in await self._each(segments, rng, lambda s, lo, hi: self._month_sums(s, lo, hi, None, True, by_month=False)):
+                for (_, code), qty in part.items():
+                    sums[code] += qty
+            ranked = sorted(sums.items(), key=lambda kv: (-kv[1], kv[0]))[: max(0, n)]
+            return [TopItem(Item(code, names.get(code, "")), qty) for code, qty in ranked]
+
+        return await self._cached(("top", rng, n), compute)
+
+    async def items(self) -> list[Item]:
+        """Every item code with its name (the newest file's name wins), sorted by code."""
+
+        def one(seg: source.Segment, lo: str, hi: str) -> list[tuple[str, str]]:
+            rows = self._rollup(seg, "SELECT item_code, max(item_name) FROM monthly WHERE name = ? GROUP BY 1", ())
+            if rows is not None:
+                return rows
+            # One index seek per distinct code (a loose index scan): ~120 seeks, not 2.5M entries.
+            def seek(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+                out, code = [], ""
+                while True:
+                    row = conn.execute(f"SELECT item_code, item_name FROM {TABLE} WHERE item_code > ? "
+                                       "ORDER BY item_code LIMIT 1", (code,)).fetchone()
+                    if row is None:
+                        return out
+                    out.append(row)
+                    code = row[0]
+
+            return self._read(seg, "items", seek)
+
+        async def compute(segments):
+            names: dict[str, str] = {}
+            for rows in await self._each(segments, None, one):
+                names.update(rows)
+            return [Item(code, name) for code, name in sorted(names.items())]
+
+        return await self._cached(("items",), compute)
+
+    async def find_lot(self, lot_number: str, rng: DateRange | None = None) -> list[LotRecord]:
+        """Rows of one lot number. There is no index on lot_number in the seed's schema:
+        give a range to keep the scan short on big files."""
+        lot = lot_number.strip()
+
+        def one(seg: source.Segment, lo: str, hi: str) -> list[LotRecord]:
+            rows = self._read(seg, "lot lookup", lambda c: c.execute(
+                f"SELECT production_date, lot_number, item_code, item_name, good_quantity FROM {TABLE} "
+                "WHERE lot_number = ? AND production_date >= ? AND production_date < ? ORDER BY production_date, id",
+                (lot, lo, hi)).fetchall())
+            return [LotRecord(d, ln, Item(code, name), qty, seg.path.name) for d, ln, code, name, qty in rows]
+
+        async def compute(segments):
+            return [rec for part in await self._each(segments, rng, one) for rec in part]
+
+        return await self._cached(("lot", lot, rng), compute)

@@ -1,0 +1,1 @@
+"""Provisioning: the VM pool, templates, runners (Ansible and mock) and durable runs."""

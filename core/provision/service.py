@@ -1,0 +1,508 @@
+"""Durable provisioning runs (seeds 001, 002, 004).
+
+`start` records the run (PENDING), takes its VMs atomically and launches a detached
+worker process (`python -m core.provision.worker`) in its own session, so the playbook
+goes on when the jumpdeck that started it exits or its SSH link drops. The worker
+persists every event in `provision_events` as it arrives and keeps `status` and the
+seed's `details` JSON in step. Any process follows a run by reading events after the
+last id it has seen; `recover_interrupted` marks runs whose worker is gone FAILED and
+releases their VMs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, AsyncIterator
+
+from core import activity
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from core.identity import Actor, Operation, require
+from core.provision import pool
+from core.provision.events import (
+    CANCELED,
+    COMPLETED,
+    FAILED,
+    LIVE_STATUSES,
+    PENDING,
+    RUNNING,
+    TERMINAL_STATUSES,
+    RunEvent,
+    RunHost,
+)
+from core.provision.process import kill_tree, worker_alive
+from core.provision.templates import get_template
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from core.config import Config
+    from core.store.engine import Store
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+_DNS_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_-]{0,99}$")
+# A PENDING run without a live worker is only "interrupted" after this long: the
+# starting process may still be between the insert and the spawn.
+SPAWN_GRACE_SECONDS = 60
+CANCEL_GRACE_SECONDS = 5.0
+FOLLOW_POLL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: int
+    service_name: str
+    template: str
+    status: str
+    runner: str
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    assigned_ip: str
+    details: dict
+    worker_pid: int | None
+    artifact_dir: str
+    cancel_requested: bool
+
+    @property
+    def duration(self) -> float | None:
+        if not self.started_at:
+            return None
+        end = self.finished_at or _utcnow()
+        return max(0.0, (end - self.started_at).total_seconds())
+
+    @property
+    def error(self) -> str:
+        return ((self.details or {}).get("error") or {}).get("message", "")
+
+    @property
+    def resources(self) -> dict:
+        return (self.details or {}).get("resources") or {}
+
+    @property
+    def progress(self) -> dict:
+        return (self.details or {}).get("progress") or {}
+
+
+def _utcnow() -> datetime:
+    from core.store.models import utcnow
+
+    return utcnow()
+
+
+def _to_info(row) -> RunInfo:  # noqa: ANN001
+    return RunInfo(row.id, row.service_name, row.template, row.status, row.runner, row.created_by, row.created_at,
+                   row.started_at, row.finished_at, row.assigned_ip, dict(row.details or {}), row.worker_pid,
+                   row.artifact_dir, bool(row.cancel_requested))
+
+
+def _to_event(row) -> RunEvent:  # noqa: ANN001
+    return RunEvent(row.kind, row.text, row.result, row.host, row.task, row.step, row.id, row.at)
+
+
+def validate_name(name: str) -> str:
+    name = name.strip()
+    if not _DNS_NAME.match(name):
+        raise ValidationError(
+            f"'{name}' is not a valid service name.", field="name",
+            remedy="Use lowercase letters, digits and '-', 1 to 63 long, starting and ending with a letter or digit (DNS-safe).",
+        )
+    return name
+
+
+def validate_packages(packages: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    out = []
+    for p in packages:
+        p = p.strip()
+        if not p:
+            continue
+        if not _PACKAGE.match(p):
+            raise ValidationError(f"'{p}' is not a valid package name.", field="packages")
+        if p not in out:
+            out.append(p)
+    return tuple(out)
+
+
+def set_status_in(session: Session, row, status: str, *, error: str | None = None) -> None:  # noqa: ANN001
+    """Status column and details.status move together (seed 001)."""
+    from core.store.models import ProvisionEventRow
+
+    row.status = status
+    details = dict(row.details or {})
+    details["status"] = status
+    if error:
+        details["error"] = {"message": error}
+    if status == RUNNING and row.started_at is None:
+        row.started_at = _utcnow()
+    if status in TERMINAL_STATUSES:
+        row.finished_at = _utcnow()
+    row.details = details
+    session.add(ProvisionEventRow(run_id=row.id, kind="status", result=status, text=error or status))
+
+
+def finish_in(session: Session, actor: Actor, run_id: int, status: str, *, error: str = "",
+              resources: dict | None = None) -> bool:
+    """Move a live run to its terminal status and settle its VMs. False when another
+    process got there first (the run is already terminal)."""
+    from core.store.models import ProvisionRunRow
+
+    row = session.get(ProvisionRunRow, run_id)
+    if row is None or row.status in TERMINAL_STATUSES:
+        return False
+    set_status_in(session, row, status, error=error or None)
+    if status == COMPLETED:
+        pool.assign_in(session, run_id)
+        if resources is not None:
+            details = dict(row.details)
+            details["resources"] = resources
+            row.details = details
+    else:
+        pool.release_in(session, actor, run_id, status.lower())
+    activity.record(session, actor, f"PROVISION_{status}", "RUN", run_id, (f"{row.service_name}: {error}" if error else row.service_name))
+    return True
+
+
+def resources_for(hosts: list[dict], connection: str) -> dict:
+    """The seed's resources block from the allocated hosts."""
+    if not hosts:
+        return {}
+    by_group: dict[str, list[dict]] = {}
+    for h in hosts:
+        by_group.setdefault(h["group"], []).append(h)
+    front = (by_group.get("lb") or by_group.get("web") or by_group.get("app") or hosts)[0]
+    db = (by_group.get("db") or by_group.get("app") or hosts)[0]
+    front_ip = "127.0.0.1" if connection == "local" else front["ip"]
+    return {
+        "alb_ip": front_ip,
+        "web_url": f"http://{front_ip}:{front['http_port']}/",
+        "db_vip": "127.0.0.1" if connection == "local" else db["ip"],
+        "ssh_targets": [{"name": h["name"], "host": h["ip"], "port": h["ssh_port"], "user": h["ssh_user"]} for h in hosts],
+    }
+
+
+class ProvisionService:
+    def __init__(self, store: Store, config: Config, settings=None) -> None:  # noqa: ANN001
+        self.store = store
+        self.config = config
+        self.settings = settings  # core.settings.SettingsService; None in the worker
+
+    # ----- reading -------------------------------------------------------------------
+    async def list(self, actor: Actor, *, status: str | None = None, limit: int = 500) -> list[RunInfo]:
+        require(actor, Operation.VIEW)
+        from sqlalchemy import select
+
+        from core.store.models import ProvisionRunRow
+
+        def go(session: Session) -> list[RunInfo]:
+            stmt = select(ProvisionRunRow).order_by(ProvisionRunRow.id.desc()).limit(limit)
+            if status:
+                stmt = stmt.where(ProvisionRunRow.status == status.upper())
+            return [_to_info(r) for r in session.scalars(stmt)]
+
+        return await self.store.run(go)
+
+    async def get(self, actor: Actor, run_id: int) -> RunInfo:
+        require(actor, Operation.VIEW)
+        from core.store.models import ProvisionRunRow
+
+        def go(session: Session) -> RunInfo:
+            row = session.get(ProvisionRunRow, run_id)
+            if row is None:
+                raise NotFound(f"There is no provisioning run {run_id}.", remedy="See the runs with: jumpdeck provision ls")
+            return _to_info(row)
+
+        return await self.store.run(go)
+
+    async def events(self, actor: Actor, run_id: int, *, after_id: int = 0, limit: int = 5000) -> list[RunEvent]:
+        require(actor, Operation.VIEW)
+        from sqlalchemy import select
+
+        from core.store.models import ProvisionEventRow
+
+        def go(session: Session) -> list[RunEvent]:
+            stmt = (select(ProvisionEventRow).where(ProvisionEventRow.run_id == run_id, ProvisionEventRow.id > after_id)
+                    .order_by(ProvisionEventRow.id).limit(limit))
+            return [_to_event(r) for r in session.scalars(stmt)]
+
+        return await self.store.run(go)
+
+    async def follow(self, actor: Actor, run_id: int, *, after_id: int = 0) -> AsyncIterator[RunEvent]:
+        """Replay a run's events after `after_id`, then follow it live until it ends.
+        Works from any process: it only reads the store."""
+        await self.get(actor, run_id)
+        last = after_id
+        while True:
+            batch = await self.events(actor, run_id, after_id=last)
+            for event in batch:
+                last = event.id
+                yield event
+            if batch:
+                continue
+            info = await self.get(actor, run_id)
+            if info.status in TERMINAL_STATUSES:
+                # One more read: the final events are committed with the status.
+                tail = await self.events(actor, run_id, after_id=last)
+                for event in tail:
+                    last = event.id
+                    yield event
+                return
+            if info.status in LIVE_STATUSES and self._worker_gone(info):
+                await self.recover_interrupted(actor)
+                continue
+            await asyncio.sleep(FOLLOW_POLL_SECONDS)
+
+    @staticmethod
+    def _worker_gone(info: RunInfo) -> bool:
+        """True only when this host can see that the run's worker is gone."""
+        host = (info.details.get("config") or {}).get("worker_host")
+        if host and host != socket.gethostname():
+            return False
+        return not worker_alive(info.worker_pid, info.id) and ProvisionService._past_spawn_grace(info)
+
+    @staticmethod
+    def _past_spawn_grace(info: RunInfo) -> bool:
+        if info.worker_pid:
+            return True
+        return (_utcnow() - info.created_at).total_seconds() > SPAWN_GRACE_SECONDS
+
+    # ----- starting ------------------------------------------------------------------
+    async def start(
+        self,
+        actor: Actor,
+        template: str,
+        name: str,
+        *,
+        packages: list[str] | tuple[str, ...] = (),
+        runner: str | None = None,
+        target: str | None = None,
+        options: dict | None = None,
+    ) -> RunInfo:
+        require(actor, Operation.PROVISION)
+        tpl = get_template(template)
+        name = validate_name(name)
+        packages = validate_packages(packages)
+        runner = (runner or self.config.runner).lower()
+        if runner not in ("ansible", "mock"):
+            raise ValidationError(f"'{runner}' is not a runner.", field="runner", remedy="Use ansible or mock.")
+        target = (target or ("pool" if runner == "ansible" else "none")).lower()
+        if target not in ("pool", "local", "none"):
+            raise ValidationError(f"'{target}' is not a target.", field="target",
+                                  remedy="Use pool (the VM pool over SSH), local (this machine) or none (mock only).")
+        if target == "none" and runner == "ansible":
+            raise ValidationError("The Ansible runner needs VMs.", field="target", remedy="Use --target pool or local.")
+        settings = await self.settings.get() if self.settings else None
+
+        def setting(key: str):  # noqa: ANN202
+            return settings.get(key) if settings is not None else None
+
+        if settings is not None and setting("maintenance_mode") and not actor.is_admin:
+            raise PermissionDenied("Provisioning is paused: maintenance mode is on.",
+                                   remedy="Only an admin can start runs until an admin turns maintenance_mode off.")
+        await self.recover_interrupted(actor)
+        run_config = {
+            "template": tpl.name,
+            "steps": list(tpl.steps),
+            "timeout": float((options or {}).get("timeout", tpl.timeout)),
+            "connection": "local" if target == "local" else "ssh",
+            "root_dir": setting("provision_root") or "/opt/jumpdeck",
+            "python": setting("provision_python") or "/usr/bin/python3",
+            "ssh_key": setting("provision_ssh_key"),
+            "http_port": int(setting("provision_http_port") or 8080),
+            "install_packages": bool(setting("provision_install_packages")),
+            # With a shared PostgreSQL store, only the jump host running the worker can
+            # tell whether it is alive.
+            "worker_host": socket.gethostname(),
+        }
+        max_runs = int(setting("max_concurrent_runs") or 4)
+
+        def insert(session: Session) -> RunInfo:
+            from sqlalchemy import func, select
+
+            from core.store.models import ProvisionEventRow, ProvisionRunRow
+
+            live = session.scalar(select(func.count()).select_from(ProvisionRunRow)
+                                  .where(ProvisionRunRow.status.in_(LIVE_STATUSES)))
+            if live >= max_runs:
+                raise Conflict(f"{live} runs are already going; the limit is {max_runs}.",
+                               remedy="Wait for one to end, or ask an admin to raise max_concurrent_runs.")
+            clash = session.scalar(select(ProvisionRunRow.id).where(
+                ProvisionRunRow.service_name == name, ProvisionRunRow.status.in_((PENDING, RUNNING, COMPLETED))))
+            if clash is not None:
+                raise Conflict(f"The service name '{name}' is in use by run {clash}.",
+                               remedy="Pick another name, or tear that run down first.")
+            row = ProvisionRunRow(service_name=name, template=tpl.name, status=PENDING, created_by=actor.user,
+                                  runner=runner, details={})
+            session.add(row)
+            session.flush()
+            hosts: list[dict] = []
+            if target != "none":
+                vms = pool.allocate_in(session, actor, row.id, tpl.vm_count)
+                hosts = _assign_hosts(tpl, vms, run_config["http_port"], local=target == "local")
+            row.assigned_ip = ",".join(dict.fromkeys(h["ip"] for h in hosts))
+            row.artifact_dir = str(self.config.runs_dir / str(row.id))
+            row.details = {
+                "input": {"serviceName": name, "userName": actor.user,
+                          "config": {"template": tpl.name, "packages": list(packages)},
+                          "targetInfra": {"target": target, "runner": runner}, "options": dict(options or {})},
+                "config": run_config,
+                "infra": {"hosts": hosts},
+                "status": PENDING,
+                "logs": [f"Allocated {len(hosts)} VM(s)" if hosts else "No VMs needed (mock run)"],
+                "progress": {"step": 1, "total": len(tpl.steps), "done": {"1": _utcnow().isoformat()}},
+                "resources": {},
+            }
+            session.add(ProvisionEventRow(run_id=row.id, kind="step", result="ok", step=1, text=tpl.steps[0]))
+            activity.record(session, actor, "PROVISION_START", "RUN", row.id,
+                            f"{name} ({tpl.name}, {runner}, {target}) packages={','.join(packages) or '-'}")
+            return _to_info(row)
+
+        info = await self.store.run(insert)
+        try:
+            pid = self._spawn_worker(info)
+        except OSError as exc:
+            await self.store.run(lambda s: finish_in(s, actor, info.id, FAILED, error=f"the worker could not start: {exc.strerror}"))
+            raise
+        await self.store.run(lambda s: _set_pid(s, info.id, pid))
+        return await self.get(actor, info.id)
+
+    def _spawn_worker(self, info: RunInfo) -> int:
+        run_dir = Path(info.artifact_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        args = [sys.executable, "-m", "core.provision.worker", "--home", str(self.config.home)]
+        if self.config.store_url:
+            args += ["--store-url", self.config.store_url]
+        args.append(str(info.id))
+        with open(run_dir / "worker.log", "ab") as log:
+            # A new session: the worker survives its starter's exit, SIGHUP and Ctrl-C.
+            proc = subprocess.Popen(args, cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    start_new_session=True, close_fds=True)
+        return proc.pid
+
+    # ----- stopping ------------------------------------------------------------------
+    async def cancel(self, actor: Actor, run_id: int, *, wait: float = 0.0) -> RunInfo:
+        """Ask the run's worker to stop (graceful through ansible-runner, forceful after
+        a grace period). With `wait`, wait that long for CANCELED, then kill the worker
+        tree from here if it has not obeyed."""
+        require(actor, Operation.PROVISION)
+        from core.store.models import ProvisionRunRow
+
+        def flag(session: Session) -> RunInfo:
+            row = session.get(ProvisionRunRow, run_id)
+            if row is None:
+                raise NotFound(f"There is no provisioning run {run_id}.")
+            if row.status in TERMINAL_STATUSES:
+                raise Conflict(f"Run {run_id} ({row.service_name}) has already ended: {row.status}.")
+            row.cancel_requested = True
+            activity.record(session, actor, "PROVISION_CANCEL", "RUN", run_id, row.service_name)
+            return _to_info(row)
+
+        info = await self.store.run(flag)
+        host = (info.details.get("config") or {}).get("worker_host")
+        if host in (None, socket.gethostname()) and not worker_alive(info.worker_pid, run_id):
+            await self.store.run(lambda s: finish_in(s, actor, run_id, CANCELED, error="canceled before its worker ran"))
+            return await self.get(actor, run_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while loop.time() < deadline:
+            info = await self.get(actor, run_id)
+            if info.status in TERMINAL_STATUSES:
+                return info
+            await asyncio.sleep(0.2)
+        if wait and worker_alive(info.worker_pid, run_id):
+            kill_tree(info.worker_pid, include_root=True)
+            await self.store.run(lambda s: finish_in(s, actor, run_id, CANCELED, error="the worker did not stop; killed"))
+        return await self.get(actor, run_id)
+
+    async def teardown(self, actor: Actor, run_id: int) -> RunInfo:
+        """Release a COMPLETED run's VMs back to the pool."""
+        require(actor, Operation.PROVISION)
+        from core.store.models import ProvisionRunRow
+
+        def go(session: Session) -> RunInfo:
+            row = session.get(ProvisionRunRow, run_id)
+            if row is None:
+                raise NotFound(f"There is no provisioning run {run_id}.")
+            if row.status in LIVE_STATUSES:
+                raise Conflict(f"Run {run_id} ({row.service_name}) is still {row.status}.", remedy="Cancel it instead.")
+            released = pool.release_in(session, actor, run_id, "teardown")
+            details = dict(row.details or {})
+            details["teardown"] = {"at": _utcnow().isoformat(), "by": actor.user, "released": released}
+            row.details = details
+            activity.record(session, actor, "PROVISION_TEARDOWN", "RUN", run_id, f"{row.service_name}: {released} VM(s) released")
+            return _to_info(row)
+
+        return await self.store.run(go)
+
+    async def remove(self, actor: Actor, run_id: int) -> None:
+        """Delete an ended run and its events; its VMs go back to the pool first."""
+        require(actor, Operation.PROVISION)
+        from sqlalchemy import delete
+
+        from core.store.models import ProvisionEventRow, ProvisionRunRow
+
+        def go(session: Session) -> None:
+            row = session.get(ProvisionRunRow, run_id)
+            if row is None:
+                raise NotFound(f"There is no provisioning run {run_id}.")
+            if row.status in LIVE_STATUSES:
+                raise Conflict(f"Run {run_id} ({row.service_name}) is still {row.status}.", remedy="Cancel it first.")
+            pool.release_in(session, actor, run_id, "removed")
+            session.execute(delete(ProvisionEventRow).where(ProvisionEventRow.run_id == run_id))
+            session.delete(row)
+            activity.record(session, actor, "PROVISION_REMOVE", "RUN", run_id, row.service_name)
+
+        await self.store.run(go)
+
+    async def recover_interrupted(self, actor: Actor) -> list[int]:
+        """Runs whose worker is gone are FAILED ("interrupted") and their VMs released."""
+        from sqlalchemy import select
+
+        from core.store.models import ProvisionRunRow
+
+        live = await self.store.run(lambda s: [_to_info(r) for r in s.scalars(
+            select(ProvisionRunRow).where(ProvisionRunRow.status.in_(LIVE_STATUSES)))])
+        dead = [r.id for r in live if self._worker_gone(r)]
+        done = []
+        for run_id in dead:
+            if await self.store.run(lambda s, rid=run_id: finish_in(
+                    s, actor, rid, FAILED, error="interrupted: its worker process is gone")):
+                done.append(run_id)
+        return done
+
+
+def _set_pid(session: Session, run_id: int, pid: int) -> None:
+    from core.store.models import ProvisionRunRow
+
+    row = session.get(ProvisionRunRow, run_id)
+    if row is not None and row.worker_pid is None:
+        row.worker_pid = pid
+
+
+def _assign_hosts(tpl, vms: list[pool.PoolVm], base_port: int, *, local: bool) -> list[dict]:  # noqa: ANN001
+    """Inventory names per tier (web-1, web-2, ...). VMs sharing an address (a lab, or
+    `local`) get distinct service ports so their services do not collide."""
+    hosts, index, seen_ip = [], 0, {}
+    for tier in tpl.tiers:
+        for n in range(1, tier.count + 1):
+            vm = vms[index]
+            index += 1
+            key = "local" if local else vm.ip
+            offset = seen_ip.get(key, 0)
+            seen_ip[key] = offset + 1
+            hosts.append({"name": f"{tier.group}-{n}", "group": tier.group, "ip": vm.ip, "ssh_user": vm.ssh_user,
+                          "ssh_port": vm.ssh_port, "http_port": base_port + offset, "vm_name": vm.name})
+    return hosts
+
+
+def host_specs(details: dict) -> tuple[RunHost, ...]:
+    return tuple(RunHost(h["name"], h["group"], h["ip"], h["ssh_user"], h["ssh_port"], h["http_port"], h.get("vm_name", ""))
+                 for h in (details.get("infra") or {}).get("hosts", []))
+

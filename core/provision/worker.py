@@ -1,0 +1,192 @@
+"""The detached worker of one provisioning run: `python -m core.provision.worker RUN_ID`.
+
+It runs in its own session (so the starter's exit, SIGHUP or Ctrl-C do not reach it),
+makes itself a child subreaper (so ansible's setsid() workers stay in its tree), runs the
+runner, persists each event as it arrives, obeys the cancel flag and the template's
+timeout, and always leaves the run in a terminal status with its VMs settled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from core.identity import Actor, Role
+from core.provision.events import CANCELED, COMPLETED, FAILED, RUNNING, TERMINAL_STATUSES, RunEvent, RunSpec
+from core.provision.process import become_subreaper, kill_tree
+from core.provision.runner import make_runner
+from core.provision.service import CANCEL_GRACE_SECONDS, finish_in, host_specs, resources_for, set_status_in
+from core.provision.templates import get_template
+
+log = logging.getLogger("jumpdeck.provision.worker")
+# Events are written in batches: whatever has arrived while the last batch was being
+# committed goes in the next transaction (one commit per event would cap the rate).
+MAX_BATCH = 500
+
+
+class Worker:
+    def __init__(self, store, run_id: int, runs_dir: Path, known_hosts: Path) -> None:  # noqa: ANN001
+        self.store = store
+        self.run_id = run_id
+        self.runs_dir = runs_dir
+        self.known_hosts = known_hosts
+        self.queue: asyncio.Queue[RunEvent | None] = asyncio.Queue()
+        self.cancel_requested = False
+        self.timed_out = False
+
+    def _load(self, session):  # noqa: ANN001, ANN202
+        from core.store.models import ProvisionRunRow
+
+        row = session.get(ProvisionRunRow, self.run_id)
+        if row is None:
+            raise SystemExit(f"run {self.run_id} does not exist")
+        if row.status in TERMINAL_STATUSES:  # canceled before this worker got going
+            raise SystemExit(0)
+        if row.worker_pid is None:
+            row.worker_pid = os.getpid()
+        set_status_in(session, row, RUNNING)
+        return row.service_name, row.template, row.runner, row.created_by, dict(row.details), bool(row.cancel_requested)
+
+    def _persist(self, session, events: list[RunEvent]) -> None:  # noqa: ANN001
+        from core.store.models import ProvisionEventRow, ProvisionRunRow
+
+        from core.store.models import utcnow
+
+        step_events = [e for e in events if e.kind == "step" and e.step]
+        now = utcnow()
+        for e in events:
+            # `at` is when the playbook wrote the line where the runner knows it.
+            session.add(ProvisionEventRow(run_id=self.run_id, kind=e.kind, result=e.result[:20], host=e.host[:200],
+                                          task=e.task[:300], step=e.step, text=e.text, at=e.at or now))
+        if step_events:
+            row = session.get(ProvisionRunRow, self.run_id)
+            details = dict(row.details)
+            progress = dict(details.get("progress") or {})
+            done = dict(progress.get("done") or {})
+            logs = list(details.get("logs") or [])
+            for e in step_events:
+                done[str(e.step)] = utcnow().isoformat()
+                progress["step"] = max(int(progress.get("step", 0)), e.step)
+                logs.append(f"Step {e.step}: {e.text} done")
+            progress["done"] = done
+            details["progress"], details["logs"] = progress, logs
+            row.details = details
+
+    async def _writer(self) -> None:
+        while True:
+            first = await self.queue.get()
+            if first is None:
+                return
+            batch = [first]
+            end = False
+            while not self.queue.empty() and len(batch) < MAX_BATCH:
+                item = self.queue.get_nowait()
+                if item is None:
+                    end = True
+                    break
+                batch.append(item)
+            await self.store.run(lambda s, b=batch: self._persist(s, b))
+            if end:
+                return
+
+    async def _watch_cancel(self, runner, timeout: float) -> None:  # noqa: ANN001
+        from core.store.models import ProvisionRunRow
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not (self.cancel_requested or self.timed_out):
+            await asyncio.sleep(0.25)
+            flagged = await self.store.run(lambda s: bool(s.get(ProvisionRunRow, self.run_id).cancel_requested))
+            if flagged:
+                self.cancel_requested = True
+            elif loop.time() > deadline:
+                self.timed_out = True
+        # Graceful first: ansible-runner terminates ansible-playbook on the callback.
+        runner.cancel()
+        await asyncio.sleep(CANCEL_GRACE_SECONDS)
+        # Then forceful: every descendant, including setsid()'d ansible workers.
+        kill_tree(os.getpid(), include_root=False)
+
+    async def run(self) -> int:
+        name, template_name, runner_kind, created_by, details, flagged = await self.store.run(self._load)
+        actor = Actor(created_by or "jumpdeck", Role.OPERATOR, origin=f"worker:{os.getpid()}")
+        template = get_template(template_name)
+        cfg = details.get("config") or {}
+        options = (details.get("input") or {}).get("options") or {}
+        spec = RunSpec(
+            run_id=self.run_id, service_name=name, template=template, hosts=host_specs(details),
+            data_dir=self.runs_dir / str(self.run_id), packages=tuple((details.get("input") or {}).get("config", {}).get("packages", [])),
+            connection=cfg.get("connection", "ssh"), known_hosts=self.known_hosts, ssh_key=cfg.get("ssh_key"),
+            python=cfg.get("python", "/usr/bin/python3"), root_dir=cfg.get("root_dir", "/opt/jumpdeck"),
+            install_packages=bool(cfg.get("install_packages")), options=options,
+        )
+        runner = make_runner(runner_kind)
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, lambda: setattr(self, "cancel_requested", True))
+        writer = asyncio.create_task(self._writer())
+        watcher = asyncio.create_task(self._watch_cancel(runner, float(cfg.get("timeout", template.timeout))))
+        if flagged:
+            self.cancel_requested = True
+        error = ""
+        try:
+            async for event in runner.start(spec):
+                await self.queue.put(event)
+        except Exception as exc:  # the run must still end in a status
+            log.exception("run %s: runner crashed", self.run_id)
+            error = f"the runner crashed: {type(exc).__name__}: {exc}"
+        self.queue.put_nowait(None)
+        await writer
+        if self.cancel_requested or self.timed_out:
+            kill_tree(os.getpid(), include_root=False)
+        watcher.cancel()
+        outcome = runner.outcome
+        if self.cancel_requested:
+            status, error = CANCELED, "canceled by an operator"
+        elif self.timed_out:
+            status, error = FAILED, f"timed out after {float(cfg.get('timeout', template.timeout)):g} s"
+        elif not error and outcome.status == "successful":
+            status = COMPLETED
+        else:
+            status, error = FAILED, error or outcome.error or "the run failed"
+        resources = resources_for((details.get("infra") or {}).get("hosts", []), spec.connection) if status == COMPLETED else None
+        if status == COMPLETED and not resources:
+            resources = _mock_resources(self.run_id, name)
+        await self.store.run(lambda s: finish_in(s, actor, self.run_id, status, error=error if status != COMPLETED else "",
+                                                 resources=resources))
+        return 0 if status == COMPLETED else 1
+
+
+def _mock_resources(run_id: int, name: str) -> dict:
+    """Seed 001's fake resources, on loopback addresses so nothing ever leaves the host."""
+    octet = run_id % 250 + 1
+    return {"alb_ip": f"127.0.{octet}.10", "web_url": f"http://127.0.{octet}.10/{name}", "db_vip": f"127.0.{octet}.20",
+            "ssh_targets": [{"name": f"{name}-web", "host": f"127.0.{octet}.11", "port": 22, "user": "deploy"}]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="jumpdeck-provision-worker")
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--store-url")
+    parser.add_argument("run_id", type=int)
+    args = parser.parse_args(argv)
+    from core.config import load_config
+    from core.context import setup_logging
+    from core.store.engine import open_store
+
+    config = load_config(cli={"home": args.home, "store_url": args.store_url})
+    setup_logging(config)
+    become_subreaper()
+    store = open_store(sqlite_path=config.store_path, store_url=config.store_url)
+    try:
+        return asyncio.run(Worker(store, args.run_id, config.runs_dir, config.known_hosts_path).run())
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""The control socket: how a jumpdeck process reaches the serve-ssh server's sessions.
+
+The sessions live in the server process, while the admin looking at them is a child
+jumpdeck (or a local one) on the same data dir. The server listens on a unix socket
+`<data dir>/serve.sock` (0600, so only the OS account running jumpdeck can connect)
+speaking one JSON line each way: {"op": "list"} or {"op": "end", "id": N, "by": NAME}.
+
+Who asks is decided by the server, not by the request: the peer's pid (SO_PEERCRED)
+is looked up among the session children, so a child can only speak as the user its
+session belongs to; a process that is not a session child (a local jumpdeck of the
+same OS account, which has the store anyway) speaks as the name it gives. Either way
+the user's current role is read from the store and `MANAGE_SESSIONS` required.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import struct
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.errors import ConfigError, JumpdeckError, NotFound, PermissionDenied, StoreError
+from core.identity import Actor, Operation, Role, UserStatus, require
+from core.serve.sessions import LiveSession
+
+if TYPE_CHECKING:
+    from core.config import Config
+    from core.serve.server import ServeServer
+
+SOCKET_NAME = "serve.sock"
+TIMEOUT = 3.0
+# sockaddr_un holds 108 bytes with the terminating NUL.
+MAX_SOCKET_PATH = 107
+
+
+def socket_path(config: Config) -> Path:
+    return config.home / SOCKET_NAME
+
+
+def _peer_credentials(sock: socket.socket) -> tuple[int, int]:
+    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    pid, uid, _gid = struct.unpack("3i", raw)
+    return pid, uid
+
+
+# ----------------------------------------------------------------- server side
+class ControlServer:
+    def __init__(self, server: ServeServer) -> None:
+        self.server = server
+        self.path = socket_path(server.ctx.config)
+        self._unix: asyncio.AbstractServer | None = None
+
+    async def start(self) -> None:
+        if len(os.fsencode(self.path)) > MAX_SOCKET_PATH:
+            raise ConfigError(f"The data dir {self.path.parent} is too long a path for the control socket.",
+                              remedy="Use a shorter --home (at most about 95 characters).")
+        if self.path.exists():
+            if await _answers(self.path):
+                raise JumpdeckError(f"Another serve-ssh server already runs on the data dir {self.path.parent}.",
+                                    remedy="Stop it first, or give this one another --home.")
+            self.path.unlink()  # left over from a server that died
+        old_umask = os.umask(0o177)  # born 0600: no window where others may connect
+        try:
+            self._unix = await asyncio.start_unix_server(self._handle, path=str(self.path))
+        finally:
+            os.umask(old_umask)
+
+    async def close(self) -> None:
+        if self._unix is not None:
+            self._unix.close()
+            try:
+                self.path.unlink()
+            except FileNotFoundError:
+                pass
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await asyncio.wait_for(reader.readline(), TIMEOUT)
+            pid, uid = _peer_credentials(writer.get_extra_info("socket"))
+            try:
+                if uid != os.getuid():
+                    raise PermissionDenied("Only the account that runs serve-ssh may manage its sessions.")
+                reply = await self._answer(json.loads(line or b"{}"), pid)
+            except JumpdeckError as error:
+                reply = {"ok": False, "kind": type(error).__name__, "error": error.message, "remedy": error.remedy}
+            except (ValueError, KeyError, TypeError):
+                reply = {"ok": False, "kind": "ValidationError", "error": "The control request was not understood.", "remedy": None}
+            writer.write(json.dumps(reply).encode() + b"\n")
+            await writer.drain()
+        except (asyncio.TimeoutError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    async def _actor(self, request: dict, pid: int) -> Actor:
+        entry = self.server.table.by_pid(pid)
+        name = entry.user if entry is not None else str(request.get("by") or "")
+        origin = f"ssh:{entry.address}" if entry is not None else "local"
+
+        def lookup(session) -> Actor:  # noqa: ANN001
+            from sqlalchemy import select
+
+            from core.store.models import UserRow
+
+            row = session.scalar(select(UserRow).where(UserRow.name == name))
+            if row is None:
+                raise PermissionDenied(f"'{name}' is not a jumpdeck user.")
+            return Actor(row.name, Role(row.role), UserStatus(row.status), origin)
+
+        return await self.server.ctx.store.run(lookup)
+
+    async def _answer(self, request: dict, pid: int) -> dict:
+        actor = await self._actor(request, pid)
+        require(actor, Operation.MANAGE_SESSIONS)
+        op = request["op"]
+        if op == "list":
+            return {"ok": True, "sessions": [s.to_json() for s in self.server.table.list()]}
+        if op == "end":
+            entry = self.server.table.get(int(request["id"]))
+            ended = next(s for s in self.server.table.list() if s.id == entry.id)
+            entry.end(f"ended by the admin {actor.user}")
+            await self.server.audit(actor, "SSH_SESSION_END", entry.address,
+                                    f"session {entry.id} of {entry.user}, key {entry.fingerprint}")
+            return {"ok": True, "session": ended.to_json()}
+        raise ValueError(op)
+
+
+async def _answers(path: Path) -> bool:
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_unix_connection(str(path)), 1.0)
+    except (OSError, asyncio.TimeoutError):
+        return False
+    writer.close()
+    return True
+
+
+# ----------------------------------------------------------------- client side
+_ERRORS = {cls.__name__: cls for cls in (PermissionDenied, NotFound)}
+
+
+async def _request(config: Config, request: dict) -> dict | None:
+    """The server's reply, or None when no serve-ssh server runs on this data dir."""
+    path = socket_path(config)
+    if not path.exists():
+        return None
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(str(path)), TIMEOUT)
+    except (ConnectionRefusedError, FileNotFoundError):
+        return None  # a stale socket file: the server is gone
+    except (OSError, asyncio.TimeoutError) as exc:
+        raise StoreError(f"The serve-ssh control socket {path} does not answer ({exc}).") from None
+    try:
+        writer.write(json.dumps(request).encode() + b"\n")
+        await writer.drain()
+        line = await asyncio.wait_for(reader.readline(), TIMEOUT)
+    except (OSError, asyncio.TimeoutError) as exc:
+        raise StoreError(f"The serve-ssh server did not answer ({exc}).") from None
+    finally:
+        writer.close()
+    reply = json.loads(line)
+    if not reply.get("ok"):
+        raise _ERRORS.get(reply.get("kind"), JumpdeckError)(reply.get("error") or "The serve-ssh server refused.",
+                                                            remedy=reply.get("remedy"))
+    return reply
+
+
+async def list_sessions(config: Config, actor: Actor) -> list[LiveSession] | None:
+    """The live sessions, oldest first; None when no serve-ssh server is running here."""
+    require(actor, Operation.MANAGE_SESSIONS)
+    reply = await _request(config, {"op": "list", "by": actor.user})
+    return None if reply is None else [LiveSession.from_json(s) for s in reply["sessions"]]
+
+
+async def end_session(config: Config, actor: Actor, session_id: int) -> LiveSession:
+    """Close one session (the operator reads why on their terminal); audited."""
+    require(actor, Operation.MANAGE_SESSIONS)
+    reply = await _request(config, {"op": "end", "id": session_id, "by": actor.user})
+    if reply is None:
+        raise NotFound("No serve-ssh server is running on this data dir.", remedy="Start one with `jumpdeck serve-ssh`.")
+    return LiveSession.from_json(reply["session"])

@@ -1,0 +1,158 @@
+"""One jumpdeck child in its own PTY.
+
+The child is made session leader with the PTY slave as its controlling terminal
+(`os.login_tty`), so the kernel delivers SIGWINCH to it when the server sets the
+window size with TIOCSWINSZ, and SIGHUP when the master side closes. The parent keeps
+only the master fd, non-blocking, read from the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import fcntl
+import os
+import signal
+import struct
+import termios
+from typing import Callable
+
+READ_CHUNK = 65536
+
+
+def set_window_size(fd: int, cols: int, rows: int, px_width: int = 0, px_height: int = 0) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", max(rows, 1), max(cols, 1), px_width, px_height))
+
+
+class PtyChild:
+    """A process on a PTY. `on_output(bytes)` gets its output; `on_exit(status)` once."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], cols: int, rows: int,
+                 on_output: Callable[[bytes], None], on_exit: Callable[[int], None]) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._on_output = on_output
+        self._on_exit = on_exit
+        self._pending_input = bytearray()
+        self._reading = False
+        self.status: int | None = None
+        master, slave = os.openpty()
+        set_window_size(slave, cols, rows)
+        pid = os.fork()
+        if pid == 0:  # the child: nothing but exec, we may have threads in the parent
+            try:
+                os.close(master)
+                os.login_tty(slave)
+                os.execve(argv[0], argv, env)
+            finally:
+                os._exit(127)
+        os.close(slave)
+        self.pid = pid
+        self.master = master
+        os.set_blocking(master, False)
+        self._pidfd = os.pidfd_open(pid)
+        self._loop.add_reader(self._pidfd, self._reap)
+        self.resume_output()
+
+    # -------------------------------------------------------------- output side
+    def pause_output(self) -> None:
+        """The SSH channel is full: stop reading, so the PTY's buffer pushes back."""
+        if self._reading and self.master >= 0:
+            self._loop.remove_reader(self.master)
+            self._reading = False
+
+    def resume_output(self) -> None:
+        if not self._reading and self.master >= 0:
+            self._loop.add_reader(self.master, self._read)
+            self._reading = True
+
+    def _read(self) -> None:
+        try:
+            data = os.read(self.master, READ_CHUNK)
+        except BlockingIOError:
+            return
+        except OSError as exc:  # EIO: every slave fd is closed, the child is gone
+            if exc.errno != errno.EIO:
+                raise
+            data = b""
+        if data:
+            self._on_output(data)
+        else:
+            self.pause_output()
+
+    # --------------------------------------------------------------- input side
+    def write(self, data: bytes) -> None:
+        if self.master < 0:
+            return
+        self._pending_input += data
+        self._flush_input()
+
+    def _flush_input(self) -> None:
+        while self._pending_input and self.master >= 0:
+            try:
+                written = os.write(self.master, self._pending_input)
+            except BlockingIOError:
+                self._loop.add_writer(self.master, self._flush_input)
+                return
+            except OSError:
+                self._pending_input.clear()
+                break
+            del self._pending_input[:written]
+        if self.master >= 0:
+            self._loop.remove_writer(self.master)
+
+    def resize(self, cols: int, rows: int, px_width: int = 0, px_height: int = 0) -> None:
+        if self.master >= 0:
+            set_window_size(self.master, cols, rows, px_width, px_height)
+
+    # ---------------------------------------------------------------- lifecycle
+    def _reap(self) -> None:
+        try:
+            done, raw = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            raw = 0
+        else:
+            if done == 0:  # woken early: not exited yet
+                return
+        self._loop.remove_reader(self._pidfd)
+        os.close(self._pidfd)
+        self._pidfd = -1
+        # Drain what the child wrote last (its terminal restore sequences) before closing.
+        while self.master >= 0:
+            try:
+                data = os.read(self.master, READ_CHUNK)
+            except OSError:
+                break
+            if not data:
+                break
+            self._on_output(data)
+        self._close_master()
+        self.status = os.waitstatus_to_exitcode(raw) if raw else 0
+        self._on_exit(self.status)
+
+    def _close_master(self) -> None:
+        if self.master >= 0:
+            self.pause_output()
+            self._loop.remove_writer(self.master)
+            os.close(self.master)
+            self.master = -1
+
+    @property
+    def alive(self) -> bool:
+        return self._pidfd >= 0
+
+    async def terminate(self, grace: float = 3.0) -> None:
+        """Hang up like a closed terminal would; SIGKILL if it does not leave in time."""
+        if not self.alive:
+            return
+        try:
+            os.killpg(self.pid, signal.SIGHUP)
+        except ProcessLookupError:
+            pass
+        self._close_master()
+        for _ in range(int(grace / 0.05)):
+            if not self.alive:
+                return
+            await asyncio.sleep(0.05)
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -1,0 +1,427 @@
+"""The serve-ssh server: asyncssh, public keys only, one PTY child per session.
+
+Refused at the protocol level: passwords, keyboard-interactive, unknown keys, exec
+requests, subsystems (sftp), TCP/unix forwarding both ways, agent and X11 forwarding.
+A pending or disabled user's key is refused too, with an auth banner saying why
+(OpenSSH prints banners on the client's terminal before "Permission denied").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import asyncssh
+
+from core.context import ACTOR_ENV, ORIGIN_ENV
+from core.errors import Conflict, JumpdeckError
+from core.identity import Actor, Operation, UserStatus, denial
+from core.serve.sessions import SessionLimits, SessionTable
+
+if TYPE_CHECKING:
+    from core.context import Context
+    from core.serve.pty_child import PtyChild
+    from core.users import User
+
+log = logging.getLogger("jumpdeck.serve")
+
+DEFAULT_LISTEN = ("127.0.0.1", 2222)
+
+# Written after a child is ended from our side: it may not have restored the terminal
+# (alternate screen, mouse reporting, hidden cursor), and the operator's shell should
+# come back usable. Harmless when already restored.
+TERMINAL_RESTORE = (b"\x1b[<u\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l"
+                    b"\x1b[?2004l\x1b[?1004l\x1b[?25h\x1b[?1049l\x1b[0m")
+
+NEED_TTY = ("jumpdeck is a full-screen console and needs a terminal: connect with `ssh -t` "
+            "(without -T), e.g. ssh -t -p {port} {user}@{host}\r\n")
+
+# COLORTERM is not forwarded by ssh. We default to 256 colours, which every terminal
+# announcing xterm-256color renders and which costs fewer bytes per cell than 24-bit;
+# a client that sends COLORTERM=truecolor (SendEnv/SetEnv) gets truecolor.
+CLIENT_ENV_ALLOWED = {"COLORTERM": {"truecolor", "24bit"}}
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str = DEFAULT_LISTEN[0]
+    port: int = DEFAULT_LISTEN[1]
+    host_key: Path | None = None
+    limits: SessionLimits = field(default_factory=SessionLimits)
+    # argv that starts a child jumpdeck, without identity; set by `child_command`.
+    child_argv: tuple[str, ...] = ()
+
+
+def child_command(home: Path, *, demo: bool) -> tuple[str, ...]:
+    """The child runs this interpreter's jumpdeck on the same data dir (and store)."""
+    argv = [sys.executable, "-m", "tui.cli"]
+    if demo:  # the demo home is <home>/demo; --demo derives it again in the child
+        argv += ["--home", str(home.parent), "--demo"]
+    else:
+        argv += ["--home", str(home)]
+    return tuple(argv)
+
+
+def _actor_for(user: User, address: str) -> Actor:
+    return Actor(user.name, user.role, user.status, f"ssh:{address}")
+
+
+class ServeServer:
+    """One listening serve-ssh server over an open context (the server's own identity)."""
+
+    def __init__(self, ctx: Context, options: ServeOptions) -> None:
+        self.ctx = ctx
+        self.options = options
+        self.table = SessionTable(options.limits)
+        self._listener: Any = None
+        self._control: Any = None
+        self._sweeper: asyncio.Task | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self.port = options.port
+
+    # ----------------------------------------------------------------- running
+    async def start(self) -> None:
+        from core.serve.control import ControlServer
+        from core.serve.hostkey import default_host_key_path, load_or_create_host_key
+
+        key_path = self.options.host_key or default_host_key_path(self.ctx.config.home)
+        host_key, created = await asyncio.to_thread(load_or_create_host_key, key_path)
+        if created:
+            log.info("generated host key %s (%s)", key_path, host_key.get_fingerprint())
+        self.host_key_fingerprint = host_key.get_fingerprint("sha256")
+        self._control = ControlServer(self)
+        await self._control.start()
+        try:
+            self._listener = await asyncssh.create_server(
+                lambda: _Connection(self), self.options.host, self.options.port,
+                server_host_keys=[host_key],
+                encoding=None, line_editor=False,
+                agent_forwarding=False, x11_forwarding=False, allow_scp=False,
+                # Our own keepalive notices dead links without needing client input.
+                keepalive_interval=60, keepalive_count_max=3,
+            )
+        except OSError as exc:
+            await self._control.close()
+            raise Conflict(f"serve-ssh cannot listen on {self.options.host}:{self.options.port}: {exc.strerror}.",
+                           remedy="Choose another --listen port, or stop what is using this one.") from None
+        self.port = self._listener.sockets[0].getsockname()[1]
+        self._sweeper = asyncio.create_task(self._sweep_idle())
+        log.info("serve-ssh listening on %s:%s", self.options.host, self.port)
+
+    async def close(self) -> None:
+        if self._sweeper:
+            self._sweeper.cancel()
+        if self._listener is not None:
+            self._listener.close()
+        for entry in list(self.table._entries.values()):
+            entry.end("the jumpdeck server is shutting down")
+        for _ in range(100):
+            if not len(self.table):
+                break
+            await asyncio.sleep(0.05)
+        if self._control is not None:
+            await self._control.close()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
+
+    async def serve_forever(self) -> None:
+        await self._listener.wait_closed()
+
+    def spawn(self, coro) -> None:  # noqa: ANN001
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def audit(self, actor: Actor, action: str, target: str, detail: str) -> None:
+        try:
+            await self.ctx.activity.record(actor, action, "SSH", target, detail)
+        except Exception:  # the audit store failing must not take the server down
+            log.exception("could not record %s for %s", action, actor.user)
+
+    async def _sweep_idle(self) -> None:
+        limit = self.options.limits.idle_timeout
+        if not limit:
+            return
+        while True:
+            await asyncio.sleep(max(1.0, min(30.0, limit / 4)))
+            for entry in self.table.idle_beyond_limit():
+                minutes = limit / 60
+                shown = f"{minutes:g} minutes" if minutes >= 1 else f"{limit:g} seconds"
+                entry.end(f"closed after {shown} without input")
+
+    def child_env(self, actor: Actor, term: str, client_env: dict[str, str]) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SSH_") and k not in ("COLORTERM", "TMUX", "TMUX_PANE")}
+        env.update({
+            "TERM": term or "xterm-256color",
+            ACTOR_ENV: actor.user,
+            ORIGIN_ENV: actor.origin,
+            "JUMPDECK_HOME": str(self.ctx.config.home),
+        })
+        env.setdefault("LANG", "C.UTF-8")
+        if self.ctx.config.store_url and not self.ctx.config.demo:
+            env["JUMPDECK_STORE_URL"] = self.ctx.config.store_url
+        for name, allowed in CLIENT_ENV_ALLOWED.items():
+            if client_env.get(name, "").lower() in allowed:
+                env[name] = client_env[name]
+        return env
+
+
+class _Connection(asyncssh.SSHServer):
+    """asyncssh's per-connection server object. (This module is imported only by the
+    serve-ssh command, never by the app, so asyncssh at its top costs the app nothing.)"""
+
+    def __init__(self, server: ServeServer) -> None:
+        self.server = server
+        self.conn: Any = None
+        self.address = "?"
+        self.user: User | None = None
+        self.fingerprint = ""
+        self.connected_at = time.monotonic()
+        self._checked: dict[str, User | None] = {}
+        self._refusal_sent = False
+
+    def connection_made(self, conn) -> None:  # noqa: ANN001
+        self.conn = conn
+        peer = conn.get_extra_info("peername") or ("?",)
+        self.address = str(peer[0])
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.user is not None:
+            seconds = time.monotonic() - self.connected_at
+            reason = f", {exc}" if exc else ""
+            self.server.spawn(self.server.audit(_actor_for(self.user, self.address), "SSH_DISCONNECT", self.address,
+                                                f"key {self.fingerprint}, after {seconds:.0f} s{reason}"))
+
+    def debug_msg_received(self, msg: str, lang: str, always_display: bool) -> None:
+        pass
+
+    def begin_auth(self, username: str) -> bool:
+        return True  # always authenticate; the key alone decides who you are
+
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return False
+
+    def kbdint_auth_supported(self) -> bool:
+        return False
+
+    def host_based_auth_supported(self) -> bool:
+        return False
+
+    def gss_host_based_auth_supported(self) -> bool:
+        return False
+
+    def gss_kex_auth_supported(self) -> bool:
+        return False
+
+    def gss_mic_auth_supported(self) -> bool:
+        return False
+
+    async def validate_public_key(self, username: str, key) -> bool:  # noqa: ANN001
+        fingerprint = key.get_fingerprint("sha256")
+        if fingerprint not in self._checked:
+            self._checked[fingerprint] = await self.server.ctx.users.find_by_fingerprint(fingerprint)
+        user = self._checked[fingerprint]
+        if user is None:
+            log.info("refused unknown key %s from %s", fingerprint, self.address)
+            return False
+        if user.status is not UserStatus.ACTIVE:
+            if not self._refusal_sent:
+                self._refusal_sent = True
+                sentence = denial(Actor(user.name, user.role, user.status), Operation.VIEW) or ""
+                try:
+                    self.conn.send_auth_banner(f"jumpdeck: {sentence}\r\n")
+                except OSError:
+                    pass
+                self.server.spawn(self.server.audit(_actor_for(user, self.address), "SSH_REFUSED", self.address,
+                                                    f"key {fingerprint}, account {user.status.value}"))
+            return False
+        self.user, self.fingerprint = user, fingerprint
+        return True
+
+    def auth_completed(self) -> None:
+        assert self.user is not None
+        self.server.spawn(self.server.audit(_actor_for(self.user, self.address), "SSH_CONNECT", self.address,
+                                            f"key {self.fingerprint}"))
+
+    def session_requested(self):  # noqa: ANN201
+        return _Session(self)
+
+    # Forwarding of every kind: refused (and logged, so an admin can see attempts).
+    def connection_requested(self, dest_host: str, dest_port: int, orig_host: str, orig_port: int) -> bool:
+        log.info("refused TCP forwarding to %s:%s for %s", dest_host, dest_port, self.user and self.user.name)
+        # Say it is policy: the default answer reads "connection refused", as if the
+        # target were down.
+        raise asyncssh.ChannelOpenError(asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED,
+                                        "jumpdeck serve-ssh does not allow port forwarding")
+
+    def server_requested(self, listen_host: str, listen_port: int) -> bool:
+        log.info("refused remote forwarding %s:%s for %s", listen_host, listen_port, self.user and self.user.name)
+        return False
+
+    def unix_connection_requested(self, dest_path: str) -> bool:
+        return False
+
+    def unix_server_requested(self, listen_path: str) -> bool:
+        return False
+
+    def tun_requested(self, unit):  # noqa: ANN001, ANN201
+        return False
+
+    def tap_requested(self, unit):  # noqa: ANN001, ANN201
+        return False
+
+
+class _Session(asyncssh.SSHServerSession):
+    """One session channel: a PTY, a shell request, and the child behind it."""
+
+    def __init__(self, connection: _Connection) -> None:
+        self.connection = connection
+        self.server = connection.server
+        self.chan: Any = None
+        self.term = ""
+        self.size = (80, 24, 0, 0)
+        self.has_pty = False
+        self.child: PtyChild | None = None
+        self.entry = None
+        self._ending = False
+
+    def connection_made(self, chan) -> None:  # noqa: ANN001
+        self.chan = chan
+
+    def pty_requested(self, term_type: str, term_size, term_modes) -> bool:  # noqa: ANN001
+        self.has_pty = True
+        self.term = term_type
+        if term_size and term_size[0] and term_size[1]:
+            self.size = tuple(term_size)
+        return True
+
+    def shell_requested(self) -> bool:
+        return True
+
+    def exec_requested(self, command: str) -> bool:
+        log.info("refused exec request from %s", self.connection.address)
+        return False
+
+    def subsystem_requested(self, subsystem: str) -> bool:
+        log.info("refused subsystem %r from %s", subsystem, self.connection.address)
+        return False
+
+    def x11_requested(self, *args) -> bool:  # noqa: ANN002
+        return False
+
+    def agent_requested(self) -> bool:
+        return False
+
+    def session_started(self) -> None:
+        user = self.connection.user
+        assert user is not None
+        if not self.has_pty:
+            host, port = self.server.options.host, self.server.port
+            self._refuse(NEED_TTY.format(port=port, user=user.name, host=host if host not in ("0.0.0.0", "::") else "HOST"))
+            return
+        try:
+            self.entry = self.server.table.open(user.name, self.connection.address, self.connection.fingerprint, self.end)
+        except Conflict as error:
+            self._refuse(f"jumpdeck: {error}\r\n")
+            return
+        from core.serve.pty_child import PtyChild
+
+        actor = _actor_for(user, self.connection.address)
+        env = self.server.child_env(actor, self.term, dict(self.chan.get_environment()))
+        cols, rows, px_w, px_h = self.size
+        try:
+            self.child = PtyChild(list(self.server.options.child_argv), env, cols, rows, self._output, self._child_exited)
+        except OSError as exc:
+            self.server.table.close(self.entry.id)
+            self._refuse(f"jumpdeck could not start a session: {exc.strerror}.\r\n")
+            return
+        self.entry.pid = self.child.pid
+
+    def _refuse(self, text: str) -> None:
+        self.chan.write(text.replace("\r\n", "\n").replace("\n", "\r\n").encode())
+        self.chan.exit(1)
+
+    def _output(self, data: bytes) -> None:
+        if not self.chan.is_closing():
+            self.chan.write(data)
+
+    def _child_exited(self, status: int) -> None:
+        if self.entry is not None:
+            self.server.table.close(self.entry.id)
+        if not self._ending and not self.chan.is_closing():
+            self.chan.exit(max(status, 0) if status >= 0 else 1)
+
+    # client -> child
+    def data_received(self, data: bytes, datatype) -> None:  # noqa: ANN001
+        if self.child is not None:
+            self.child.write(data)
+            if self.entry is not None:
+                self.server.table.touch(self.entry.id)
+
+    def terminal_size_changed(self, width: int, height: int, pixwidth: int, pixheight: int) -> None:
+        self.size = (width, height, pixwidth, pixheight)
+        if self.child is not None:
+            self.child.resize(width, height, pixwidth, pixheight)
+
+    def eof_received(self) -> bool:
+        return False
+
+    def break_received(self, msec: int) -> bool:
+        return False
+
+    def signal_received(self, signal: str) -> None:
+        pass
+
+    def pause_writing(self) -> None:
+        if self.child is not None:
+            self.child.pause_output()
+
+    def resume_writing(self) -> None:
+        if self.child is not None:
+            self.child.resume_output()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.entry is not None:
+            self.server.table.close(self.entry.id)
+        if self.child is not None and self.child.alive:
+            self.server.spawn(self.child.terminate())
+
+    # server side end: idle timeout, an admin, shutdown
+    def end(self, reason: str) -> None:
+        if self._ending:
+            return
+        self._ending = True
+        self.server.spawn(self._end(reason))
+
+    async def _end(self, reason: str) -> None:
+        if self.child is not None:
+            await self.child.terminate()
+        if self.entry is not None:
+            self.server.table.close(self.entry.id)
+        if not self.chan.is_closing():
+            self.chan.write(TERMINAL_RESTORE + f"\r\njumpdeck: session ended: {reason}.\r\n".encode())
+            self.chan.exit(1)
+
+
+async def run_server(ctx: Context, options: ServeOptions, *, ready=None) -> None:  # noqa: ANN001
+    """Serve until cancelled (SIGINT/SIGTERM in the CLI)."""
+    server = ServeServer(ctx, options)
+    await server.start()
+    if ready is not None:
+        ready(server)
+    try:
+        await server.serve_forever()
+    finally:
+        await server.close()
+
+
+__all__ = ["ServeOptions", "ServeServer", "run_server", "child_command", "JumpdeckError"]

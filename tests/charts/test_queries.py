@@ -1,0 +1,140 @@
+"""Every figure equals plain SQL over the files, inside one file and across the cutoff,
+with and without the rollup."""
+
+import shutil
+import sqlite3
+
+import pytest
+
+from core.production.generate import generate
+from core.production.models import DateRange, ProductionLocked, ProductionUnavailable
+from core.production.queries import ProductionData
+from core.production.rollup import refresh_rollups
+from core.production.schema import archive_db_path, live_db_path
+
+from .conftest import direct_sum
+
+RANGES = [
+    ("2026-01-01", "2026-12-31"),  # one file, whole year
+    ("2026-03-17", "2026-07-04"),  # one file, partial months at both ends
+    ("2025-11-20", "2026-02-10"),  # across the cutoff, partial edges
+    ("2025-01-01", "2026-12-31"),  # both files whole
+    ("2025-06-05", "2025-06-05"),  # a single day in the archive
+]
+
+
+def _files(config):
+    return [archive_db_path(config, 2025), live_db_path(config)]
+
+
+@pytest.fixture(params=[False, True], ids=["raw", "rollup"])
+def data(two_years, request):
+    if request.param:
+        refresh_rollups(two_years)
+    return ProductionData(two_years, use_rollup=request.param)
+
+
+@pytest.mark.parametrize("lo,hi", RANGES)
+async def test_monthly_totals_equal_sql(data, lo, hi):
+    months = await data.monthly_totals(DateRange.parse(lo, hi))
+    expected = direct_sum(_files(data.config), lo, hi, group="month")
+    assert {m.month: m.quantity for m in months if m.quantity} == expected
+    assert sum(m.quantity for m in months) == direct_sum(_files(data.config), lo, hi)[""]
+
+
+@pytest.mark.parametrize("lo,hi", RANGES)
+async def test_one_item_monthly_and_daily_equal_sql(data, lo, hi):
+    rng = DateRange.parse(lo, hi)
+    months = await data.monthly_totals(rng, "MD0001")
+    assert {m.month: m.quantity for m in months if m.quantity} == direct_sum(_files(data.config), lo, hi, item="MD0001", group="month")
+    days = await data.daily_totals(rng)
+    assert {d.day: d.quantity for d in days if d.quantity} == direct_sum(_files(data.config), lo, hi, group="day")
+    assert days[0].day == lo and days[-1].day == hi
+
+
+@pytest.mark.parametrize("lo,hi", RANGES)
+async def test_top_items_and_trends_equal_sql(data, lo, hi):
+    rng = DateRange.parse(lo, hi)
+    per_item = direct_sum(_files(data.config), lo, hi, group="item")
+    top = await data.top_items(rng, 5)
+    expected = sorted(per_item.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    assert [(t.item.code, t.quantity) for t in top] == expected
+    assert all(t.item.name for t in top)
+    trends = await data.item_trends(["BW0002", "TR0001"], rng)
+    assert [t.item.code for t in trends] == ["BW0002", "TR0001"]
+    for trend in trends:
+        expected_months = direct_sum(_files(data.config), lo, hi, item=trend.item.code, group="month")
+        assert {m.month: m.quantity for m in trend.months if m.quantity} == expected_months
+
+
+async def test_items_and_lot_lookup(data):
+    items = await data.items()
+    conn = sqlite3.connect(live_db_path(data.config))
+    codes = {r[0] for r in conn.execute("SELECT DISTINCT item_code FROM production_records")}
+    lot, count = conn.execute("SELECT lot_number, count(*) FROM production_records GROUP BY 1 ORDER BY 2 DESC LIMIT 1").fetchone()
+    conn.close()
+    assert codes <= {i.code for i in items}
+    assert [i.code for i in items] == sorted(i.code for i in items)
+    records = await data.find_lot(lot)
+    assert len(records) == count and {r.lot_number for r in records} == {lot}
+    assert records[0].source == "production_analysis.db"
+
+
+async def test_rollover_checks_of_the_seed(config):
+    """Seed §8 step 9: after the 2026 -> 2027 rollover, a 2026 range and a 2027 range."""
+    generate(config, rows=8_000, years=(2026, 2027), seed=5)
+    files = [archive_db_path(config, 2026), live_db_path(config)]
+    data = ProductionData(config)
+    for lo, hi in (("2026-01-01", "2026-12-31"), ("2027-01-01", "2027-01-31")):
+        months = await data.monthly_totals(DateRange.parse(lo, hi))
+        assert sum(m.quantity for m in months) == direct_sum(files, lo, hi)[""] > 0
+
+
+async def test_mid_rollover_copy_is_not_counted_twice(config):
+    """Seed §8 step 3 copies the live DB to archive_2026.db before the new live DB exists:
+    with the cutoff still 2026, 2026 must be counted once."""
+    generate(config, rows=6_000, years=(2025, 2026), seed=5)
+    shutil.copy(live_db_path(config), archive_db_path(config, 2026))
+    data = ProductionData(config, cutoff_year=2026)
+    months = await data.monthly_totals(DateRange.parse("2025-01-01", "2026-12-31"))
+    expected = direct_sum([archive_db_path(config, 2025), live_db_path(config)], "2025-01-01", "2026-12-31")[""]
+    assert sum(m.quantity for m in months) == expected
+
+
+async def test_no_database_is_reported_with_a_remedy(config):
+    with pytest.raises(ProductionUnavailable) as info:
+        await ProductionData(config).monthly_totals(DateRange.parse("2026-01-01", "2026-01-31"))
+    assert "demo-data" in str(info.value)
+
+
+async def test_locked_database_is_retried_then_reported(two_years, monkeypatch):
+    from core.production import source
+
+    monkeypatch.setattr(source, "LOCK_RETRIES", 1)
+    writer = sqlite3.connect(live_db_path(two_years), isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")  # what the ERP holds while it writes (rollback journal)
+    try:
+        with pytest.raises(ProductionLocked) as info:
+            await ProductionData(two_years).monthly_totals(DateRange.parse("2026-01-01", "2026-01-31"))
+        assert "checkpoint" in str(info.value)
+        # The archive alone is still readable.
+        months = await ProductionData(two_years).monthly_totals(DateRange.parse("2025-01-01", "2025-01-31"))
+        assert months[0].quantity > 0
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+async def test_slow_queries_are_logged(two_years, caplog):
+    caplog.set_level("WARNING", logger="jumpdeck.production")
+    await ProductionData(two_years, slow_query_ms=0, use_rollup=False).monthly_totals(DateRange.parse("2026-01-01", "2026-03-31"))
+    assert any("SLOW QUERY" in r.getMessage() for r in caplog.records)
+
+
+async def test_connections_are_read_only(two_years):
+    from core.production import source
+
+    conn = source.connect_ro(live_db_path(two_years))
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        conn.execute("DELETE FROM production_records")
+    conn.close()

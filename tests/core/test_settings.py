@@ -1,0 +1,41 @@
+"""Settings: typed, validated, audited, admin-only (see test_permissions)."""
+
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+
+from core.errors import ValidationError
+from core.settings import SETTING_SPECS
+
+
+async def test_defaults_set_and_audit(ctx) -> None:
+    current = await ctx.settings.get()
+    assert current.get("backup_retention_live") == 30 and current.get("maintenance_mode") is False
+    updated = await ctx.settings.set(ctx.actor, {"maintenance_mode": "on", "system_notice": "patching tonight",
+                                                 "cache_ttl": "120", "archive_cutoff_year": ""})
+    assert updated.get("maintenance_mode") is True and updated.get("cache_ttl") == 120
+    assert (await ctx.settings.get()).get("system_notice") == "patching tonight"
+    page = await ctx.activity.page(ctx.actor)
+    assert page.entries[0].action == "UPDATE" and "maintenance_mode" in page.entries[0].detail
+
+
+async def test_one_bad_value_changes_nothing(ctx) -> None:
+    with pytest.raises(ValidationError, match="backup_retention_live"):
+        await ctx.settings.set(ctx.actor, {"system_notice": "x", "backup_retention_live": "0"})
+    assert (await ctx.settings.get()).get("system_notice") == ""
+    with pytest.raises(ValidationError, match="no setting named"):
+        await ctx.settings.set(ctx.actor, {"colour": "red"})
+    with pytest.raises(ValidationError, match="warning threshold"):
+        await ctx.settings.set(ctx.actor, {"monitor_warning_pct": "96"})
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(key=st.sampled_from(sorted(SETTING_SPECS)), raw=st.one_of(st.text(max_size=30), st.integers(), st.booleans(), st.none()))
+def test_parse_gives_a_value_or_a_validation_error(key, raw) -> None:
+    spec = SETTING_SPECS[key]
+    try:
+        value = spec.parse(raw)
+    except ValidationError as error:
+        assert key in str(error) or "valid value" in str(error)
+        return
+    if value is not None:
+        assert isinstance(value, spec.kind)

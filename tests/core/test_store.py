@@ -1,0 +1,109 @@
+"""The metadata store: migrations, models in step with them, WAL, PostgreSQL, fallback."""
+
+import sqlite3
+import uuid
+
+import pytest
+
+from core.store.engine import DATABASE_DIR, HEAD_REVISION, migrate, open_store
+
+
+def test_head_revision_constant_is_alembics_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(DATABASE_DIR))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD_REVISION
+
+
+def test_models_and_migrations_do_not_drift(tmp_path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from core.store.models import Base
+
+    store = open_store(sqlite_path=tmp_path / "s.db", store_url=None)
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    store.close()
+    assert diff == []
+
+
+def test_sqlite_store_is_wal_and_keeps_data_across_reopen(tmp_path) -> None:
+    from core.store.models import SettingsRow
+
+    path = tmp_path / "s.db"
+    store = open_store(sqlite_path=path, store_url=None)
+    store.run_sync(lambda s: s.add(SettingsRow(id=1, system_notice="kept", extra={})))
+    store.close()
+    store = open_store(sqlite_path=path, store_url=None)
+    assert store.run_sync(lambda s: s.get(SettingsRow, 1).system_notice) == "kept"
+    store.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == HEAD_REVISION
+
+
+def test_an_unversioned_old_store_is_upgraded_not_dropped(tmp_path) -> None:
+    """A store with alembic_version removed (as if from before migrations) is stamped
+    forward by upgrading; existing tables are kept because 0001 is only applied once."""
+    path = tmp_path / "s.db"
+    store = open_store(sqlite_path=path, store_url=None)
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE alembic_version SET version_num = ?", (HEAD_REVISION,))
+    conn.execute("INSERT INTO settings (id, maintenance_mode, system_notice, max_vcpu, max_memory, max_concurrent_runs,"
+                 " backup_retention_live, backup_retention_archive, backup_retention_store, extra, updated_at)"
+                 " VALUES (1, 0, 'old', 1, 1, 1, 1, 1, 1, '{}', '2020-01-01')")
+    conn.commit()
+    conn.close()
+    store = open_store(sqlite_path=path, store_url=None)
+    from core.store.models import SettingsRow
+
+    assert store.run_sync(lambda s: s.get(SettingsRow, 1).system_notice) == "old"
+    store.close()
+
+
+@pytest.fixture
+def pg_temp_db(pg_url):
+    """A fresh database on the local PostgreSQL, dropped afterwards."""
+    import psycopg2
+
+    name = f"jumpdeck_test_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(pg_url)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    yield pg_url.rsplit("/", 1)[0] + f"/{name}"
+    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def test_postgresql_store_migrates_and_works(tmp_path, pg_temp_db) -> None:
+    from core.store.models import SettingsRow
+
+    store = open_store(sqlite_path=tmp_path / "unused.db", store_url=pg_temp_db)
+    assert store.kind == "postgresql" and not store.degraded
+    store.run_sync(lambda s: s.add(SettingsRow(id=1, system_notice="shared", extra={})))
+    assert store.run_sync(lambda s: s.get(SettingsRow, 1).system_notice) == "shared"
+    migrate(store.engine)  # idempotent
+    store.close()
+    assert not (tmp_path / "unused.db").exists()
+
+
+async def test_unreachable_postgresql_falls_back_loudly(tmp_path) -> None:
+    from core.config import load_config
+    from core.context import open_context
+
+    # Port 1 on loopback: nothing listens, the connection is refused at once.
+    config = load_config(cli={"home": str(tmp_path / "h"), "store_url": "postgresql://ops:s3cret-pw@127.0.0.1:1/fleet"})
+    ctx = await open_context(config, user="admin")
+    try:
+        assert ctx.store.degraded and ctx.store.kind == "sqlite"
+        assert "127.0.0.1:1" in ctx.store.degraded_reason and "s3cret-pw" not in ctx.store.degraded_reason
+        page = await ctx.activity.page(ctx.actor)
+        assert any(e.action == "STORE_FALLBACK" for e in page.entries)
+        assert all("s3cret-pw" not in e.detail + e.target_id for e in page.entries)
+    finally:
+        ctx.close()
+    assert config.store_path.exists()

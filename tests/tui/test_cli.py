@@ -1,0 +1,103 @@
+"""The command line: help for every subcommand, sentences instead of tracebacks, exit codes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def jd(*args: str, home: Path, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("JUMPDECK_")}
+    full_env.update({"JUMPDECK_HOME": str(home), "JUMPDECK_CONFIG": str(home / "config.toml"), "USER": "root"})
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "tui.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          input=stdin, env=full_env, timeout=60)
+
+
+def subcommands() -> list[list[str]]:
+    from tui.cli import build_parser
+
+    parser = build_parser()
+    found = []
+    for action in parser._subparsers._group_actions:  # argparse offers no public walk
+        for name, sub in action.choices.items():
+            found.append([name])
+            for sub_action in getattr(sub, "_subparsers", None)._group_actions if sub._subparsers else []:
+                for verb in sub_action.choices:
+                    found.append([name, verb])
+    return found
+
+
+def test_help_lists_subcommands_and_each_has_help(tmp_path) -> None:
+    out = jd("--help", home=tmp_path)
+    assert out.returncode == 0
+    commands = subcommands()
+    assert ["users", "ls"] in commands and ["settings", "set"] in commands and ["rotate-key"] in commands
+    for command in commands:
+        if len(command) == 1:
+            assert command[0] in out.stdout
+        result = jd(*command, "--help", home=tmp_path)
+        assert result.returncode == 0 and "usage: jumpdeck" in result.stdout, command
+
+
+def test_users_flow_and_json(tmp_path) -> None:
+    key = tmp_path / "k"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "kim@laptop", "-f", str(key)], check=True)
+    assert jd("users", "add", "kim", "--role", "operator", "--key", str(key) + ".pub", home=tmp_path).returncode == 0
+    listing = json.loads(jd("users", "ls", "--json", home=tmp_path).stdout)
+    by_name = {u["name"]: u for u in listing}
+    assert by_name["kim"]["role"] == "operator" and by_name["kim"]["keys"][0]["comment"] == "kim@laptop"
+    assert jd("users", "set-role", "kim", "viewer", home=tmp_path).returncode == 0
+    assert jd("users", "disable", "kim", home=tmp_path).stdout.strip() == "kim is now disabled (viewer)."
+    missing = jd("users", "activate", "ghost", home=tmp_path)
+    assert missing.returncode == 1 and "no user named 'ghost'" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_a_non_admin_gets_a_sentence(tmp_path) -> None:
+    jd("users", "ls", home=tmp_path)  # root becomes the first admin
+    out = jd("settings", "set", "system_notice", "hi", home=tmp_path, env={"JUMPDECK_ACTOR": "intruder"})
+    assert out.returncode == 1 and "waiting for an administrator's approval" in out.stderr
+
+
+@pytest.mark.parametrize(
+    "args, env, needle",
+    [
+        (["users", "ls"], {"JUMPDECK_CHECK_TIMEOUT": "soon"}, "JUMPDECK_CHECK_TIMEOUT"),
+        (["settings", "set", "cache_ttl", "forever"], {}, "cache_ttl"),
+        (["settings", "set", "cache_ttl"], {}, "pairs"),
+        (["users", "add", "x"], {}, "--role"),
+        (["nonsense"], {}, "invalid choice"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_sentence(tmp_path, args, env, needle) -> None:
+    out = jd(*args, home=tmp_path, env=env)
+    assert out.returncode == 2 and needle in out.stderr and "Traceback" not in out.stderr
+
+
+def test_bad_config_file_when_opening_the_app(tmp_path) -> None:
+    (tmp_path / "config.toml").write_text("runner = 'docker'\n")
+    out = jd(home=tmp_path)
+    assert out.returncode == 2 and "config.toml" in out.stderr and "ansible or mock" in out.stderr
+
+
+def test_settings_roundtrip_and_activity_json(tmp_path) -> None:
+    assert jd("settings", "set", "maintenance_mode", "on", "cache_size", "50", home=tmp_path).returncode == 0
+    got = json.loads(jd("settings", "get", "--json", home=tmp_path).stdout)
+    assert got["maintenance_mode"] is True and got["cache_size"] == 50
+    lines = [json.loads(line) for line in jd("activity", "ls", "--json", "--action", "update", home=tmp_path).stdout.splitlines()]
+    assert lines and lines[0]["target_type"] == "SETTINGS" and "cache_size" in lines[0]["detail"]
+
+
+def test_degraded_store_warns_on_stderr(tmp_path) -> None:
+    out = jd("users", "ls", home=tmp_path, env={"JUMPDECK_STORE_URL": "postgresql://ops:pw123@127.0.0.1:1/x"})
+    assert out.returncode == 0 and "warning: degraded" in out.stderr and "pw123" not in out.stderr
+
+
+def test_rotate_key(tmp_path) -> None:
+    out = jd("rotate-key", home=tmp_path)
+    assert out.returncode == 0 and "Re-encrypted 0 secret(s)" in out.stdout

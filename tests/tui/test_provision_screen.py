@@ -1,0 +1,116 @@
+"""The Provision screen with Pilot: a mock run started from the dialog streams into
+the run view and its progress advances; find, filter and follow work on the log; and
+snapshots of the run view at 120x40 and 80x24."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from core.config import load_config
+from tests.tui.conftest import FIXED, booted, prepare_store
+
+
+@pytest.fixture
+def mock_config(tmp_path):
+    config = load_config(cli={"home": str(tmp_path / "home"), "runner": "mock"})
+    asyncio.run(prepare_store(config))
+    return config
+
+
+async def test_mock_run_streams_and_progress_advances(mock_config) -> None:
+    from textual.widgets import Input, ProgressBar
+
+    from tui.app import JumpdeckApp
+    from tui.widgets.run_log import RunLog
+
+    app = JumpdeckApp(mock_config, user="admin", start_mode="provision")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await booted(pilot)
+        await pilot.press("a")
+        await pilot.pause(0.3)
+        app.screen.query_one("#nr-name", Input).value = "pilot-run"
+        await pilot.press("enter")
+        screen = app.screen
+        log = screen.query_one(RunLog)
+        bar = screen.query_one("#pv-progress", ProgressBar)
+        seen_progress, seen_lines = set(), set()
+        for _ in range(300):
+            await pilot.pause(0.05)
+            seen_progress.add(bar.progress)
+            seen_lines.add(log.line_count)
+            if screen.current is not None and screen.current.status == "COMPLETED":
+                break
+        assert screen.current is not None and screen.current.status == "COMPLETED"
+        # It advanced in view: several distinct progress values and line counts.
+        assert len(seen_progress) >= 3 and max(seen_progress) == 5
+        assert len(seen_lines) >= 3
+        texts = [line.text for line in log.lines]
+        assert "::: run is COMPLETED" in texts
+        # Find and filter on the finished log.
+        await pilot.press("slash")
+        screen.query_one("#pv-prompt", Input).value = "STEP_3"
+        await pilot.press("enter")
+        assert log.match_count == 1
+        await pilot.press("ampersand")
+        screen.query_one("#pv-prompt", Input).value = "changed"
+        await pilot.press("enter")
+        assert len(log._rows) == sum(1 for t in texts if "changed" in t)
+        await pilot.press("f")
+        assert log.follow is False
+        await pilot.press("f")
+        assert log.follow is True
+
+
+def _seed_finished_run(ctx) -> None:  # noqa: ANN001
+    from core.store.models import ProvisionEventRow, ProvisionRunRow
+
+    def go(session) -> None:  # noqa: ANN001
+        run = ProvisionRunRow(service_name="web-portal", template="standard", status="COMPLETED", created_by="admin",
+                              runner="mock", created_at=FIXED, started_at=FIXED, finished_at=FIXED + timedelta(seconds=83),
+                              assigned_ip="127.0.10.1,127.0.10.2,127.0.10.3")
+        steps = ["Allocate IPs", "Prepare hosts", "Create DB tier", "Create App tier", "Create Web tier", "Health check", "Record deployment"]
+        run.details = {"status": "COMPLETED", "config": {"steps": steps},
+                       "progress": {"step": 7, "total": 7},
+                       "resources": {"web_url": "http://127.0.10.1:8080/", "db_vip": "127.0.10.3"}}
+        session.add(run)
+        session.flush()
+        lines = [("step", "ok", "", "Allocate IPs", 1), ("status", "RUNNING", "", "RUNNING", None),
+                 ("line", "started", "", "PLAY [Step 2: Prepare hosts] ****", None),
+                 ("line", "changed", "web-1", "changed: [web-1]", None), ("line", "ok", "app-1", "ok: [app-1]", None),
+                 ("line", "skipped", "db-1", "skipping: [db-1]", None),
+                 ("line", "failed", "db-1", "fatal: [db-1]: FAILED! => {\"msg\": \"retrying\"} (ignored)", None),
+                 ("step", "ok", "", "Prepare hosts", 2), ("status", "COMPLETED", "", "COMPLETED", None)]
+        for kind, result, host, text, step in lines:
+            session.add(ProvisionEventRow(run_id=run.id, kind=kind, result=result, host=host, text=text, step=step, at=FIXED))
+
+    return ctx.store.run(go)
+
+
+@pytest.fixture
+def seeded_config(tmp_path):
+    config = load_config(cli={"home": str(tmp_path / "home"), "runner": "mock"})
+    asyncio.run(prepare_store(config, extra=_seed_finished_run))
+    return config
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_run_view_snapshot(snap_compare, seeded_config, size) -> None:
+    from tui.app import JumpdeckApp
+
+    async def run_before(pilot) -> None:
+        await booted(pilot)
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if pilot.app.screen.current is not None and pilot.app.screen.current.status == "COMPLETED" \
+                    and pilot.app.screen.query_one("#pv-log").line_count >= 9:
+                break
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+
+    assert snap_compare(JumpdeckApp(seeded_config, user="admin", start_mode="provision"), terminal_size=size,
+                        run_before=run_before)

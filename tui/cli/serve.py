@@ -1,0 +1,92 @@
+"""`jumpdeck serve-ssh`: be the SSH endpoint; each authorized operator gets their own jumpdeck."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tui.cli import run_with_context
+
+ROLES = ("admin", "operator", "viewer")
+
+
+def _listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"'{text}' is not HOST:PORT (e.g. 127.0.0.1:2222)")
+    return host.strip("[]"), int(port)
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("the idle timeout cannot be negative")
+    return value
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of at least 1")
+    return int(text)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "serve-ssh", help="serve jumpdeck over SSH: each authorized key gets its own session",
+        description="Listen for SSH connections; each client key maps to a jumpdeck user (users add --key, "
+                    "users add-key) and gets its own jumpdeck in a PTY, acting as that user. Public keys only; "
+                    "commands, sftp and forwarding are refused.")
+    p.add_argument("--listen", type=_listen, default=("127.0.0.1", 2222), metavar="HOST:PORT",
+                   help="address to listen on (default 127.0.0.1:2222)")
+    p.add_argument("--host-key", metavar="PATH", help="host private key (default: ssh_host_ed25519_key in the data dir, made on first start)")
+    p.add_argument("--authorized-keys", metavar="PATH",
+                   help="import an OpenSSH authorized_keys file first; each key's comment names its user (admin)")
+    p.add_argument("--import-role", choices=ROLES, default="viewer", help="role of users the import creates (default viewer)")
+    p.add_argument("--max-sessions", type=_positive, default=50, metavar="N", help="sessions at once, all users (default 50)")
+    p.add_argument("--max-per-user", type=_positive, default=5, metavar="N", help="sessions at once per user (default 5)")
+    p.add_argument("--idle-timeout", type=_non_negative, default=1800, metavar="S",
+                   help="close a session after S seconds without a key (default 1800; 0 = never)")
+    p.set_defaults(run=lambda a: run_with_context(a, _serve))
+
+
+async def _serve(args, ctx) -> int:
+    import asyncio
+    import signal
+    from pathlib import Path
+
+    from core.identity import Role
+    from core.serve.sessions import SessionLimits
+
+    if args.authorized_keys:
+        from core.serve.authorized_keys import import_authorized_keys
+
+        results = await import_authorized_keys(ctx.users, ctx.actor, Path(args.authorized_keys), role=Role(args.import_role))
+        for r in results:
+            print(f"authorized_keys line {r.line_no}: {r.user or '-'} {r.fingerprint or ''} {r.outcome}".replace("  ", " "))
+
+    from core.serve.server import ServeOptions, ServeServer, child_command
+
+    host, port = args.listen
+    options = ServeOptions(
+        host=host, port=port,
+        host_key=Path(args.host_key).expanduser() if args.host_key else None,
+        limits=SessionLimits(max_sessions=args.max_sessions, max_per_user=args.max_per_user, idle_timeout=args.idle_timeout),
+        child_argv=child_command(ctx.config.home, demo=ctx.config.demo),
+    )
+    server = ServeServer(ctx, options)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"jumpdeck serve-ssh listening on {host}:{server.port} (host key {server.host_key_fingerprint}); "
+          f"connect with: ssh -t -p {server.port} USER@{host}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        print("jumpdeck serve-ssh: stopping, closing sessions.", file=sys.stderr, flush=True)
+        await server.close()
+    return 0

@@ -1,0 +1,184 @@
+"""The Activity screen: the audit log, newest first, with filters and keyset paging
+(the next page loads as the cursor nears the end, so 100k rows cost the same as 100)."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Input, Select, Static
+
+from core.activity import ActivityEntry, ActivityFilter
+from tui.screens.base import JumpdeckScreen
+
+PAGE = 200
+ANY = Select.NULL
+
+
+class ActivityScreen(JumpdeckScreen):
+    TITLE = "Activity"
+    CSS_PATH = "activity.tcss"
+    BINDINGS = [
+        Binding("slash", "search", "Search", key_display="/", id="activity.search"),
+        Binding("r", "reload", "Reload", id="activity.reload"),
+        Binding("c", "clear", "Clear filters", id="activity.clear"),
+        Binding("enter", "details", "Details", id="activity.details"),
+        Binding("y", "app.copy", "Copy detail", id="activity.copy"),
+        Binding("escape", "focus_table", "Back to list", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: list[ActivityEntry] = []
+        self.has_more = False
+        self.filters = ActivityFilter()
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="activity-filters"):
+            yield Select([], prompt="any actor", id="f-actor", compact=True)
+            yield Select([], prompt="any action", id="f-action", compact=True)
+            yield Select([], prompt="any target", id="f-target", compact=True)
+            search = Input(placeholder="/ search target or detail", id="f-text", compact=True)
+            search.cursor_blink = self.app.config.cursor_blink
+            yield search
+        yield DataTable(id="activity-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="activity-status")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("At", key="at", width=16)
+        table.add_column("Who", key="who", width=16)
+        table.add_column("Action", key="action", width=10)
+        table.add_column("Target", key="target", width=14)
+        table.add_column("Detail", key="detail", width=40)
+        table.focus()
+        self.load_filter_values()
+        self.reload()
+
+    def on_resize(self) -> None:
+        # The detail column takes whatever the fixed columns leave.
+        table = self.query_one(DataTable)
+        fixed = sum(c.width + 2 * table.cell_padding for c in table.columns.values() if c.key.value != "detail")
+        detail = table.columns.get("detail")  # type: ignore[call-overload]
+        if detail is not None:
+            detail.width = max(12, table.size.width - fixed - 2 * table.cell_padding - 1)
+            detail.auto_width = False
+            table.refresh()
+
+    # ---------------------------------------------------------------- loading
+    @work(exclusive=True, group="activity-values")
+    async def load_filter_values(self) -> None:
+        values = await self.ctx.activity.distinct_values(self.ctx.actor)
+        for select_id, key in (("#f-actor", "actor"), ("#f-action", "action"), ("#f-target", "target_type")):
+            select = self.query_one(select_id, Select)
+            current = select.value
+            select.set_options([(v, v) for v in values[key]])
+            if current in values[key]:
+                select.value = current
+
+    def reload(self) -> None:
+        self.entries = []
+        self.query_one(DataTable).clear()
+        self.load_page(None)
+
+    @work(exclusive=True, group="activity-page")
+    async def load_page(self, before_id: int | None) -> None:
+        page = await self.ctx.activity.page(self.ctx.actor, self.filters, before_id=before_id, limit=PAGE)
+        table = self.query_one(DataTable)
+        for entry in page.entries:
+            target = f"{entry.target_type}:{entry.target_id}" if entry.target_id else entry.target_type
+            who = entry.actor if entry.origin == "local" else f"{entry.actor}@{entry.origin}"
+            table.add_row(entry.at.strftime("%Y-%m-%d %H:%M"), who, entry.action,
+                          target, entry.detail.replace("\n", " "), key=str(entry.id))
+        self.entries.extend(page.entries)
+        self.has_more = page.has_more
+        self._update_status()
+
+    def _update_status(self) -> None:
+        status = self.query_one("#activity-status", Static)
+        if not self.entries:
+            if self.filters.is_empty():
+                status.update("No activity yet. Every change anyone makes (servers, users, settings, runs, backups) is recorded here.")
+            else:
+                status.update("No activity matches the filters. Press c to clear them.")
+            return
+        more = " — more load as you scroll" if self.has_more else ""
+        status.update(f"{len(self.entries)} entries shown, newest first{more}. Enter shows one in full; y copies its detail.")
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self) -> None:
+        self.action_details()
+
+    @on(DataTable.RowHighlighted)
+    def _maybe_load_more(self, event: DataTable.RowHighlighted) -> None:
+        if self.has_more and event.cursor_row >= len(self.entries) - 20 and self.entries:
+            self.has_more = False  # one request at a time
+            self.load_page(self.entries[-1].id)
+
+    # ---------------------------------------------------------------- filters
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        self._apply_filters()
+
+    @on(Input.Submitted, "#f-text")
+    def _text_submitted(self) -> None:
+        self._apply_filters()
+        self.query_one(DataTable).focus()
+
+    @on(Input.Changed, "#f-text")
+    def _text_changed(self) -> None:
+        self._apply_filters()
+
+    def _apply_filters(self) -> None:
+        def value(select_id: str) -> str | None:
+            v = self.query_one(select_id, Select).value
+            return None if v is ANY else str(v)
+
+        text = self.query_one("#f-text", Input).value.strip() or None
+        new = ActivityFilter(value("#f-actor"), value("#f-action"), value("#f-target"), text)
+        if new != self.filters:
+            self.filters = new
+            self.reload()
+
+    # ---------------------------------------------------------------- actions
+    def action_search(self) -> None:
+        self.query_one("#f-text", Input).focus()
+
+    def action_focus_table(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_reload(self) -> None:
+        self.load_filter_values()
+        self.reload()
+
+    def action_clear(self) -> None:
+        for select_id in ("#f-actor", "#f-action", "#f-target"):
+            self.query_one(select_id, Select).clear()
+        self.query_one("#f-text", Input).value = ""
+        self.filters = ActivityFilter()
+        self.reload()
+        self.query_one(DataTable).focus()
+
+    def _selected(self) -> ActivityEntry | None:
+        table = self.query_one(DataTable)
+        if not self.entries or table.cursor_row < 0 or table.cursor_row >= len(self.entries):
+            return None
+        return self.entries[table.cursor_row]
+
+    def action_details(self) -> None:
+        entry = self._selected()
+        if entry is None:
+            return
+        from tui.screens.text_dialog import TextDialog
+
+        self.app.push_screen(TextDialog(
+            f"Activity #{entry.id}",
+            f"At:      {entry.at:%Y-%m-%d %H:%M:%S}\nActor:   {entry.actor}\nOrigin:  {entry.origin}\n"
+            f"Action:  {entry.action}\nTarget:  {entry.target_type} {entry.target_id}\n\n{entry.detail}",
+            copy_value=entry.detail,
+        ))
+
+    def copy_text(self) -> str | None:
+        entry = self._selected()
+        return entry.detail or f"{entry.action} {entry.target_type} {entry.target_id}" if entry else None

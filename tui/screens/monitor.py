@@ -1,0 +1,396 @@
+"""Monitor: CPU, memory and disk of the resources an operator's runs hold (admins: all),
+live from Prometheus, worst first.
+
+A worker reads one snapshot (three PromQL range queries for the whole fleet) and posts
+it; the next poll is armed only when that one is done, so polls never overlap. The table
+is diffed by row key: only cells whose text changed are repainted, and rows are re-laid
+(worst first) only when a row came, went or changed state. The cursor stays on the same
+resource and the scroll offset does not move.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import DataTable, Input, Static
+
+from tui.screens.base import JumpdeckScreen
+
+if TYPE_CHECKING:
+    from core.monitor.service import MonitorService, MonitorSnapshot, ResourceStatus
+
+RENDER_CHUNK = 100  # rows between two yields to the event loop
+
+COLUMNS = [("run", "Run"), ("service", "Service"), ("vm", "VM"), ("ip", "IP"), ("role", "Role"),
+           ("cpu", "CPU"), ("mem", "Memory"), ("disk", "Disk"), ("state", "State")]
+
+
+class _KeyedText(Text):
+    """The VM cell, carrying its row key so `DataTable.sort` can order rows by rank."""
+
+    def __init__(self, text: str, row_key: str) -> None:
+        super().__init__(text)
+        self.row_key = row_key
+
+
+def _cells(row: ResourceStatus, ascii_only: bool) -> tuple[Text | str, ...]:
+    from tui.widgets.metric_cell import metric_text, state_text
+
+    r = row.resource
+    return ("-" if r.run_id is None else f"#{r.run_id}", r.service or "-", _KeyedText(r.vm_name, row.key), r.ip, r.role,
+            metric_text(row.cpu, ascii_only=ascii_only), metric_text(row.mem, ascii_only=ascii_only),
+            metric_text(row.disk, ascii_only=ascii_only), state_text(row.state))
+
+
+def _signature(row: ResourceStatus) -> tuple:
+    """Everything a row's cells are drawn from, at the precision they show."""
+    return (row.resource, row.state, *((r.level, None if r.value is None else round(r.value, 1), r.history)
+                                       for r in (row.cpu, row.mem, row.disk)))
+
+
+def _cell_key(cell: Text | str) -> tuple[str, str]:
+    """What decides whether a cell must be repainted: its text and its style."""
+    if isinstance(cell, Text):
+        return cell.plain, repr(cell.style) + repr(cell.spans)
+    return cell, ""
+
+
+def matches(row: ResourceStatus, needle: str) -> bool:
+    if not needle:
+        return True
+    r = row.resource
+    hay = " ".join((r.run_label, r.service, r.vm_name, r.ip, r.role, r.owner, row.state.label)).lower()
+    return all(word in hay for word in needle.lower().split())
+
+
+class MonitorScreen(JumpdeckScreen):
+    TITLE = "Monitor"
+    CSS_PATH = "monitor.tcss"
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", key_display="/", id="monitor.filter"),
+        Binding("enter", "detail", "Detail", id="monitor.detail"),
+        Binding("s", "ssh", "SSH", id="monitor.ssh"),
+        Binding("r", "refresh_now", "Refresh", id="monitor.refresh"),
+        Binding("a", "toggle_scope", "All/mine", id="monitor.scope"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="monitor.clear_filter"),
+    ]
+
+    @dataclass
+    class SnapshotReady(Message):
+        snapshot: MonitorSnapshot
+
+    @dataclass
+    class SnapshotFailed(Message):
+        text: str
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._service: MonitorService | None = None
+        self._snapshot: MonitorSnapshot | None = None
+        self._filter = ""
+        self._everyone: bool | None = None  # None: the seed's default (admins all, others theirs)
+        self._shown: list[str] = []  # row keys in table order
+        self._states: dict[str, str] = {}  # row key -> state shown, to know when to re-sort
+        self._rendered: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._signatures: dict[str, tuple] = {}
+        self._poll: Timer | None = None
+        self._stale = False  # a poll came due while the screen was not shown
+        self.refreshes = 0  # snapshots applied (tests wait on it)
+        self._pending_arm: float | None = None  # seconds to the next poll, once the render is done
+
+    # ------------------------------------------------------------------ layout
+    def compose_body(self) -> ComposeResult:
+        yield Static("Reading resources and metrics…", id="mon-status")
+        yield Static("", id="mon-problem")
+        yield Static("", id="mon-empty")
+        table: DataTable = DataTable(id="mon-table", cursor_type="row", zebra_stripes=True)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        yield table
+        filter_input = Input(placeholder="filter: run, service, VM, IP, role, state (esc clears)", id="mon-filter")
+        filter_input.cursor_blink = self.app.config.cursor_blink
+        yield filter_input
+
+    def on_mount(self) -> None:
+        from core.monitor.service import MonitorService
+
+        self._service = MonitorService(self.ctx)
+        self.query_one("#mon-filter", Input).display = False
+        self.load()
+
+    async def on_unmount(self) -> None:
+        if self._service is not None:
+            await self._service.aclose()
+
+    def on_screen_resume(self) -> None:
+        if self._stale:
+            self._stale = False
+            self.load()
+
+    # --------------------------------------------------------------- polling
+    @work(exclusive=True, group="monitor-refresh", exit_on_error=False)
+    async def load(self) -> None:
+        from core.errors import JumpdeckError
+
+        assert self._service is not None
+        if self._poll is not None:
+            self._poll.stop()
+            self._poll = None
+        try:
+            snap = await self._service.snapshot(everyone=self._everyone, history=True)
+        except JumpdeckError as error:
+            self.post_message(self.SnapshotFailed(str(error)))
+            return
+        self.post_message(self.SnapshotReady(snap))
+
+    def _arm(self, seconds: float) -> None:
+        if self._poll is not None:
+            self._poll.stop()
+        self._poll = self.set_timer(seconds, self._due)
+
+    def _due(self) -> None:
+        self._poll = None
+        if self.is_current:
+            self.load()
+        else:
+            self._stale = True  # nobody looks: poll again when the screen comes back
+
+    @on(SnapshotFailed)
+    def _failed(self, message: SnapshotFailed) -> None:
+        self.notify(message.text, title="Monitor", severity="error", timeout=8)
+        if self._everyone:  # refused "all": back to the default scope
+            self._everyone = None
+        self._arm(15)
+
+    @on(SnapshotReady)
+    def _ready(self, message: SnapshotReady) -> None:
+        snap = message.snapshot
+        self._snapshot = snap
+        self._show_state(snap)
+        self._pending_arm = snap.refresh_seconds
+        self._apply_rows()
+        detail = self._open_detail()
+        if detail is not None:
+            detail.update_status(next((r for r in snap.rows if r.key == detail.status.key), None))
+
+    # ----------------------------------------------------------------- render
+    def _show_state(self, snap: MonitorSnapshot) -> None:
+        from core.monitor.prometheus import PrometheusProblem
+
+        status = self.query_one("#mon-status", Static)
+        problem = self.query_one("#mon-problem", Static)
+        scope = "everyone's resources" if self._scope_is_all() else "your resources"
+        if snap.problem is None and snap.rows:
+            counts = snap.counts()
+            parts = [f"{n} {level.label}" for level, n in counts.items() if n]
+            status.update(f"{len(snap.rows)} of {scope}: {', '.join(parts)} · {snap.url} · "
+                          f"updated {snap.taken_at.astimezone():%H:%M:%S}, every {snap.refresh_seconds} s · "
+                          f"warning ≥ {snap.thresholds.warning:g} %, critical ≥ {snap.thresholds.critical:g} %")
+        elif snap.problem is None:
+            status.update(f"Nothing to watch in {scope}.")
+        else:
+            status.update(f"{len(snap.rows)} of {scope}; metrics unavailable.")
+        if snap.problem is None:
+            text = snap.remedy or ""  # the "no data" explanation, when some VM has none
+        elif snap.problem is PrometheusProblem.NOT_CONFIGURED:
+            text = f"{snap.message} {snap.remedy} (The settings dialog is F2.)"
+        else:
+            text = f"{snap.message} {snap.remedy or ''} Retrying every {snap.refresh_seconds} s; r retries now."
+        problem.update(text.strip())
+        problem.set_class(snap.problem is not None, "-error")
+        problem.display = bool(text)
+
+    def _scope_is_all(self) -> bool:
+        from core.identity import Operation, can
+
+        return self._everyone if self._everyone is not None else can(self.ctx.actor, Operation.VIEW_ALL_RESOURCES)
+
+    def _apply_rows(self) -> None:
+        self._render_rows()
+
+    @work(exclusive=True, group="monitor-render", exit_on_error=False)
+    async def _render_rows(self) -> None:
+        """Bring the table to the snapshot (and filter) with as little repainting as can be.
+
+        Cells are built only for rows whose values changed, yielding to the event loop
+        every `RENDER_CHUNK` rows so a key pressed meanwhile waits milliseconds. Then the
+        table changes in one synchronous step (one repaint): rows gone are removed, new
+        rows added (only they get measured), changed cells updated. Rows are re-ordered
+        worst first only when a row came, went or changed state; then the selected
+        resource keeps the cursor and stays on its screen line (the scroll moves by as
+        many rows as it moved), so what the operator reads stays put. A newer render
+        cancels this one before it touches the table."""
+        snap = self._snapshot
+        if snap is None:
+            return
+        table = self.query_one("#mon-table", DataTable)
+        ascii_only = self.app.config.chart_marker == "ascii"
+        rows = [row for row in snap.rows if matches(row, self._filter)]
+        built: dict[str, tuple[tuple, tuple[Text | str, ...]]] = {}
+        for done, row in enumerate(rows, 1):
+            signature = _signature(row)
+            if self._signatures.get(row.key) != signature:
+                built[row.key] = (signature, _cells(row, ascii_only))
+            if done % RENDER_CHUNK == 0:
+                await asyncio.sleep(0)
+
+        wanted = {row.key: row.state.value for row in rows}
+        reorder = wanted.keys() != set(self._shown) or any(self._states.get(k) != v for k, v in wanted.items())
+        old_row = table.cursor_row
+        selected = self._shown[old_row] if 0 <= old_row < len(self._shown) else None
+        scroll_x, scroll_y = table.scroll_x, table.scroll_y
+        with self.app.batch_update():
+            kept = [key for key in self._shown if key in wanted]
+            for key in self._shown:
+                if key not in wanted:
+                    table.remove_row(key)
+                    self._rendered.pop(key, None)
+                    self._signatures.pop(key, None)
+            added = []
+            for key, (signature, cells) in built.items():
+                if key in self._rendered:
+                    old = self._rendered[key]
+                    for index, ((column, _), cell) in enumerate(zip(COLUMNS, cells)):
+                        if old[index] != _cell_key(cell):
+                            table.update_cell(key, column, cell)
+                else:
+                    table.add_row(*cells, key=key)
+                    added.append(key)
+                self._rendered[key] = tuple(_cell_key(c) for c in cells)
+                self._signatures[key] = signature
+            order = kept + added
+            if reorder:
+                desired = [row.key for row in rows]  # the snapshot's order: worst first
+                if desired != order:
+                    rank = {key: index for index, key in enumerate(desired)}
+                    table.sort("vm", key=lambda cell: rank[cell.row_key])
+                order = desired
+            self._shown = order
+            self._states = wanted
+            if selected in wanted and order.index(selected) != old_row:
+                new_row = order.index(selected)
+                table.move_cursor(row=new_row, animate=False, scroll=False)
+                table.scroll_to(scroll_x, max(0, scroll_y + new_row - old_row), animate=False, immediate=True)
+        self._show_empty(snap, bool(rows))
+        self._rendered_done()
+
+    def _show_empty(self, snap: MonitorSnapshot, any_shown: bool) -> None:
+        empty = self.query_one("#mon-empty", Static)
+        if not snap.rows:
+            empty.update("No provisioned resources to watch. They appear here when a provisioning run holds VMs "
+                         "(Provision screen, key 2)." + ("" if self._scope_is_all() else
+                                                          " Admins see every operator's resources."))
+        elif not any_shown:
+            empty.update(f"No resource matches the filter {self._filter!r}; esc clears it.")
+        empty.display = not any_shown
+        self.query_one("#mon-table", DataTable).display = any_shown
+
+    def _rendered_done(self) -> None:
+        """A snapshot is on screen: count it and arm the next poll (once per snapshot,
+        even when a filter keystroke's render replaced the snapshot's own)."""
+        if self._pending_arm is not None:
+            self._arm(self._pending_arm)
+            self._pending_arm = None
+            self.refreshes += 1
+
+    # ---------------------------------------------------------------- actions
+    def selected_status(self) -> ResourceStatus | None:
+        table = self.query_one("#mon-table", DataTable)
+        if self._snapshot is None or not self._shown or not (0 <= table.cursor_row < len(self._shown)):
+            return None
+        key = self._shown[table.cursor_row]
+        return next((row for row in self._snapshot.rows if row.key == key), None)
+
+    def action_refresh_now(self) -> None:
+        self.load()
+
+    def action_toggle_scope(self) -> None:
+        from core.identity import Operation, can
+
+        if not can(self.ctx.actor, Operation.VIEW_ALL_RESOURCES):
+            self.notify(self.disabled_reason("toggle_scope") or "", severity="warning", timeout=6)
+            return
+        self._everyone = not self._scope_is_all()
+        self.notify("Showing every operator's resources." if self._everyone else "Showing your resources.", timeout=3)
+        self.load()
+
+    def disabled_reason(self, action: str) -> str | None:
+        from core.identity import Operation, denial
+
+        if action == "toggle_scope":
+            return denial(self.ctx.actor, Operation.VIEW_ALL_RESOURCES)
+        return None
+
+    def action_filter(self) -> None:
+        box = self.query_one("#mon-filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#mon-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._filter = event.value.strip()
+        self._apply_rows()
+
+    @on(Input.Submitted, "#mon-filter")
+    def _filter_submitted(self) -> None:
+        self.query_one("#mon-table", DataTable).focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#mon-filter", Input)
+        if not box.display and not self._filter:
+            return
+        box.value = ""
+        self._filter = ""
+        box.display = False
+        self._apply_rows()
+        self.query_one("#mon-table", DataTable).focus()
+
+    @on(DataTable.RowSelected, "#mon-table")
+    def _row_selected(self) -> None:
+        self.action_detail()
+
+    def action_detail(self) -> None:
+        status = self.selected_status()
+        if status is None:
+            self.notify("No resource selected.", severity="warning", timeout=3)
+            return
+        from tui.screens.monitor_detail import ResourceDetailScreen
+
+        self.app.push_screen(ResourceDetailScreen(status, marker=self.app.config.chart_marker))
+
+    async def action_ssh(self) -> None:
+        """Open the selected VM in the SSH screen (a tab), as the pool row's SSH user."""
+        status = self.selected_status()
+        if status is None:
+            self.notify("No resource selected.", severity="warning", timeout=3)
+            return
+        r = status.resource
+        command = f"ssh {'-p ' + str(r.ssh_port) + ' ' if r.ssh_port != 22 else ''}{r.ssh_user + '@' if r.ssh_user else ''}{r.ip}"
+        try:
+            from core.ssh import SshTarget
+            from tui.screens.ssh import open_ssh_session
+        except ModuleNotFoundError:
+            # The SSH screen lands separately; until then say how to reach the VM.
+            self.notify(f"The SSH screen is not available in this build. From a shell: {command}", timeout=8)
+            return
+        import getpass
+
+        await open_ssh_session(self.app, SshTarget(host=r.ip, user=r.ssh_user or getpass.getuser(), port=r.ssh_port))
+
+    def _open_detail(self):  # noqa: ANN202
+        from tui.screens.monitor_detail import ResourceDetailScreen
+
+        return self.app.screen if isinstance(self.app.screen, ResourceDetailScreen) else None
+
+    def copy_text(self) -> str | None:
+        status = self.selected_status()
+        return status.resource.ip if status else None

@@ -1,0 +1,513 @@
+"""The Provision screen: run history on top, the selected run's live view below.
+
+The run view replays a run's persisted events and follows it while it goes, from any
+jumpdeck process (the run itself lives in a detached worker). Keys: a new run, enter
+open, f follow, / find, n/N next/previous match, & filter lines (like less), t
+timestamps, w wrap, ctrl+s save, c cancel, d tear down — the last two ask first,
+naming the run.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Select, Static
+
+from core.identity import Operation, can, denial
+from core.provision.events import LIVE_STATUSES, TERMINAL_STATUSES, RunEvent
+from core.provision.service import ProvisionService, RunInfo
+from core.provision.templates import TEMPLATES
+from tui.screens.base import JumpdeckScreen
+from tui.widgets.run_log import RunLog
+
+STAFF_ACTIONS = {"new_run", "cancel_run", "teardown", "trust_key"}
+# The worst result a host has had wins its status word.
+_RANK = {"": 0, "started": 0, "skipped": 1, "ok": 2, "changed": 3, "unreachable": 4, "failed": 5}
+_STATUS_STYLE = {"COMPLETED": "green", "FAILED": "red", "CANCELED": "yellow", "RUNNING": "cyan", "PENDING": "cyan"}
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class NewRunDialog(ModalScreen[dict | None]):
+    """Template picker with a summary of what it creates, name, packages, runner, target."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    NewRunDialog { align: center middle; }
+    NewRunDialog > Vertical { width: 76; max-width: 98%; height: auto; border: thick $primary; background: $surface; padding: 0 1; }
+    NewRunDialog .title { text-style: bold; padding-bottom: 1; }
+    NewRunDialog #nr-summary { color: $text-muted; height: auto; padding-bottom: 1; }
+    NewRunDialog #nr-notice { color: $error; height: auto; }
+    NewRunDialog Label { padding-top: 1; }
+    NewRunDialog Horizontal { height: auto; align: right middle; padding-top: 1; }
+    NewRunDialog Button { margin-left: 1; }
+    """
+
+    def __init__(self, *, runner: str, notice: str = "") -> None:
+        super().__init__()
+        self.default_runner = runner
+        self.notice = notice
+
+    def compose(self) -> ComposeResult:
+        blink = self.app.config.cursor_blink
+        with Vertical():
+            yield Static("New provisioning run", classes="title")
+            yield Static(self.notice, id="nr-notice")
+            yield Select([(f"{t.title} ({t.name}, {t.vm_count} VM)", t.name) for t in TEMPLATES.values()],
+                         value="single", allow_blank=False, id="nr-template")
+            yield Static("", id="nr-summary")
+            name = Input(placeholder="service name (lowercase, digits, -)", id="nr-name")
+            packages = Input(placeholder="packages, comma separated (optional)", id="nr-packages")
+            name.cursor_blink = packages.cursor_blink = blink
+            yield name
+            yield packages
+            with Horizontal():
+                yield Select([("Ansible runner", "ansible"), ("Mock runner", "mock")], value=self.default_runner,
+                             allow_blank=False, id="nr-runner")
+                yield Select([("VM pool over SSH", "pool"), ("this machine", "local"), ("no VMs (mock)", "none")],
+                             value="pool" if self.default_runner == "ansible" else "none", allow_blank=False, id="nr-target")
+            with Horizontal():
+                yield Button("Cancel", id="nr-cancel")
+                yield Button("Start", id="nr-start", variant="primary", disabled=bool(self.notice))
+
+    def on_mount(self) -> None:
+        self.query_one("#nr-notice", Static).display = bool(self.notice)
+        self._show_summary("single")
+        self.query_one("#nr-name", Input).focus()
+
+    @on(Select.Changed, "#nr-template")
+    def _template_changed(self, event: Select.Changed) -> None:
+        self._show_summary(str(event.value))
+
+    def _show_summary(self, name: str) -> None:
+        t = TEMPLATES[name]
+        steps = " → ".join(t.steps)
+        self.query_one("#nr-summary", Static).update(f"{t.summary}\nSteps: {steps}")
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self._start()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "nr-start":
+            self._start()
+        else:
+            self.dismiss(None)
+
+    def _start(self) -> None:
+        if self.notice:
+            return
+        from core.errors import ValidationError
+        from core.provision.service import validate_name
+
+        raw = self.query_one("#nr-name", Input).value
+        try:
+            name = validate_name(raw)
+        except ValidationError as error:
+            self.notify(str(error), title=error.title, severity="error")
+            return
+        packages = [p.strip() for p in self.query_one("#nr-packages", Input).value.split(",") if p.strip()]
+        self.dismiss({"template": self.query_one("#nr-template", Select).value, "name": name, "packages": packages,
+                      "runner": self.query_one("#nr-runner", Select).value,
+                      "target": self.query_one("#nr-target", Select).value})
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ProvisionScreen(JumpdeckScreen):
+    TITLE = "Provision"
+    CSS_PATH = "provision.tcss"
+    BINDINGS = [
+        Binding("a", "new_run", "New run", id="provision.new"),
+        Binding("enter", "open_run", "Open", show=False, id="provision.open"),
+        Binding("f", "toggle_follow", "Follow", id="provision.follow"),
+        Binding("slash", "find", "Find", key_display="/", id="provision.find"),
+        Binding("n", "next_match", "Next", show=False, id="provision.next"),
+        Binding("N", "prev_match", "Prev", show=False, id="provision.prev"),
+        Binding("ampersand", "filter", "Filter", key_display="&", id="provision.filter"),
+        Binding("t", "timestamps", "Times", id="provision.timestamps"),
+        Binding("w", "wrap", "Wrap", id="provision.wrap"),
+        Binding("ctrl+s", "save", "Save", id="provision.save"),
+        Binding("c", "cancel_run", "Cancel run", id="provision.cancel"),
+        Binding("d", "teardown", "Tear down", id="provision.teardown"),
+        Binding("k", "trust_key", "Trust key", id="provision.trust_key"),
+        Binding("r", "reload", "Reload", id="provision.reload"),
+        Binding("tab", "switch_pane", "Pane", show=False, id="provision.pane"),
+        Binding("escape", "close_prompt", "Close", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: list[RunInfo] = []
+        self.current: RunInfo | None = None
+        self.host_status: dict[str, str] = {}
+        self.prompt_mode = ""  # "find" or "filter" while the prompt is open
+        self._history_filter = ""
+
+    @property
+    def service(self) -> ProvisionService:
+        return ProvisionService(self.ctx.store, self.ctx.config, self.ctx.settings)
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="pv-history"):
+            flt = Input(placeholder="filter history: name, template, status, user", id="pv-history-filter", compact=True)
+            flt.cursor_blink = self.app.config.cursor_blink
+            yield flt
+            yield DataTable(id="pv-runs", cursor_type="row", zebra_stripes=True)
+        with Vertical(id="pv-run"):
+            yield Static("No run open. Select one and press enter, or press a for a new run.", id="pv-title")
+            with Horizontal(id="pv-progress-row"):
+                yield ProgressBar(total=1, show_eta=False, show_percentage=False, id="pv-progress")
+                yield Static("", id="pv-step")
+            yield Static("", id="pv-hosts")
+            yield RunLog(id="pv-log")
+            prompt = Input(placeholder="", id="pv-prompt", compact=True)
+            prompt.cursor_blink = self.app.config.cursor_blink
+            yield prompt
+            yield Static("", id="pv-logstate")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#pv-runs", DataTable)
+        for label, key, width in (("ID", "id", 5), ("Name", "name", 18), ("Template", "template", 10), ("Status", "status", 10),
+                                  ("Step", "step", 5), ("Created", "created", 16), ("Duration", "duration", 8),
+                                  ("IPs", "ips", 22), ("User", "user", 12)):
+            table.add_column(label, key=key, width=width)
+        self.query_one("#pv-prompt", Input).display = False
+        self._show_log_state()
+        table.focus()
+        self.load_runs(recover=True)
+
+    # ---------------------------------------------------------------- history
+    @work(exclusive=True, group="provision-history")
+    async def load_runs(self, recover: bool = False) -> None:
+        svc = self.service
+        if recover:
+            await svc.recover_interrupted(self.ctx.actor)
+        self.runs = await svc.list(self.ctx.actor)
+        self._fill_table()
+
+    def _visible_runs(self) -> list[RunInfo]:
+        needle = self._history_filter.lower()
+        if not needle:
+            return self.runs
+        return [r for r in self.runs if needle in f"{r.id} {r.service_name} {r.template} {r.status} {r.created_by} {r.assigned_ip}".lower()]
+
+    def _fill_table(self) -> None:
+        table = self.query_one("#pv-runs", DataTable)
+        row = table.cursor_row
+        table.clear()
+        for r in self._visible_runs():
+            style = _STATUS_STYLE.get(r.status, "")
+            table.add_row(str(r.id), r.service_name, r.template, f"[{style}]{r.status}[/]" if style else r.status,
+                          f"{r.progress.get('step', 0)}/{r.progress.get('total', '?')}", f"{r.created_at:%Y-%m-%d %H:%M}",
+                          _duration(r.duration), r.assigned_ip or "-", r.created_by, key=str(r.id))
+        if table.row_count:
+            table.move_cursor(row=min(max(row, 0), table.row_count - 1))
+
+    @on(Input.Changed, "#pv-history-filter")
+    def _history_filter_changed(self, event: Input.Changed) -> None:
+        self._history_filter = event.value.strip()
+        self._fill_table()
+
+    def _selected(self) -> RunInfo | None:
+        table = self.query_one("#pv-runs", DataTable)
+        visible = self._visible_runs()
+        if 0 <= table.cursor_row < len(visible):
+            return visible[table.cursor_row]
+        return None
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open_run()
+
+    def action_open_run(self) -> None:
+        run = self._selected()
+        if run is not None:
+            self.open_run(run.id)
+
+    def action_reload(self) -> None:
+        self.load_runs(recover=True)
+
+    # ---------------------------------------------------------------- run view
+    def open_run(self, run_id: int) -> None:
+        log = self.query_one(RunLog)
+        log.clear()
+        log.set_follow(True)
+        self.host_status = {}
+        self.follow_run(run_id)
+
+    @work(exclusive=True, group="provision-follow")
+    async def follow_run(self, run_id: int) -> None:
+        """Replay the run's events, then poll for new ones until it ends. Each poll's
+        batch goes to the log in one write: one repaint per batch, not per line."""
+        import asyncio
+
+        svc = self.service
+        log = self.query_one(RunLog)
+        last = 0
+        info = await svc.get(self.ctx.actor, run_id)
+        self.current = info
+        self._show_run(info)
+        while True:
+            batch = await svc.events(self.ctx.actor, run_id, after_id=last)
+            if batch:
+                last = batch[-1].id
+                self._apply(batch, log)
+                if len(batch) >= 1000:
+                    continue
+            info = await svc.get(self.ctx.actor, run_id)
+            if info.status != (self.current.status if self.current else None) or batch:
+                self.current = info
+                self._show_run(info)
+            if info.status in TERMINAL_STATUSES and not batch:
+                tail = await svc.events(self.ctx.actor, run_id, after_id=last)
+                if tail:
+                    self._apply(tail, log)
+                self.current = info
+                self._show_run(info)
+                self.load_runs()
+                return
+            await asyncio.sleep(0.1)
+
+    def _apply(self, events: list[RunEvent], log: RunLog) -> None:
+        items = []
+        for e in events:
+            if e.kind == "step":
+                items.append((f"::: step {e.step} done: {e.text}", "step", e.at))
+            elif e.kind == "status":
+                items.append((f"::: run is {e.result}" + (f": {e.text}" if e.text and e.text != e.result else ""), "status", e.at))
+            else:
+                items.append((e.text, e.result or None, e.at))
+            if e.host and e.kind in ("line", "recap") and e.result:
+                if _RANK.get(e.result, 0) >= _RANK.get(self.host_status.get(e.host, ""), 0):
+                    self.host_status[e.host] = e.result
+        log.write_lines(items)
+        self._show_log_state()
+
+    def _show_run(self, info: RunInfo) -> None:
+        style = _STATUS_STYLE.get(info.status, "")
+        title = f"Run {info.id} · [b]{info.service_name}[/b] · {info.template} · {info.runner} · [{style}]{info.status}[/]"
+        if info.error:
+            title += f"\n[red]{info.error}[/]"
+        if info.status == "COMPLETED" and info.resources.get("web_url"):
+            title += f"\nweb {info.resources['web_url']} · db {info.resources.get('db_vip', '-')}"
+        self.query_one("#pv-title", Static).update(title)
+        progress = info.progress
+        total = int(progress.get("total") or len(info.details.get("config", {}).get("steps", [])) or 1)
+        step = int(progress.get("step") or 0)
+        steps = info.details.get("config", {}).get("steps", [])
+        bar = self.query_one("#pv-progress", ProgressBar)
+        bar.update(total=total, progress=step)
+        # Elapsed is as of the last event: an idle screen does not tick a clock.
+        elapsed = _duration(info.duration)
+        current = steps[step] if info.status in LIVE_STATUSES and step < len(steps) else (steps[step - 1] if 0 < step <= len(steps) else "")
+        self.query_one("#pv-step", Static).update(f"step {step}/{total} {current} · {elapsed}")
+        hosts = "  ".join(f"{h} [{'red' if r in ('failed', 'unreachable') else 'yellow' if r == 'changed' else 'green'}]{r}[/]"
+                          for h, r in sorted(self.host_status.items()))
+        self.query_one("#pv-hosts", Static).update(hosts or "hosts: -")
+        self.refresh_bindings()
+
+    def _show_log_state(self) -> None:
+        log = self.query_one(RunLog)
+        bits = ["follow on" if log.follow else "follow off (f)"]
+        if log.filter_text:
+            bits.append(f"filter '{log.filter_text}'")
+        if log.search_text:
+            bits.append(f"find '{log.search_text}' {log.match_position + 1}/{log.match_count}")
+        bits.append("times" if log.show_timestamps else "")
+        bits.append("wrap" if log.wrap else "")
+        bits.append(f"{log.line_count} lines")
+        self.query_one("#pv-logstate", Static).update(" · ".join(b for b in bits if b))
+
+    def on_run_log_follow_changed(self, _message: RunLog.FollowChanged) -> None:
+        self._show_log_state()
+
+    def action_toggle_follow(self) -> None:
+        log = self.query_one(RunLog)
+        log.set_follow(not log.follow)
+        self._show_log_state()
+
+    def action_timestamps(self) -> None:
+        self.query_one(RunLog).toggle_timestamps()
+        self._show_log_state()
+
+    def action_wrap(self) -> None:
+        self.query_one(RunLog).toggle_wrap()
+        self._show_log_state()
+
+    def _open_prompt(self, mode: str) -> None:
+        self.prompt_mode = mode
+        prompt = self.query_one("#pv-prompt", Input)
+        log = self.query_one(RunLog)
+        prompt.placeholder = "find (enter)" if mode == "find" else "show only lines containing (enter; empty shows all)"
+        prompt.value = log.search_text if mode == "find" else log.filter_text
+        prompt.display = True
+        prompt.focus()
+
+    def action_find(self) -> None:
+        self._open_prompt("find")
+
+    def action_filter(self) -> None:
+        self._open_prompt("filter")
+
+    def action_close_prompt(self) -> None:
+        prompt = self.query_one("#pv-prompt", Input)
+        if prompt.display:
+            prompt.display = False
+            self.query_one(RunLog).focus()
+
+    @on(Input.Submitted, "#pv-prompt")
+    def _prompt_submitted(self, event: Input.Submitted) -> None:
+        log = self.query_one(RunLog)
+        if self.prompt_mode == "find":
+            count = log.search(event.value)
+            if event.value.strip() and not count:
+                self.notify(f"'{event.value.strip()}' is not in the log.", severity="warning")
+        else:
+            log.set_filter(event.value)
+        event.input.display = False
+        log.focus()
+        self._show_log_state()
+
+    def action_next_match(self) -> None:
+        self.query_one(RunLog).next_match(1)
+        self._show_log_state()
+
+    def action_prev_match(self) -> None:
+        self.query_one(RunLog).next_match(-1)
+        self._show_log_state()
+
+    def action_save(self) -> None:
+        if self.current is None:
+            return
+        log = self.query_one(RunLog)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = self.ctx.config.log_dir / f"run-{self.current.id}-{self.current.service_name}-{stamp}.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        count = log.save(path)
+        self.notify(f"Saved {count} lines to {path}.")
+
+    def action_switch_pane(self) -> None:
+        table, log = self.query_one("#pv-runs", DataTable), self.query_one(RunLog)
+        (log if table.has_focus else table).focus()
+
+    # ---------------------------------------------------------------- changes
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in STAFF_ACTIONS and not can(self.ctx.actor, Operation.PROVISION):
+            return None
+        if action in ("next_match", "prev_match") and isinstance(self.focused, Input):
+            return False
+        return True
+
+    def disabled_reason(self, action: str) -> str | None:
+        return denial(self.ctx.actor, Operation.PROVISION) if action in STAFF_ACTIONS else None
+
+    def copy_text(self) -> str | None:
+        run = self.current or self._selected()
+        if run is None:
+            return None
+        return run.resources.get("web_url") or str(run.id)
+
+    @work(exclusive=True, group="provision-new")
+    async def action_new_run(self) -> None:
+        settings = await self.ctx.settings.get()
+        notice = ""
+        if settings.get("maintenance_mode") and not self.ctx.actor.is_admin:
+            notice = "Maintenance mode is on: only admins can start runs until an admin turns it off."
+        answer = await self.app.push_screen_wait(NewRunDialog(runner=self.ctx.config.runner, notice=notice))
+        if not answer:
+            return
+        svc = self.service
+        info = await self.call_core(lambda: svc.start(self.ctx.actor, answer["template"], answer["name"],
+                                                      packages=answer["packages"], runner=answer["runner"],
+                                                      target=answer["target"]),
+                                    success=f"Run started: {answer['name']}.")
+        if info is not None:
+            self.load_runs()
+            self.open_run(info.id)
+
+    def _target_for_change(self) -> RunInfo | None:
+        return self.current if self.query_one(RunLog).has_focus and self.current else self._selected()
+
+    def action_cancel_run(self) -> None:
+        run = self._target_for_change()
+        if run is None:
+            return
+        if run.status not in LIVE_STATUSES:
+            self.notify(f"Run {run.id} ({run.service_name}) has already ended: {run.status}.", severity="warning")
+            return
+        from tui.screens.confirm import ConfirmScreen
+
+        async def answer(yes: bool | None) -> None:
+            if yes:
+                self.cancel_run(run.id)
+
+        self.app.push_screen(ConfirmScreen("Cancel run?", f"Cancel run {run.id} '{run.service_name}' ({run.template})? "
+                                           "Its playbook is stopped and its VMs go back to the pool.",
+                                           confirm_label="Cancel run"), answer)
+
+    @work(group="provision-cancel")
+    async def cancel_run(self, run_id: int) -> None:
+        svc = self.service
+        info = await self.call_core(lambda: svc.cancel(self.ctx.actor, run_id, wait=15))
+        if info is not None:
+            self.notify(f"Run {info.id} ({info.service_name}) is {info.status}.")
+            self.load_runs()
+
+    @work(group="provision-trust")
+    async def action_trust_key(self) -> None:
+        """Trust the host key a failed run refused, after showing its fingerprint."""
+        import asyncio
+
+        from core.provision import hostkeys
+        from tui.screens.confirm import ConfirmScreen
+
+        run = self._target_for_change()
+        where = hostkeys.refused_host(run.error) if run else None
+        if where is None:
+            self.notify("This run did not fail on a host key.", severity="warning")
+            return
+        key = await self.call_core(lambda: asyncio.to_thread(hostkeys.scan, *where))
+        if key is None:
+            return
+        yes = await self.app.push_screen_wait(ConfirmScreen(
+            "Trust host key?", f"Trust {key.host}:{key.port} with key {key.fingerprint} for run {run.id} "
+            f"'{run.service_name}'? Compare it with the fingerprint the VM's owner gave you.", confirm_label="Trust"))
+        if yes:
+            path = self.ctx.config.known_hosts_path
+            async def trust() -> bool:
+                await asyncio.to_thread(hostkeys.trust, path, key, expected_fingerprint=key.fingerprint)
+                return True
+
+            if await self.call_core(trust):
+                self.notify(f"Trusted {key.host}:{key.port} ({key.fingerprint}). Start the run again.")
+
+    def action_teardown(self) -> None:
+        run = self._target_for_change()
+        if run is None:
+            return
+        from tui.screens.confirm import ConfirmScreen
+
+        async def answer(yes: bool | None) -> None:
+            if yes:
+                svc = self.service
+                info = await self.call_core(lambda: svc.teardown(self.ctx.actor, run.id))
+                if info is not None:
+                    self.notify(f"Run {info.id} ({info.service_name}) torn down; its VMs are back in the pool.")
+                    self.load_runs()
+
+        self.app.push_screen(ConfirmScreen("Tear down run?", f"Tear down run {run.id} '{run.service_name}' ({run.template})? "
+                                           f"Its VMs ({run.assigned_ip or 'none'}) go back to the pool.",
+                                           confirm_label="Tear down"), answer)

@@ -1,0 +1,182 @@
+"""A server's dashboard (seed 000 §8): its databases, live, and the corp DBs registered
+on it with their warning and error counts; "create corp DB" where the engine and the
+role allow it. Esc goes back to the grid."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from core.identity import Operation, can, denial
+from tui.widgets.server_grid import short_version
+from tui.widgets.status_header import StatusHeader
+
+if TYPE_CHECKING:
+    from core.servers.checks import CheckResult
+    from core.servers.dashboard import DashboardService
+    from core.servers.registry import ServerInfo
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+class ServerDashboardScreen(Screen[bool]):
+    """Dismisses with True when it changed something the grid shows (a new corp)."""
+
+    TITLE = "Server"
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="dashboard.back"),
+        Binding("c", "create_db", "Create corp DB", id="dashboard.create"),
+        Binding("r", "refresh", "Refresh", id="dashboard.refresh"),
+    ]
+    DEFAULT_CSS = """
+    ServerDashboardScreen #dash-head { height: auto; padding: 0 1; background: $panel; }
+    ServerDashboardScreen #dash-state { height: auto; padding: 0 1; }
+    ServerDashboardScreen #dash-state.-offline { color: $error; }
+    ServerDashboardScreen #dash-body { height: 1fr; }
+    ServerDashboardScreen .pane { width: 1fr; height: 1fr; }
+    ServerDashboardScreen .pane-title { text-style: bold; padding: 0 1; background: $boost; }
+    ServerDashboardScreen DataTable { height: 1fr; }
+    ServerDashboardScreen #dash-dbs-note { height: auto; padding: 0 1; color: $text-muted; }
+    ServerDashboardScreen #dash-dbs-note.-error { color: $error; }
+    """
+
+    def __init__(self, info: ServerInfo, service: DashboardService, last_result: CheckResult | None = None) -> None:
+        super().__init__()
+        self.info = info
+        self.service = service
+        self.last_result = last_result
+        self.changed = False
+        self.title_text = f"Server {info.name}"
+
+    @property
+    def ctx(self):  # noqa: ANN201
+        return self.app.ctx
+
+    def compose(self) -> ComposeResult:
+        info = self.info
+        yield StatusHeader(f"Servers › {info.name}")
+        yield Static(Text(f"{info.name} · {info.db_type.label} · {info.host}:{info.port} · default DB "
+                          f"{info.default_db or '(none)'} · login {info.username}"
+                          + (f"\n{info.description}" if info.description else "")), id="dash-head")
+        yield Static(Text(self._state_text()), id="dash-state")
+        with Horizontal(id="dash-body"):
+            with Vertical(classes="pane"):
+                yield Static("Databases (live)", classes="pane-title")
+                yield Static("Loading…", id="dash-dbs-note")
+                yield DataTable(id="dash-dbs", cursor_type="row", zebra_stripes=True)
+            with Vertical(classes="pane"):
+                yield Static("Corp DBs", classes="pane-title", id="dash-corps-title")
+                yield DataTable(id="dash-corps", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def _state_text(self) -> str:
+        result = self.last_result
+        if result is None:
+            return "Status: not checked yet."
+        if result.online:
+            return f"Status: online in {result.latency_ms:.0f} ms · {short_version(result.version)}"
+        label = result.error_kind.label if result.error_kind else "Error"
+        return f"Status: {label}: {result.message} → {result.hint}"
+
+    def on_mount(self) -> None:
+        dbs = self.query_one("#dash-dbs", DataTable)
+        dbs.add_column("Database", key="name")
+        dbs.add_column("Size", key="size", width=10)
+        dbs.add_column("Owner", key="owner")
+        corps = self.query_one("#dash-corps", DataTable)
+        corps.add_column("Code", key="code")
+        corps.add_column("Name", key="name")
+        corps.add_column("Database", key="db")
+        corps.add_column("Status", key="status", width=8)
+        state = self.query_one("#dash-state", Static)
+        state.set_class(self.last_result is not None and not self.last_result.online, "-offline")
+        dbs.focus()
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        self.load_corps()
+        self.load_databases()
+
+    @work(exclusive=True, group="dashboard-corps", exit_on_error=False)
+    async def load_corps(self) -> None:
+        from core.servers.dashboard import summarize_corps
+
+        corps = await self.service.corps(self.ctx.actor, self.info.id)
+        table = self.query_one("#dash-corps", DataTable)
+        table.clear()
+        for corp in corps:
+            table.add_row(corp.code, corp.name, corp.db_name, corp.status, key=str(corp.id))
+        summary = summarize_corps(corps)
+        self.query_one("#dash-corps-title", Static).update(Text(
+            f"Corp DBs: {summary.total} · ⚠ {summary.warnings} warning · ✖ {summary.errors} error"))
+
+    @work(exclusive=True, group="dashboard-dbs", exit_on_error=False)
+    async def load_databases(self) -> None:
+        from core.errors import JumpdeckError
+
+        note = self.query_one("#dash-dbs-note", Static)
+        table = self.query_one("#dash-dbs", DataTable)
+        note.remove_class("-error")
+        note.update("Loading…")
+        note.display = True
+        try:
+            databases = await self.service.databases(self.ctx.actor, self.info.id)
+        except JumpdeckError as error:
+            from core.servers.dashboard import ServerError
+
+            table.clear()
+            if isinstance(error, ServerError):
+                text = f"{error.kind.label}: {error.message}" + (f"\n→ {error.remedy}" if error.remedy else "")
+            else:
+                text = str(error)
+            note.update(Text(text))
+            note.add_class("-error")
+            return
+        table.clear()
+        for db in databases:
+            table.add_row(db.name, human_size(db.size_bytes), db.owner or "-", key=db.name)
+        note.update(f"{len(databases)} databases")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "create_db" and self.disabled_reason(action):
+            return None
+        return True
+
+    def disabled_reason(self, action: str) -> str | None:
+        if action != "create_db":
+            return None
+        if not can(self.ctx.actor, Operation.CREATE_DATABASE):
+            return denial(self.ctx.actor, Operation.CREATE_DATABASE)
+        return self.service.can_create(self.info)
+
+    def action_back(self) -> None:
+        self.dismiss(self.changed)
+
+    def action_create_db(self) -> None:
+        from tui.screens.corp_form import CorpForm
+
+        def created(ok: bool | None) -> None:
+            if ok:
+                self.changed = True
+                self.action_refresh()
+
+        self.app.push_screen(CorpForm(self.service, self.info), created)
+
+    def copy_text(self) -> str | None:
+        return f"{self.info.host}:{self.info.port}"

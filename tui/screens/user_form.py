@@ -1,0 +1,120 @@
+"""Dialogs of the Users screen: add a user; add an SSH public key to one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from core.errors import JumpdeckError, ValidationError
+from core.identity import Role
+
+
+class _Form(ModalScreen):
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    _Form { align: center middle; }
+    _Form > Vertical { width: 70; max-width: 98%; height: auto; border: thick $primary; background: $surface; padding: 1 2; }
+    _Form .title { text-style: bold; margin-bottom: 1; }
+    _Form Label { margin-top: 1; }
+    _Form .error { color: $error; height: auto; margin-top: 1; }
+    _Form Horizontal { height: auto; margin-top: 1; align: right middle; }
+    _Form Button { margin-left: 1; }
+    """
+
+    def _error(self, text: str) -> None:
+        self.query_one(".error", Static).update(text)
+
+    def _input(self, **kwargs) -> Input:  # noqa: ANN003
+        widget = Input(**kwargs)
+        widget.cursor_blink = self.app.config.cursor_blink
+        return widget
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "cancel":
+            self.dismiss(None)
+            return
+        await self._save()
+
+    async def on_input_submitted(self) -> None:
+        await self._save()
+
+    async def _save(self) -> None:
+        raise NotImplementedError
+
+
+def _read_key(path_text: str):
+    from core.users import parse_public_key
+
+    path = Path(path_text.strip()).expanduser()
+    if not path_text.strip():
+        raise ValidationError("Give the path of a public key file (for example ~/.ssh/id_ed25519.pub).", field="key")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(f"Cannot read {path}: {exc.strerror}.", field="key") from None
+    return parse_public_key(text.strip().splitlines()[0] if text.strip() else "", source=f"The file {path}")
+
+
+class UserForm(_Form):
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("Add a user", classes="title")
+            yield Label("Name (as they log in)")
+            yield self._input(id="name", placeholder="e.g. kim")
+            yield Label("Role")
+            yield Select([(r.value, r.value) for r in Role], value=Role.VIEWER.value, allow_blank=False, id="role")
+            yield Label("SSH public key file (optional, for serve-ssh)")
+            yield self._input(id="key", placeholder="~/.ssh/id_ed25519.pub")
+            yield Static("", classes="error")
+            with Horizontal():
+                yield Button("Cancel", id="cancel")
+                yield Button("Add", id="save", variant="primary")
+
+    async def _save(self) -> None:
+        name = self.query_one("#name", Input).value
+        role = Role(self.query_one("#role", Select).value)
+        key_path = self.query_one("#key", Input).value
+        ctx = self.app.ctx
+        try:
+            keys = [_read_key(key_path)] if key_path.strip() else []
+            user = await ctx.users.add(ctx.actor, name, role, keys)
+        except JumpdeckError as error:
+            self._error(str(error))
+            return
+        self.app.notify(f"Added {user.name} as an active {user.role.value}.")
+        self.dismiss(user.name)
+
+
+class KeyForm(_Form):
+    def __init__(self, user_name: str) -> None:
+        super().__init__()
+        self.user_name = user_name
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"Add an SSH key to {self.user_name}", classes="title")
+            yield Label("Public key file")
+            yield self._input(id="key", placeholder="~/.ssh/id_ed25519.pub")
+            yield Static("", classes="error")
+            with Horizontal():
+                yield Button("Cancel", id="cancel")
+                yield Button("Add key", id="save", variant="primary")
+
+    async def _save(self) -> None:
+        ctx = self.app.ctx
+        try:
+            key = _read_key(self.query_one("#key", Input).value)
+            await ctx.users.add_key(ctx.actor, self.user_name, key)
+        except JumpdeckError as error:
+            self._error(str(error))
+            return
+        self.app.notify(f"Added key {key.fingerprint} to {self.user_name}.")
+        self.dismiss(True)
