@@ -27,15 +27,9 @@ class PostgresDriver(Driver):
     LISTS_DATABASES = True
     CREATES_DATABASES = True
 
-    def _lib(self):  # noqa: ANN202
-        try:
-            import psycopg2
-        except ImportError as exc:
-            raise self.missing(str(exc)) from None
-        return psycopg2
 
     def connect(self, creds: Credentials, timeout: float, *, database: str | None = None):  # noqa: ANN201
-        psycopg2 = self._lib()
+        psycopg2 = self.lib()
         try:
             return psycopg2.connect(
                 host=creds.host, port=creds.port, user=creds.username, password=creds.password.reveal(),
@@ -53,7 +47,7 @@ class PostgresDriver(Driver):
             with conn.cursor() as cur:
                 cur.execute("SELECT version()")
                 return str(cur.fetchone()[0])
-        except self._lib().Error as exc:
+        except self.lib().Error as exc:
             raise classify(exc) from None
         finally:
             conn.close()
@@ -70,7 +64,7 @@ class PostgresDriver(Driver):
                     " FROM pg_catalog.pg_database d WHERE NOT d.datistemplate ORDER BY 1"
                 )
                 return [DatabaseInfo(name, size, owner) for name, owner, size in cur.fetchall()]
-        except self._lib().Error as exc:
+        except self.lib().Error as exc:
             raise classify(exc) from None
         finally:
             conn.close()
@@ -83,7 +77,7 @@ class PostgresDriver(Driver):
             conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
             with conn.cursor() as cur:
                 cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        except self._lib().Error as exc:
+        except self.lib().Error as exc:
             raise classify(exc) from None
         finally:
             conn.close()
