@@ -195,6 +195,7 @@ def main() -> None:
             quit_pane(f"n{i}")
     finally:
         tmux("kill-server", check=False)
+        Path(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.getuid()}", TMUX[2]).unlink(missing_ok=True)
         if server.poll() is None:
             server.send_signal(signal.SIGTERM)
             try:
