@@ -74,6 +74,19 @@ def memory_kb(pid: int) -> tuple[int, int, int]:
     return values["Rss:"], values["Pss:"], values["Private_Clean:"] + values["Private_Dirty:"]
 
 
+def python_under(pid: int) -> int:
+    """The jumpdeck process in a pane: the pane's shell may have exec'd it or forked it."""
+    for _ in range(5):
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if b"tui.cli" in f.read():
+                return pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        if not children:
+            break
+        pid = int(children[0])
+    raise SystemExit("could not find the direct jumpdeck process")
+
+
 def free_port() -> int:
     import socket
 
@@ -125,9 +138,11 @@ def main() -> None:
             time_to_marker(name, cmd)
             quit_pane(name)
 
-        direct, over_ssh = [], []
+        direct, over_ssh, direct_mem = [], [], []
         for i in range(args.runs):
             direct.append(time_to_marker(f"d{i}", direct_cmd))
+            pane_pid = int(tmux("display-message", "-p", "-t", f"d{i}", "#{pane_pid}").strip())
+            direct_mem.append(memory_kb(python_under(pane_pid)))
             quit_pane(f"d{i}")
             over_ssh.append(time_to_marker(f"s{i}", ssh_cmd))
             quit_pane(f"s{i}")
@@ -158,6 +173,8 @@ def main() -> None:
               f"USS (private) {uss:5.1f} MB; "
               f"server grew {(server_rss_after - server_rss_before) / 1024 / len(pids):4.2f} MB per session "
               f"(goal RSS <= 60 MB)")
+        print(f"memory of jumpdeck --demo started directly  median RSS "
+              f"{statistics.median(m[0] for m in direct_mem) / 1024:5.1f} MB (the baseline, same run)")
 
         watched = [server.pid, *pids]
         ticks0 = sum(cpu_ticks(p) for p in watched)
@@ -178,6 +195,7 @@ def main() -> None:
             quit_pane(f"n{i}")
     finally:
         tmux("kill-server", check=False)
+        Path(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.getuid()}", TMUX[2]).unlink(missing_ok=True)
         if server.poll() is None:
             server.send_signal(signal.SIGTERM)
             try:

@@ -69,6 +69,9 @@ class Tmux:
 
     def kill(self) -> None:
         self.run("kill-server", check=False)
+        # tmux may leave its socket file behind; it is ours, remove it.
+        tmpdir = os.environ.get("TMUX_TMPDIR", "/tmp")
+        Path(tmpdir, f"tmux-{os.getuid()}", self.socket).unlink(missing_ok=True)
 
 
 @dataclass

@@ -258,3 +258,26 @@ def test_without_prefork_sessions_start_by_fork_exec(tmux):
     finally:
         stop_serve(server)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_cli_sessions_ls_and_end(serve, tmux, monkeypatch, capsys):
+    import json
+
+    from tui.cli import main
+
+    monkeypatch.setenv("JUMPDECK_ACTOR", "admin")
+    home = ["--home", str(serve.home)]
+    tmux.new("cli", serve.ssh_line("kim"))
+    tmux.wait_for("cli", "Palette")
+    assert main([*home, "sessions", "ls", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["user"] == "kim" and row["address"] == "127.0.0.1" and row["fingerprint"].startswith("SHA256:")
+    assert main([*home, "sessions", "end", str(row["id"])]) == 0
+    assert "Ended session" in capsys.readouterr().out
+    assert "session ended: ended by the admin admin" in tmux.wait_for("cli", "SSH-EXIT=")
+    assert main([*home, "sessions", "end", str(row["id"])]) == 1  # gone now: a sentence, exit 1
+    assert "no live session" in capsys.readouterr().err
+
+    monkeypatch.setenv("JUMPDECK_ACTOR", "kim")
+    assert main([*home, "sessions", "ls"]) == 1
+    assert "Only an admin can manage SSH sessions" in capsys.readouterr().err

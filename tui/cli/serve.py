@@ -53,6 +53,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="start each session as a fresh process instead of forking a warm one (slower; for debugging)")
     p.set_defaults(run=lambda a: run_with_context(a, _serve))
 
+    sessions = sub.add_parser("sessions", help="live serve-ssh sessions on this data dir: list, end one (admin)",
+                              description="The sessions of the serve-ssh server running on this data dir.")
+    sessions.set_defaults(run=lambda a: (sessions.print_help(), 2)[1])
+    verbs = sessions.add_subparsers(dest="verb", metavar="VERB")
+    ls = verbs.add_parser("ls", help="list sessions: user, address, since, idle, key")
+    ls.add_argument("--json", action="store_true", help="one JSON array for scripts")
+    ls.set_defaults(run=lambda a: run_with_context(a, _sessions_ls))
+    end = verbs.add_parser("end", help="end one session (the operator reads that an admin ended it)")
+    end.add_argument("id", type=_positive)
+    end.set_defaults(run=lambda a: run_with_context(a, _sessions_end))
+
 
 async def _serve(args, ctx) -> int:
     import asyncio
@@ -99,4 +110,29 @@ async def _serve(args, ctx) -> int:
         announcer.cancel()
         print("jumpdeck serve-ssh: stopping, closing sessions.", file=sys.stderr, flush=True)
         await server.close()
+    return 0
+
+
+async def _sessions_ls(args, ctx) -> int:
+    from core.serve.control import list_sessions
+    from tui.cli.output import dumps, print_table
+
+    sessions = await list_sessions(ctx.config, ctx.actor)
+    if sessions is None:
+        print("jumpdeck: no serve-ssh server is running on this data dir.", file=sys.stderr)
+        return 1
+    if args.json:
+        print(dumps([s.to_json() for s in sessions]))
+    else:
+        print_table(["id", "user", "address", "since", "idle", "key"],
+                    [[s.id, s.user, s.address, f"{s.since.astimezone():%Y-%m-%d %H:%M:%S}", f"{s.idle_seconds:.0f} s",
+                      s.fingerprint] for s in sessions])
+    return 0
+
+
+async def _sessions_end(args, ctx) -> int:
+    from core.serve.control import end_session
+
+    ended = await end_session(ctx.config, ctx.actor, args.id)
+    print(f"Ended session {ended.id} of {ended.user} from {ended.address}.")
     return 0
