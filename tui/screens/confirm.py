@@ -1,4 +1,5 @@
-"""A yes/no dialog that names what it is about. Enter confirms, esc cancels."""
+"""A yes/no dialog that names what it is about. `y` confirms; `n` or esc cancels.
+Focus starts on Cancel, so an Enter typed ahead by habit never destroys anything."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from textual.widgets import Button, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("enter", "confirm", "Confirm", show=False)]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("n", "cancel", "No", show=False),
+                Binding("y", "confirm", "Yes")]
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical { width: 64; max-width: 95%; height: auto; border: thick $warning; padding: 1 2; background: $surface; }
     ConfirmScreen .title { text-style: bold; margin-bottom: 1; }
     ConfirmScreen Horizontal { height: auto; margin-top: 1; align: right middle; }
     ConfirmScreen Button { margin-left: 1; }
+    ConfirmScreen .hint { color: $text-muted; margin-top: 1; }
     """
 
     def __init__(self, title: str, message: str, *, confirm_label: str = "Yes", danger: bool = True) -> None:
@@ -30,6 +33,7 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical():
             yield Static(self.title_text, classes="title")
             yield Static(self.message)
+            yield Static(f"y {self.confirm_label.lower()} · n or esc cancel", classes="hint")
             with Horizontal():
                 yield Button("Cancel", id="cancel")
                 yield Button(self.confirm_label, id="confirm", variant="error" if self.danger else "primary")
