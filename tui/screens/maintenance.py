@@ -249,6 +249,8 @@ class MaintenanceScreen(JumpdeckScreen):
             if result is not None:
                 kept = f"; previous kept as {result.broken.name}" if result.broken else ""
                 self.result(f"restore: {result.target.name} restored from {name} (integrity_check ok){kept}")
+                if result.warning():
+                    self.result(f"restore: warning: {result.warning()}")
         finally:
             self.busy = None
             self.reload()
