@@ -130,6 +130,9 @@ async def seed_demo(ctx: Context) -> None:
         activity.record(session, actor, "SEED", "DEMO", "", "demo data created")
 
     await ctx.store.run(seed_rows)
+    from core.provision.demo import seed_run_logs
+
+    await seed_run_logs(ctx)
     await seed_production_demo(ctx.config)
 
 

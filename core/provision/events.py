@@ -72,6 +72,7 @@ class RunSpec:
     root_dir: str = "/opt/jumpdeck"
     install_packages: bool = False
     options: dict = field(default_factory=dict)  # test hooks: fail_step, hold_seconds, step_delay
+    playbook: Path | None = None  # default: the template's; teardown uses its own
 
 
 @dataclass(frozen=True)

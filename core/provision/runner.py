@@ -239,7 +239,7 @@ class AnsibleRunner:
         thread, runner = ansible_runner.run_async(
             private_data_dir=str(private),
             project_dir=str(spec.template.playbook.parent),
-            playbook=str(spec.template.playbook),
+            playbook=str(spec.playbook or spec.template.playbook),
             inventory=build_inventory(spec),
             extravars=build_extravars(spec),
             envvars=envvars,

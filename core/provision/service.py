@@ -422,16 +422,20 @@ class ProvisionService:
         return await self.get(actor, run_id)
 
     async def teardown(self, actor: Actor, run_id: int) -> RunInfo:
-        """Release a COMPLETED run's VMs back to the pool."""
+        """Tear a finished run down: for a completed Ansible run, stop its services and
+        remove what it deployed (playbooks/teardown.yml, its lines appended to the
+        run's log), then release its VMs back to the pool. If the teardown playbook
+        fails, the VMs stay with the run and the error says why; it can be retried."""
         require(actor, Operation.PROVISION)
+        info = await self.get(actor, run_id)
+        if info.status in LIVE_STATUSES:
+            raise Conflict(f"Run {run_id} ({info.service_name}) is still {info.status}.", remedy="Cancel it instead.")
+        if info.runner == "ansible" and info.status == COMPLETED and not info.details.get("teardown"):
+            await self._run_teardown_playbook(info)
         from core.store.models import ProvisionRunRow
 
         def go(session: Session) -> RunInfo:
             row = session.get(ProvisionRunRow, run_id)
-            if row is None:
-                raise NotFound(f"There is no provisioning run {run_id}.")
-            if row.status in LIVE_STATUSES:
-                raise Conflict(f"Run {run_id} ({row.service_name}) is still {row.status}.", remedy="Cancel it instead.")
             released = pool.release_in(session, actor, run_id, "teardown")
             details = dict(row.details or {})
             details["teardown"] = {"at": _utcnow().isoformat(), "by": actor.user, "released": released}
@@ -440,6 +444,36 @@ class ProvisionService:
             return _to_info(row)
 
         return await self.store.run(go)
+
+    async def _run_teardown_playbook(self, info: RunInfo) -> None:
+        from core.provision.events import RunSpec
+        from core.provision.runner import AnsibleRunner
+        from core.provision.templates import PLAYBOOKS_DIR
+        from core.store.models import ProvisionEventRow
+
+        cfg = info.details.get("config") or {}
+        spec = RunSpec(run_id=info.id, service_name=info.service_name, template=get_template(info.template),
+                       hosts=host_specs(info.details), data_dir=self.config.runs_dir / str(info.id) / "teardown",
+                       connection=cfg.get("connection", "ssh"), known_hosts=self.config.known_hosts_path,
+                       ssh_key=cfg.get("ssh_key"), python=cfg.get("python", "/usr/bin/python3"),
+                       root_dir=cfg.get("root_dir", "/opt/jumpdeck"), playbook=PLAYBOOKS_DIR / "teardown.yml")
+        runner = AnsibleRunner()
+        pending: list[RunEvent] = [RunEvent("line", "PLAY [teardown]", "started")]
+
+        def persist(session: Session, batch: list[RunEvent]) -> None:
+            for e in batch:
+                session.add(ProvisionEventRow(run_id=info.id, kind=e.kind if e.kind != "step" else "line", result=e.result[:20],
+                                              host=e.host[:200], task=e.task[:300], text=e.text, at=e.at or _utcnow()))
+
+        async for event in runner.start(spec):
+            pending.append(event)
+            if len(pending) >= 50:
+                batch, pending = pending, []
+                await self.store.run(lambda s, b=batch: persist(s, b))
+        await self.store.run(lambda s, b=pending: persist(s, b))
+        if runner.outcome.status != "successful":
+            raise Conflict(f"Tearing down run {info.id} ({info.service_name}) failed: {runner.outcome.error}",
+                           remedy="Its VMs stay with the run; fix the cause and tear it down again.")
 
     async def remove(self, actor: Actor, run_id: int) -> None:
         """Delete an ended run and its events; its VMs go back to the pool first."""

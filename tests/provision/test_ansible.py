@@ -42,6 +42,14 @@ async def test_local_standard_run_completes_with_real_work(ctx, prov) -> None:
     body = opener.open(done.resources["web_url"] + "health.txt", timeout=5).read().decode()
     assert body.startswith("ok shop web")
     assert {v.status for v in await pool.list(ctx.actor)} == {"assigned"}
+    # Tearing down stops the services, removes what was deployed and frees the VMs.
+    await svc.teardown(ctx.actor, info.id)
+    assert not (root / "shop").joinpath("web-1").exists()
+    with pytest.raises(OSError):
+        opener.open(done.resources["web_url"] + "health.txt", timeout=5)
+    assert {v.status for v in await pool.list(ctx.actor)} == {"available"}
+    log = [e.text for e in await svc.events(ctx.actor, info.id)]
+    assert any("Stop the service" in t for t in log)
 
 
 async def test_failing_task_fails_the_run_and_frees_vms(ctx, prov) -> None:

@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cancel.add_argument("--wait", type=float, default=15.0, help="seconds to wait for CANCELED (default 15)")
     cancel.set_defaults(run=lambda a: run_with_context(a, _cancel))
 
-    teardown = verbs.add_parser("teardown", help="release a finished run's VMs back to the pool")
+    teardown = verbs.add_parser("teardown", help="stop a finished run's services, remove what it deployed, release its VMs")
     teardown.add_argument("id", type=int)
     teardown.set_defaults(run=lambda a: run_with_context(a, _teardown))
 

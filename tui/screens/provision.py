@@ -156,6 +156,7 @@ class ProvisionScreen(JumpdeckScreen):
         self.host_status: dict[str, str] = {}
         self.prompt_mode = ""  # "find" or "filter" while the prompt is open
         self._history_filter = ""
+        self._tearing_down: set[int] = set()
 
     @property
     def service(self) -> ProvisionService:
@@ -494,20 +495,33 @@ class ProvisionScreen(JumpdeckScreen):
             if await self.call_core(trust):
                 self.notify(f"Trusted {key.host}:{key.port} ({key.fingerprint}). Start the run again.")
 
+    @work(group="provision-teardown")
+    async def teardown_run(self, run_id: int) -> None:
+        svc = self.service
+        self.notify(f"Tearing down run {run_id}…")
+        self._tearing_down.add(run_id)
+        try:
+            info = await self.call_core(lambda: svc.teardown(self.ctx.actor, run_id))
+        finally:
+            self._tearing_down.discard(run_id)
+        if info is not None:
+            self.notify(f"Run {info.id} ({info.service_name}) torn down; its VMs are back in the pool.")
+            self.load_runs()
+
+    def running_work(self) -> list[str]:
+        # Runs go on without this app; only a teardown in progress is this app's own work.
+        return [f"tearing down run {run_id}" for run_id in sorted(self._tearing_down)]
+
     def action_teardown(self) -> None:
         run = self._target_for_change()
         if run is None:
             return
         from tui.screens.confirm import ConfirmScreen
 
-        async def answer(yes: bool | None) -> None:
+        def answer(yes: bool | None) -> None:
             if yes:
-                svc = self.service
-                info = await self.call_core(lambda: svc.teardown(self.ctx.actor, run.id))
-                if info is not None:
-                    self.notify(f"Run {info.id} ({info.service_name}) torn down; its VMs are back in the pool.")
-                    self.load_runs()
+                self.teardown_run(run.id)
 
         self.app.push_screen(ConfirmScreen("Tear down run?", f"Tear down run {run.id} '{run.service_name}' ({run.template})? "
-                                           f"Its VMs ({run.assigned_ip or 'none'}) go back to the pool.",
+                                           f"Its services are stopped, its files removed and its VMs ({run.assigned_ip or 'none'}) go back to the pool.",
                                            confirm_label="Tear down"), answer)
