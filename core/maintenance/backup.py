@@ -33,7 +33,7 @@ from core.config import Config
 from core.errors import JumpdeckError, NotFound
 from core.identity import Operation, require
 from core.maintenance import locks
-from core.maintenance.sqlite_files import check, connect, fsync_dir
+from core.maintenance.sqlite_files import check, connect, fsync_dir, fsync_path
 from core.maintenance.streaming import Cancelled, Emitter, stream
 from core.production import schema
 
@@ -305,11 +305,7 @@ def copy_verified(
                            remedy="Check free space in the backups directory and that the file is a SQLite database.") from None
     finally:
         src.close()
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_path(tmp)
     copy_seconds = time.perf_counter() - started
     started = time.perf_counter()
     verdict = check(tmp, "quick_check")

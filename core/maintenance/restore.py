@@ -14,7 +14,7 @@ import asyncio
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,7 @@ from core.errors import JumpdeckError, NotFound, ValidationError
 from core.identity import Operation, require
 from core.maintenance import locks
 from core.maintenance.backup import parse_name
-from core.maintenance.sqlite_files import check, checkpoint, fsync_dir, side_files
+from core.maintenance.sqlite_files import check, checkpoint, fsync_dir, fsync_path, side_files
 from core.production import schema
 
 if TYPE_CHECKING:
@@ -40,6 +40,13 @@ class RestoreResult:
     target: Path
     broken: Path | None  # the previous file, kept
     seconds: float
+    open_elsewhere: list[int] = field(default_factory=list)  # pids that had the old file open
+
+    def warning(self) -> str | None:
+        if not self.open_elsewhere:
+            return None
+        return (f"{len(self.open_elsewhere)} process(es) (pid {', '.join(map(str, self.open_elsewhere[:5]))}) had the old "
+                f"{self.target.name} open; restart them so they read the restored file (seed §5 stops the services first).")
 
 
 def target_for(config: Config, backup: Path) -> Path:
@@ -76,8 +83,7 @@ def _restore_sync(config: Config, backup: Path) -> RestoreResult:
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         shutil.copyfile(backup, tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
+        fsync_path(tmp)
         verdict = check(tmp, "integrity_check")
         if verdict != "ok":
             raise RestoreFailed(f"{backup.name} failed its integrity_check ({verdict}); nothing was changed.",
@@ -85,7 +91,11 @@ def _restore_sync(config: Config, backup: Path) -> RestoreResult:
         for side in side_files(tmp):
             side.unlink(missing_ok=True)
         broken = None
+        openers: list[int] = []
         if target.exists():
+            from core.maintenance.rollover import other_openers
+
+            openers = [pid for pid in other_openers(target) if pid != os.getpid()]
             try:
                 checkpoint(target, "TRUNCATE")
             except Exception:  # a damaged file may not checkpoint: keep its WAL with it below
@@ -101,7 +111,7 @@ def _restore_sync(config: Config, backup: Path) -> RestoreResult:
         tmp.unlink(missing_ok=True)
         for side in side_files(tmp):
             side.unlink(missing_ok=True)
-    return RestoreResult(backup, target, broken, time.perf_counter() - started)
+    return RestoreResult(backup, target, broken, time.perf_counter() - started, openers)
 
 
 async def restore(ctx: Context, backup_file: str) -> RestoreResult:

@@ -37,7 +37,9 @@ from core.errors import Conflict, JumpdeckError, ValidationError
 from core.identity import Operation, require
 from core.maintenance import locks
 from core.maintenance.backup import Source, copy_verified
-from core.maintenance.sqlite_files import check, checkpoint, connect, count_rows, fsync_dir, production_files, side_files
+from core.maintenance.sqlite_files import (
+    check, checkpoint, connect, count_rows, fsync_dir, fsync_path, production_files, side_files,
+)
 from core.maintenance.streaming import Emitter, stream
 from core.production import schema
 
@@ -214,14 +216,6 @@ def _scratch(conn) -> None:  # noqa: ANN001
     conn.execute("PRAGMA synchronous=OFF")
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _build_archive(config: Config, yr: int, n_moving: int, existing: int | None, base: Path | None = None,
                    live_rows: int = 0) -> str:
     """Build archive_<yr> beside its target, check it and swap it in; returns how.
@@ -272,7 +266,7 @@ def _build_archive(config: Config, yr: int, n_moving: int, existing: int | None,
         conn.execute("PRAGMA journal_mode=DELETE")
     finally:
         conn.close()
-    _fsync(tmp)
+    fsync_path(tmp)
     expected = (existing or 0) + n_moving
     if copied != n_moving or total != expected:
         raise RolloverFailed(f"archive_{yr}.db would hold {total:,} rows, expected {expected:,} "
@@ -353,7 +347,7 @@ def _trim(config: Config, plan: RolloverPlan) -> str:
                 out.execute(f"PRAGMA journal_mode={mode}")
             finally:
                 out.close()
-            _fsync(new)
+            fsync_path(new)
             if kept != plan.keep_rows or check(new, "quick_check") != "ok":
                 conn.execute("ROLLBACK")
                 raise RolloverFailed(f"The new live DB would hold {kept:,} rows, expected {plan.keep_rows:,}; nothing was changed.")

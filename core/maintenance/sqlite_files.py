@@ -51,13 +51,16 @@ def wal_size(path: Path) -> int:
     return wal.stat().st_size if wal.exists() else 0
 
 
-def fsync_dir(directory: Path) -> None:
-    """Make a rename durable: fsync the directory that holds it."""
-    fd = os.open(directory, os.O_RDONLY)
+def fsync_path(path: Path) -> None:
+    """fsync a file's data, or (for a directory) make a rename in it durable."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+fsync_dir = fsync_path
 
 
 @dataclass(frozen=True)

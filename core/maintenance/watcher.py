@@ -124,13 +124,13 @@ def missing_indexes(conn: sqlite3.Connection) -> list[str] | None:
 
 
 def refresh_rollups_hook(config: Config, changed: list[ProductionFile], log: WatcherLog) -> None:
-    """Hook for the Charts issue's rollups: refresh them when production data changed.
-    Calls `core.production.rollup.refresh(config)` once that module exists."""
+    """Refresh the Charts rollups (`core.production.rollup.refresh_rollups`) when production
+    data changed, so the Charts screen's monthly figures follow the healed/changed files."""
     try:
-        from core.production import rollup  # type: ignore[attr-defined]
+        from core.production import rollup
     except ImportError:
         return
-    refresh = getattr(rollup, "refresh", None)
+    refresh = getattr(rollup, "refresh_rollups", None)
     if refresh is None:
         return
     started = time.perf_counter()

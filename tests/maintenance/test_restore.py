@@ -72,3 +72,21 @@ async def test_store_backups_are_not_restored_in_process(ctx, live):
     store_backup = backup.last_good_backup(ctx.config, "store")
     with pytest.raises(ValidationError, match="own store"):
         await restore.restore(ctx, store_backup.name)
+
+
+async def test_restore_names_processes_that_held_the_old_file(ctx, live):
+    import subprocess
+    import sys
+
+    good = await _one_backup(ctx)
+    holder = subprocess.Popen([sys.executable, "-c", "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1]); "
+                               "c.execute('SELECT COUNT(*) FROM production_records').fetchone(); print('open', flush=True); "
+                               "time.sleep(60)", str(live)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        result = await restore.restore(ctx, good.name)
+        assert holder.pid in result.open_elsewhere
+        assert "restart them" in result.warning()
+    finally:
+        holder.kill()
+        holder.wait()

@@ -113,3 +113,11 @@ async def test_daemon_repeats_until_stopped_and_holds_the_lock(ctx, live):
             stop.set()
     assert len(reports) == 3
     assert locks.holder(ctx.config, "watcher") is None
+
+
+async def test_changed_data_refreshes_the_charts_rollups(ctx, live):
+    from core.production import rollup
+
+    watcher.run_once_sync(ctx.config)
+    assert rollup.rollup_path(ctx.config).exists()
+    assert "Rollups refreshed" in log_text(ctx.config)

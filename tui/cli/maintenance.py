@@ -122,6 +122,8 @@ async def _restore(args, ctx) -> int:
     result = await restore.restore(ctx, str(backup_path))
     kept = f"; the previous file is kept as {result.broken.name}" if result.broken else ""
     print(f"Restored {result.target.name} from {backup_path.name} (integrity_check ok, {result.seconds:.2f} s){kept}.")
+    if result.warning():
+        print(f"jumpdeck: warning: {result.warning()}", file=sys.stderr)
     return 0
 
 

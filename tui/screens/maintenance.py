@@ -128,13 +128,13 @@ class MaintenanceScreen(JumpdeckScreen):
         self.query_one("#mt-backups-title", Static).update("Backups: " + " · ".join(counts))
 
     def _show_watcher(self, state: dict, interval: int) -> None:
-        daemon = f"daemon running here every {interval} s" if self._daemon_stop else "daemon stopped (d starts it here)"
+        daemon = f"daemon: on, every {interval} s (d stops)" if self._daemon_stop else "daemon: off (d starts)"
         last = state.get("last_run_ts")
         analyzed = state.get("last_analyze_ts")
         self.query_one("#mt-watcher-state", Static).update(
             f"{daemon}\n"
-            f"last run {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(last)) if last else 'never'}"
-            f" · last ANALYZE {time.strftime('%Y-%m-%d %H:%M', time.localtime(analyzed)) if analyzed else 'never'}")
+            f"run {time.strftime('%m-%d %H:%M:%S', time.localtime(last)) if last else 'never'}"
+            f" · ANALYZE {time.strftime('%m-%d %H:%M', time.localtime(analyzed)) if analyzed else 'never'}")
 
     def result(self, line: str) -> None:
         self.query_one("#mt-results", Log).write_line(f"{time.strftime('%H:%M:%S')} {line}")
@@ -249,6 +249,8 @@ class MaintenanceScreen(JumpdeckScreen):
             if result is not None:
                 kept = f"; previous kept as {result.broken.name}" if result.broken else ""
                 self.result(f"restore: {result.target.name} restored from {name} (integrity_check ok){kept}")
+                if result.warning():
+                    self.result(f"restore: warning: {result.warning()}")
         finally:
             self.busy = None
             self.reload()
