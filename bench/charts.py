@@ -144,6 +144,19 @@ async def measure_screen(config) -> dict[str, float]:
     from tui.app import JumpdeckApp
     from tui.screens.charts import ChartsScreen
 
+    # Key handled -> chart redrawn, measured inside the app (Pilot's own waits excluded).
+    marks: dict[str, float] = {}
+    original_action, original_show = ChartsScreen.action_next_preset, ChartsScreen._show_result
+
+    def action(self) -> None:
+        marks["key"] = time.perf_counter()
+        original_action(self)
+
+    def show(self) -> None:
+        original_show(self)
+        marks["drawn"] = time.perf_counter()
+
+    ChartsScreen.action_next_preset, ChartsScreen._show_result = action, show
     app = JumpdeckApp(config, user="bench", start_mode="charts")
     out: dict[str, float] = {}
     async with app.run_test(size=(120, 40)) as pilot:
@@ -159,7 +172,7 @@ async def measure_screen(config) -> dict[str, float]:
             done = screen.loads_done
             await pilot.press("p")
             await settled(done)
-        switches = []
+        switches, inside = [], []
         for _ in range(6):
             done = screen.loads_done
             started = time.perf_counter()
@@ -167,7 +180,9 @@ async def measure_screen(config) -> dict[str, float]:
             await settled(done)
             await pilot.pause()  # the repaint
             switches.append(time.perf_counter() - started)
-        out["cached switch, worst of 6"] = max(switches)
+            inside.append(marks["drawn"] - marks["key"])
+        out["cached switch, key to chart redrawn, worst of 6"] = max(inside)
+        out["cached switch, through Pilot incl. repaint, worst of 6"] = max(switches)
         # A cold query: daily totals over the year read raw rows (the rollup is monthly).
         lags: list[float] = []
         stop = asyncio.Event()

@@ -58,17 +58,22 @@ SCREENS: list[ScreenEntry] = [
 
 
 def _screen_factory(entry: ScreenEntry) -> Callable[[], Screen]:
-    module_name, class_name = entry.target.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:  # a real bug inside the module: let it surface
-            raise
-        from tui.screens.placeholder import PlaceholderScreen
+    """A callable that imports the screen's module on first use: the shell's first paint
+    does not pay for eight screens' imports (plotext, pyte, ...) it may never show."""
 
-        return lambda: PlaceholderScreen(entry.title, entry.coming)
-    screen_class = getattr(module, class_name)
-    return screen_class
+    def make() -> Screen:
+        module_name, class_name = entry.target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:  # a real bug inside the module: let it surface
+                raise
+            from tui.screens.placeholder import PlaceholderScreen
+
+            return PlaceholderScreen(entry.title, entry.coming)
+        return getattr(module, class_name)()
+
+    return make
 
 
 class JumpdeckApp(App[int]):

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,6 +138,27 @@ def _year_range(year: int) -> tuple[str, str]:
     return f"{year:04d}-01-01", f"{year + 1:04d}-01-01"
 
 
+def year_counts(conn, before: int) -> dict[int, int]:  # noqa: ANN001
+    """Rows per year dated before `before`-01-01, counted by ranges over idx_production_date
+    (a GROUP BY on substr() would read the whole table: seconds on 5M rows)."""
+    first = conn.execute(f"SELECT MIN(production_date) FROM {schema.TABLE}").fetchone()[0]
+    cutoff = f"{before:04d}-01-01"
+    total = conn.execute(f"SELECT COUNT(*) FROM {schema.TABLE} WHERE production_date < ?", (cutoff,)).fetchone()[0]
+    counts: dict[int, int] = {}
+    if first is not None and first[:4].isdigit():
+        for yr in range(int(first[:4]), before):
+            lo, hi = _year_range(yr)
+            n = conn.execute(f"SELECT COUNT(*) FROM {schema.TABLE} WHERE production_date >= ? AND production_date < ?",
+                             (lo, hi)).fetchone()[0]
+            if n:
+                counts[yr] = n
+    if sum(counts.values()) != total:
+        raise ValidationError(f"{total - sum(counts.values()):,} rows of the live DB have a production_date that is not "
+                              "YYYY-MM-DD; the rollover cannot tell which archive they belong to.",
+                              field="year", remedy="Correct those rows first (the Charts screen lists them by date).")
+    return counts
+
+
 def make_plan(config: Config, year: int, conn=None) -> RolloverPlan:  # noqa: ANN001
     live = schema.live_db_path(config)
     if not live.exists():
@@ -147,11 +167,7 @@ def make_plan(config: Config, year: int, conn=None) -> RolloverPlan:  # noqa: AN
     conn = conn or connect(live, readonly=True)
     try:
         live_rows = conn.execute(f"SELECT COUNT(*) FROM {schema.TABLE}").fetchone()[0]
-        moves = {
-            int(y): n for y, n in conn.execute(
-                f"SELECT substr(production_date, 1, 4), COUNT(*) FROM {schema.TABLE} "
-                "WHERE production_date < ? GROUP BY 1 ORDER BY 1", (f"{year:04d}-01-01",))
-        }
+        moves = year_counts(conn, year)
     finally:
         if own:
             conn.close()
@@ -190,6 +206,22 @@ def _roll_back(config: Config, data: dict) -> None:
     fsync_dir(config.database_dir)
 
 
+def _scratch(conn) -> None:  # noqa: ANN001
+    """A file being built beside its target is thrown away if anything fails, so it needs
+    no rollback journal and no syncs while it is built (deletes run 5x faster); it is
+    fsynced once, whole, before the rename that makes it real."""
+    conn.execute("PRAGMA journal_mode=OFF")
+    conn.execute("PRAGMA synchronous=OFF")
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _build_archive(config: Config, yr: int, n_moving: int, existing: int | None, base: Path | None = None,
                    live_rows: int = 0) -> str:
     """Build archive_<yr> beside its target, check it and swap it in; returns how.
@@ -204,7 +236,12 @@ def _build_archive(config: Config, yr: int, n_moving: int, existing: int | None,
     lo, hi = _year_range(yr)
     by_copy = existing is None and base is not None and base.exists() and n_moving * 2 >= live_rows
     if by_copy:
-        shutil.copyfile(base, tmp)
+        src, dst = connect(base, readonly=True), connect(tmp)
+        try:
+            src.backup(dst)  # one step: nobody writes the backup file
+        finally:
+            src.close()
+            dst.close()
     elif existing is not None:
         src = connect(archive)
         dst = connect(tmp)
@@ -215,7 +252,7 @@ def _build_archive(config: Config, yr: int, n_moving: int, existing: int | None,
             dst.close()
     conn = connect(tmp)
     try:
-        conn.execute("PRAGMA journal_mode=DELETE")
+        _scratch(conn)
         if by_copy:
             conn.execute("BEGIN")
             conn.execute(f"DELETE FROM {schema.TABLE} WHERE production_date < ? OR production_date >= ?", (lo, hi))
@@ -232,8 +269,10 @@ def _build_archive(config: Config, yr: int, n_moving: int, existing: int | None,
         for ddl in schema.INDEXES.values():
             conn.execute(ddl)
         total = conn.execute(f"SELECT COUNT(*) FROM {schema.TABLE}").fetchone()[0]
+        conn.execute("PRAGMA journal_mode=DELETE")
     finally:
         conn.close()
+    _fsync(tmp)
     expected = (existing or 0) + n_moving
     if copied != n_moving or total != expected:
         raise RolloverFailed(f"archive_{yr}.db would hold {total:,} rows, expected {expected:,} "
@@ -275,10 +314,7 @@ def other_openers(path: Path) -> list[int]:
 
 
 def _check_unchanged(conn, plan: RolloverPlan) -> None:  # noqa: ANN001
-    now = {int(y): n for y, n in conn.execute(
-        f"SELECT substr(production_date, 1, 4), COUNT(*) FROM {schema.TABLE} WHERE production_date < ? GROUP BY 1",
-        (f"{plan.year:04d}-01-01",))}
-    if now != plan.moves:
+    if year_counts(conn, plan.year) != plan.moves:
         conn.execute("ROLLBACK")
         raise Conflict("Rows dated before the new year changed while the rollover ran; nothing was deleted.",
                        remedy="Stop the writers (seed §8 step 1) and run the rollover again.")
@@ -304,7 +340,7 @@ def _trim(config: Config, plan: RolloverPlan) -> str:
             _check_unchanged(conn, plan)
             out = connect(new)
             try:
-                out.execute("PRAGMA journal_mode=DELETE")
+                _scratch(out)
                 schema.create_schema(out, indexes=False)
                 out.execute("ATTACH DATABASE ? AS live", (f"file:{live}?mode=ro",))
                 out.execute("BEGIN")
@@ -317,6 +353,7 @@ def _trim(config: Config, plan: RolloverPlan) -> str:
                 out.execute(f"PRAGMA journal_mode={mode}")
             finally:
                 out.close()
+            _fsync(new)
             if kept != plan.keep_rows or check(new, "quick_check") != "ok":
                 conn.execute("ROLLBACK")
                 raise RolloverFailed(f"The new live DB would hold {kept:,} rows, expected {plan.keep_rows:,}; nothing was changed.")
@@ -339,10 +376,12 @@ def _trim(config: Config, plan: RolloverPlan) -> str:
     return f"{deleted:,} rows moved out of the live DB (deleted in place)"
 
 
-def _verify(config: Config, plan: RolloverPlan) -> tuple[int, dict[str, int]]:
+def _verify(config: Config, plan: RolloverPlan, checked: set[str] = frozenset()) -> tuple[int, dict[str, int]]:
+    """quick_check every file not already checked after its last write in this run, then
+    reconcile the counts."""
     files: dict[str, int] = {}
     for f in production_files(config):
-        verdict = check(f.path, "quick_check")
+        verdict = "ok" if f.path.name in checked else check(f.path, "quick_check")
         if verdict != "ok":
             raise RolloverFailed(f"{f.path.name} failed quick_check after the rollover ({verdict}).")
         conn = connect(f.path, readonly=True)
@@ -447,6 +486,7 @@ async def rollover(ctx: Context, year: int, *, fail_after: str | None = None,
                     base = Path(data["live_backup"]) if data.get("live_backup") else None
                     how = _build_archive(config, yr, n, plan.archive_rows.get(yr), base, plan.live_rows)
                     data.setdefault("swapped", []).append(yr)
+                    data.setdefault("checked", []).append(f"archive_{yr}.db")
                     _write_journal(config, data)
                     emitter.emit(RolloverStep("archive", "running", f"archive_{yr}.db: {n:,} rows ({how})"))
                 mark("archive")
@@ -455,6 +495,8 @@ async def rollover(ctx: Context, year: int, *, fail_after: str | None = None,
             if "trim" not in done:
                 emitter.emit(RolloverStep("trim", "running"))
                 how = _trim(config, plan)
+                if "replaced" in how:
+                    data.setdefault("checked", []).append(schema.LIVE_DB_NAME)
                 mark("trim")
                 emitter.emit(RolloverStep("trim", "done", how))
                 inject("trim")
@@ -470,7 +512,7 @@ async def rollover(ctx: Context, year: int, *, fail_after: str | None = None,
                 inject("indexes")
             if "verify" not in done:
                 emitter.emit(RolloverStep("verify", "running"))
-                total_after, files = _verify(config, plan)
+                total_after, files = _verify(config, plan, set(data.get("checked", [])))
                 data["total_after"], data["files"] = total_after, files
                 mark("verify")
                 emitter.emit(RolloverStep("verify", "done", f"{plan.total_before:,} rows before, {total_after:,} after"))

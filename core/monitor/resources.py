@@ -143,7 +143,8 @@ def _load(session: Session, user: str | None) -> list[Resource]:
         ))
         seen.add((run.id if run else None, vm.ip_address))
     for run_id, run in runs.items():
-        if run.status not in LIVE_RUN_STATUSES:
+        # A torn-down run stays COMPLETED (its history), but its machines are gone.
+        if run.status not in LIVE_RUN_STATUSES or (isinstance(run.details, dict) and run.details.get("teardown")):
             continue
         for target in links[run_id].ssh_targets:
             if (run_id, target.host) in seen:

@@ -120,7 +120,9 @@ class RollupReader:
     def _connect(self) -> sqlite3.Connection | None:
         if not self.path.exists():
             return None
-        return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=1, check_same_thread=False)
+        from urllib.parse import quote
+
+        return sqlite3.connect(f"file:{quote(str(self.path))}?mode=ro", uri=True, timeout=1, check_same_thread=False)
 
     def is_valid(self, conn: sqlite3.Connection, path: Path) -> bool:
         row = conn.execute("SELECT signature FROM sources WHERE name = ?", (path.name,)).fetchone()

@@ -14,7 +14,10 @@ import os
 import signal
 import struct
 import termios
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from core.serve.prefork import Prefork
 
 READ_CHUNK = 65536
 
@@ -26,31 +29,49 @@ def set_window_size(fd: int, cols: int, rows: int, px_width: int = 0, px_height:
 class PtyChild:
     """A process on a PTY. `on_output(bytes)` gets its output; `on_exit(status)` once."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], cols: int, rows: int,
-                 on_output: Callable[[bytes], None], on_exit: Callable[[int], None]) -> None:
+    def __init__(self, cols: int, rows: int, on_output: Callable[[bytes], None], on_exit: Callable[[int], None]) -> None:
+        """Open the PTY; `start_exec` or `start_prefork` then puts a process on it."""
         self._loop = asyncio.get_running_loop()
         self._on_output = on_output
         self._on_exit = on_exit
         self._pending_input = bytearray()
         self._reading = False
+        self._pidfd = -1
+        self.pid = 0
         self.status: int | None = None
-        master, slave = os.openpty()
-        set_window_size(slave, cols, rows)
+        self.master, self._slave = os.openpty()
+        set_window_size(self._slave, cols, rows)
+        os.set_blocking(self.master, False)
+
+    def start_exec(self, argv: list[str], env: dict[str, str], cwd: str) -> None:
+        """fork + exec a fresh interpreter (the fallback when there is no prefork)."""
         pid = os.fork()
-        if pid == 0:  # the child: nothing but exec, we may have threads in the parent
+        if pid == 0:  # the child: nothing but exec, the parent may have threads
             try:
-                os.close(master)
-                os.login_tty(slave)
+                os.close(self.master)
+                os.login_tty(self._slave)
+                os.chdir(cwd)
                 os.execve(argv[0], argv, env)
             finally:
                 os._exit(127)
-        os.close(slave)
+        self._attach(pid)
+
+    async def start_prefork(self, prefork: Prefork, args: list[str], env: dict[str, str], cwd: str) -> None:
+        """Have the warm session starter fork the child onto our PTY."""
+        # On failure the slave stays open, so the caller can fall back to start_exec.
+        self._attach(await prefork.spawn(args, env, cwd, self._slave))
+
+    def _attach(self, pid: int) -> None:
+        self._close_slave()  # only the child holds the slave now: its exit gives EIO
         self.pid = pid
-        self.master = master
-        os.set_blocking(master, False)
         self._pidfd = os.pidfd_open(pid)
         self._loop.add_reader(self._pidfd, self._reap)
         self.resume_output()
+
+    def _close_slave(self) -> None:
+        if self._slave >= 0:
+            os.close(self._slave)
+            self._slave = -1
 
     # -------------------------------------------------------------- output side
     def pause_output(self) -> None:
@@ -107,7 +128,7 @@ class PtyChild:
     def _reap(self) -> None:
         try:
             done, raw = os.waitpid(self.pid, os.WNOHANG)
-        except ChildProcessError:
+        except ChildProcessError:  # a prefork child: its parent reaps it, status unknown
             raw = 0
         else:
             if done == 0:  # woken early: not exited yet
@@ -141,7 +162,9 @@ class PtyChild:
 
     async def terminate(self, grace: float = 3.0) -> None:
         """Hang up like a closed terminal would; SIGKILL if it does not leave in time."""
+        self._close_slave()
         if not self.alive:
+            self._close_master()
             return
         try:
             os.killpg(self.pid, signal.SIGHUP)

@@ -26,6 +26,7 @@ from core.serve.sessions import SessionLimits, SessionTable
 
 if TYPE_CHECKING:
     from core.context import Context
+    from core.serve.prefork import Prefork
     from core.serve.pty_child import PtyChild
     from core.users import User
 
@@ -56,6 +57,9 @@ class ServeOptions:
     limits: SessionLimits = field(default_factory=SessionLimits)
     # argv that starts a child jumpdeck, without identity; set by `child_command`.
     child_argv: tuple[str, ...] = ()
+    # Fork sessions from a warm session starter (tui/serve_zygote.py) instead of
+    # starting a fresh interpreter each time: faster first frame, shared pages.
+    prefork: bool = True
 
 
 def child_command(home: Path, *, demo: bool) -> tuple[str, ...]:
@@ -84,6 +88,8 @@ class ServeServer:
         self._sweeper: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self.port = options.port
+        self.prefork: Prefork | None = None
+        self._starting_prefork: Prefork | None = None
 
     # ----------------------------------------------------------------- running
     async def start(self) -> None:
@@ -112,7 +118,31 @@ class ServeServer:
                            remedy="Choose another --listen port, or stop what is using this one.") from None
         self.port = self._listener.sockets[0].getsockname()[1]
         self._sweeper = asyncio.create_task(self._sweep_idle())
+        if self.options.prefork and self.options.child_argv[1:3] == ("-m", "tui.cli"):
+            # Warming up takes as long as one jumpdeck start; listen meanwhile (the
+            # first sessions then start by fork + exec).
+            self.spawn(self._start_prefork())
         log.info("serve-ssh listening on %s:%s", self.options.host, self.port)
+
+    async def _start_prefork(self) -> None:
+        from core.serve.prefork import Prefork
+
+        prefork = Prefork(self._base_env(), str(self.ctx.config.home))
+        self._starting_prefork = prefork
+        try:
+            await prefork.start()
+            self.prefork = prefork
+            log.info("session starter ready")
+        except JumpdeckError as error:
+            log.warning("%s Sessions start by fork + exec.", error)
+
+    async def wait_prefork(self, timeout: float = 60.0) -> bool:
+        """For benchmarks and tests: wait until sessions fork from the warm starter."""
+        for _ in range(int(timeout / 0.05)):
+            if self.prefork is not None and self.prefork.alive:
+                return True
+            await asyncio.sleep(0.05)
+        return False
 
     async def close(self) -> None:
         if self._sweeper:
@@ -127,6 +157,9 @@ class ServeServer:
             await asyncio.sleep(0.05)
         if self._control is not None:
             await self._control.close()
+        starter = self.prefork or self._starting_prefork
+        if starter is not None:
+            await starter.close()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
 
@@ -155,8 +188,12 @@ class ServeServer:
                 shown = f"{minutes:g} minutes" if minutes >= 1 else f"{limit:g} seconds"
                 entry.end(f"closed after {shown} without input")
 
+    @staticmethod
+    def _base_env() -> dict[str, str]:
+        return {k: v for k, v in os.environ.items() if not k.startswith("SSH_") and k not in ("COLORTERM", "TMUX", "TMUX_PANE")}
+
     def child_env(self, actor: Actor, term: str, client_env: dict[str, str]) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SSH_") and k not in ("COLORTERM", "TMUX", "TMUX_PANE")}
+        env = self._base_env()
         env.update({
             "TERM": term or "xterm-256color",
             ACTOR_ENV: actor.user,
@@ -337,14 +374,38 @@ class _Session(asyncssh.SSHServerSession):
 
         actor = _actor_for(user, self.connection.address)
         env = self.server.child_env(actor, self.term, dict(self.chan.get_environment()))
-        cols, rows, px_w, px_h = self.size
+        cols, rows, _, _ = self.size
+        cwd = str(self.server.ctx.config.home)
         try:
-            self.child = PtyChild(list(self.server.options.child_argv), env, cols, rows, self._output, self._child_exited)
+            self.child = PtyChild(cols, rows, self._output, self._child_exited)
+            prefork = self.server.prefork
+            if prefork is not None and prefork.alive:
+                self.server.spawn(self._start_prefork(prefork, env, cwd))
+                return
+            self.child.start_exec(list(self.server.options.child_argv), env, cwd)
         except OSError as exc:
-            self.server.table.close(self.entry.id)
-            self._refuse(f"jumpdeck could not start a session: {exc.strerror}.\r\n")
+            self._failed_to_start(exc.strerror or str(exc))
             return
         self.entry.pid = self.child.pid
+
+    async def _start_prefork(self, prefork: Prefork, env: dict[str, str], cwd: str) -> None:
+        try:
+            await self.child.start_prefork(prefork, list(self.server.options.child_argv[3:]), env, cwd)
+        except (JumpdeckError, OSError, asyncio.TimeoutError) as exc:
+            log.warning("prefork start failed (%s); falling back to fork + exec", exc)
+            try:
+                self.child.start_exec(list(self.server.options.child_argv), env, cwd)
+            except OSError as error:
+                self._failed_to_start(error.strerror or str(error))
+                return
+        self.entry.pid = self.child.pid
+        if self.chan.is_closing():  # the client left while we were starting
+            await self.child.terminate()
+
+    def _failed_to_start(self, reason: str) -> None:
+        if self.entry is not None:
+            self.server.table.close(self.entry.id)
+        self._refuse(f"jumpdeck could not start a session: {reason}.\r\n")
 
     def _refuse(self, text: str) -> None:
         self.chan.write(text.replace("\r\n", "\n").replace("\n", "\r\n").encode())
@@ -353,6 +414,8 @@ class _Session(asyncssh.SSHServerSession):
     def _output(self, data: bytes) -> None:
         if not self.chan.is_closing():
             self.chan.write(data)
+            if self.entry is not None:
+                self.entry.bytes_out += len(data)
 
     def _child_exited(self, status: int) -> None:
         if self.entry is not None:

@@ -31,15 +31,18 @@ class LiveSession:
     since: datetime
     idle_seconds: float
     pid: int
+    bytes_out: int = 0  # sent to the client so far: thin links care
 
     def to_json(self) -> dict:
         return {"id": self.id, "user": self.user, "address": self.address, "fingerprint": self.fingerprint,
-                "since": self.since.isoformat(), "idle_seconds": round(self.idle_seconds, 1), "pid": self.pid}
+                "since": self.since.isoformat(), "idle_seconds": round(self.idle_seconds, 1), "pid": self.pid,
+                "bytes_out": self.bytes_out}
 
     @classmethod
     def from_json(cls, data: dict) -> LiveSession:
         return cls(int(data["id"]), data["user"], data["address"], data["fingerprint"],
-                   datetime.fromisoformat(data["since"]), float(data["idle_seconds"]), int(data["pid"]))
+                   datetime.fromisoformat(data["since"]), float(data["idle_seconds"]), int(data["pid"]),
+                   int(data.get("bytes_out", 0)))
 
 
 class _Entry:
@@ -48,6 +51,7 @@ class _Entry:
         self.since = datetime.now(timezone.utc)
         self.last_input = time.monotonic()
         self.pid = 0
+        self.bytes_out = 0
         self.end = end  # end(reason): close the session from the server side
 
 
@@ -90,7 +94,7 @@ class SessionTable:
 
     def list(self) -> list[LiveSession]:
         now = time.monotonic()
-        return [LiveSession(e.id, e.user, e.address, e.fingerprint, e.since, now - e.last_input, e.pid)
+        return [LiveSession(e.id, e.user, e.address, e.fingerprint, e.since, now - e.last_input, e.pid, e.bytes_out)
                 for e in sorted(self._entries.values(), key=lambda e: e.id)]
 
     def idle_beyond_limit(self) -> list[_Entry]:

@@ -86,10 +86,11 @@ async def test_rollup_equals_raw_sums_and_follows_changes(two_years):
     assert set(first.rebuilt) == {"archive_2025.db", "production_analysis.db"}
     assert _rollup_rows(two_years) == _raw_rows(two_years)
     assert refresh_rollups(two_years).rebuilt == ()  # idempotent, nothing changed
+    reader = RollupReader(two_years)
+    assert reader.query(live_db_path(two_years), "SELECT count(*) FROM monthly WHERE name = ?", ())[0][0] > 0
 
     _append(two_years, day="2026-02-14", qty=777)
     # Stale now: the query layer must not use it, and its answer still equals raw SQL.
-    reader = RollupReader(two_years)
     assert reader.query(live_db_path(two_years), "SELECT 1 FROM monthly WHERE name = ?", ()) is None
     months = await ProductionData(two_years).monthly_totals(YEAR)
     assert {m.month: m.quantity for m in months} == direct_sum([live_db_path(two_years)], "2026-01-01", "2026-12-31", group="month")

@@ -76,3 +76,20 @@ def test_links_tolerate_odd_details():
     links = parse_links({"resources": {"ssh_targets": ["127.0.0.5", {"host": "127.0.0.6", "port": "x"}, {"port": 22}]}})
     assert [(t.host, t.port) for t in links.ssh_targets] == [("127.0.0.5", 22), ("127.0.0.6", 22)]
     assert role_of("127.0.0.7", parse_links({"resources": {"web_url": "127.0.0.7:8080"}})) == "web"
+
+
+async def test_torn_down_run_lists_nothing(ctx, admin):
+    # The provisioning service's teardown keeps the run COMPLETED, notes it in details
+    # and returns the VMs to the pool.
+    await add_run(ctx, service="gone", created_by="admin", pool_status="available",
+                  vms=[("WKLD-07", "127.0.10.7")],
+                  resources={"ssh_targets": [{"host": "127.0.10.7"}, {"host": "127.0.40.1"}]})
+
+    def mark(session) -> None:  # noqa: ANN001
+        from core.store.models import ProvisionRunRow
+
+        run = session.query(ProvisionRunRow).one()
+        run.details = {**run.details, "teardown": {"by": "admin", "released": 1}}
+
+    await ctx.store.run(mark)
+    assert await list_resources(ctx.store, admin) == []

@@ -151,7 +151,7 @@ def start_serve(home: Path, keys: dict[str, Path], *flags: str) -> Serve:
         [sys.executable, "-m", "tui.cli", "serve-ssh", "--listen", f"127.0.0.1:{port}", *flags],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     serve = Serve(home, port, keys, process)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         ready, _, _ = select.select([process.stdout], [], [], 0.5)
         if ready:
@@ -159,7 +159,8 @@ def start_serve(home: Path, keys: dict[str, Path], *flags: str) -> Serve:
             if not line:
                 break
             serve.output.append(line)
-            if "listening on" in line:
+            # Sessions fork from the warm starter once it says so; --no-prefork never will.
+            if ("listening on" in line and "--no-prefork" in flags) or "session starter ready" in line:
                 return serve
     stop_serve(serve)
     raise AssertionError("serve-ssh did not start:\n" + "".join(serve.output))

@@ -52,6 +52,8 @@ def test_authorized_key_renders_keys_work_resize_relayouts_quit_closes(serve, tm
     live = sessions(serve)
     assert [(s.user, s.address) for s in live] == [("admin", "127.0.0.1")]
     child_pid = live[0].pid
+    # Forked from the warm session starter, not started by the server itself.
+    assert _parent(child_pid) not in (serve.process.pid, 0)
 
     tmux.send("a", "q")
     pane = tmux.wait_for("a", "SSH-EXIT=")
@@ -66,6 +68,11 @@ def test_authorized_key_renders_keys_work_resize_relayouts_quit_closes(serve, tm
     fingerprint = subprocess.run(["ssh-keygen", "-lf", str(serve.keys["admin"].with_suffix(".pub"))],
                                  capture_output=True, text=True, check=True).stdout.split()[1]
     assert any(fingerprint in e.detail for e in serve.activity() if e.action == "SSH_DISCONNECT")
+
+
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
 
 
 def _alive(pid: int) -> bool:
@@ -221,10 +228,33 @@ def test_idle_timeout_and_per_user_limit(tmux):
         tmux.new("i1", server.ssh_line("kim"))
         tmux.wait_for("i1", "Palette")
         tmux.new("i2", server.ssh_line("kim"))
-        pane = tmux.wait_for("i2", "SSH-EXIT=")
+
+        def i2_done() -> bool:
+            tmux.send("i1", "C-l")  # keep i1 busy (a redraw) until i2 has its answer
+            return "SSH-EXIT=" in tmux.capture("i2")
+
+        wait_until(i2_done, timeout=30, interval=0.5)
+        pane = tmux.capture("i2")
         assert "You already have 1 jumpdeck sessions open (the limit is 1)" in pane, pane
         pane = tmux.wait_for("i1", "SSH-EXIT=")
         assert "closed after 2 seconds without input" in pane, pane
+    finally:
+        stop_serve(server)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_without_prefork_sessions_start_by_fork_exec(tmux):
+    base = Path(tempfile.mkdtemp(prefix="jds", dir="/tmp"))
+    home, keys = prepare_home(base)
+    server = start_serve(home, keys, "--no-prefork")
+    try:
+        tmux.new("e", server.ssh_line("admin"))
+        pane = tmux.wait_for("e", "Palette")
+        assert "admin (admin) · ssh:127.0.0.1" in pane.splitlines()[0], pane
+        (live,) = sessions(server)
+        assert _parent(live.pid) == server.process.pid
+        tmux.send("e", "q")
+        assert "SSH-EXIT=0" in tmux.wait_for("e", "SSH-EXIT=")
     finally:
         stop_serve(server)
         shutil.rmtree(base, ignore_errors=True)

@@ -49,6 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-per-user", type=_positive, default=5, metavar="N", help="sessions at once per user (default 5)")
     p.add_argument("--idle-timeout", type=_non_negative, default=1800, metavar="S",
                    help="close a session after S seconds without a key (default 1800; 0 = never)")
+    p.add_argument("--no-prefork", action="store_true",
+                   help="start each session as a fresh process instead of forking a warm one (slower; for debugging)")
     p.set_defaults(run=lambda a: run_with_context(a, _serve))
 
 
@@ -75,6 +77,7 @@ async def _serve(args, ctx) -> int:
         host_key=Path(args.host_key).expanduser() if args.host_key else None,
         limits=SessionLimits(max_sessions=args.max_sessions, max_per_user=args.max_per_user, idle_timeout=args.idle_timeout),
         child_argv=child_command(ctx.config.home, demo=ctx.config.demo),
+        prefork=not args.no_prefork,
     )
     server = ServeServer(ctx, options)
     await server.start()
@@ -84,9 +87,16 @@ async def _serve(args, ctx) -> int:
         loop.add_signal_handler(sig, stop.set)
     print(f"jumpdeck serve-ssh listening on {host}:{server.port} (host key {server.host_key_fingerprint}); "
           f"connect with: ssh -t -p {server.port} USER@{host}", flush=True)
+
+    async def announce_prefork() -> None:
+        if options.prefork and await server.wait_prefork():
+            print("jumpdeck serve-ssh: session starter ready (sessions fork from a warm process).", flush=True)
+
+    announcer = asyncio.create_task(announce_prefork())
     try:
         await stop.wait()
     finally:
+        announcer.cancel()
         print("jumpdeck serve-ssh: stopping, closing sessions.", file=sys.stderr, flush=True)
         await server.close()
     return 0

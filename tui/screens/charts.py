@@ -109,6 +109,7 @@ class ChartsScreen(JumpdeckScreen):
         self.result_range: DateRange | None = None
         self.suggester = ItemSuggester()
         self._loading_timer = None
+        self._load_pending = False
         self.loads_done = 0  # finished loads (answers or errors); tests wait on it
         start, end = preset_range(self.preset, today())
         self._start, self._end = start, end
@@ -193,14 +194,21 @@ class ChartsScreen(JumpdeckScreen):
             plot.refresh()
 
     def _set_loading(self, on: bool) -> None:
+        # The flag, not only stopping the timer, decides: a timer that already fired may
+        # still have its callback queued, and must not raise the indicator after the answer.
+        self._load_pending = on
         if self._loading_timer is not None:
             self._loading_timer.stop()
             self._loading_timer = None
         body = self.query_one("#charts-body")
         if on:
-            self._loading_timer = self.set_timer(LOADING_DELAY_S, lambda: setattr(body, "loading", True))
+            self._loading_timer = self.set_timer(LOADING_DELAY_S, self._show_loading)
         else:
             body.loading = False
+
+    def _show_loading(self) -> None:
+        if self._load_pending:
+            self.query_one("#charts-body").loading = True
 
     # ------------------------------------------------------------------ loading
     @work(exclusive=True, group="charts", exit_on_error=False)

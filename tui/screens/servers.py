@@ -9,7 +9,6 @@ polling all go through `_round`, which refuses to start a second.
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import time
 from typing import TYPE_CHECKING
@@ -124,16 +123,7 @@ class ServersScreen(JumpdeckScreen):
         self.round_progress: tuple[int, int] | None = None
         self._round_label = ""
         self._loaded_once = False
-        self._dirty = False
         self._last_flush = 0.0
-        self._prefetch: asyncio.Task | None = None
-        ctx = getattr(self.app, "ctx", None)
-        if ctx is not None:
-            # Start reading the fleet while the screen composes: the grid paints sooner.
-            from core.servers.registry import ServerRegistry
-
-            self.registry = ServerRegistry(ctx.store, ctx.secrets)
-            self._prefetch = asyncio.get_running_loop().create_task(self.registry.list(ctx.actor))
 
     # ----------------------------------------------------------------- layout
     def compose_body(self) -> ComposeResult:
@@ -159,8 +149,7 @@ class ServersScreen(JumpdeckScreen):
 
         config = self.app.config
         self.engine = CheckEngine(concurrency=config.check_concurrency, timeout=config.check_timeout)
-        if self.registry is None:
-            self.registry = ServerRegistry(self.ctx.store, self.ctx.secrets)
+        self.registry = ServerRegistry(self.ctx.store, self.ctx.secrets)
         self.poller = Poller(self._poll_round, interval=None)
         self.poller.start()
         search = self.query_one("#servers-search", Input)
@@ -182,8 +171,7 @@ class ServersScreen(JumpdeckScreen):
     @work(exclusive=True, group="servers-load")
     async def reload(self) -> None:
         assert self.registry is not None
-        prefetch, self._prefetch = self._prefetch, None
-        servers = await prefetch if prefetch is not None else await self.registry.list(self.ctx.actor)
+        servers = await self.registry.list(self.ctx.actor)
         self.fleet.load(servers)
         self.redraw()
         first = not self._loaded_once
@@ -203,7 +191,6 @@ class ServersScreen(JumpdeckScreen):
         self._draw_status()
         self._draw_banner()
         self.refresh_bindings()
-        self._dirty = False
 
     def filter_chips(self) -> tuple[list[tuple[str, str, bool]], list[tuple[str, str, bool]]]:
         """(value, label, active) of each type chip and each status chip."""
@@ -387,7 +374,6 @@ class ServersScreen(JumpdeckScreen):
             return
         if (row.state, status_text(row)) != shown:  # over a thin link, unchanged cards cost nothing
             self.query_one(ServerGrid).refresh_row(row.info.id)
-        self._dirty = True
         now = time.monotonic()
         if now - self._last_flush >= 0.1:
             self._last_flush = now

@@ -7,14 +7,18 @@ the same before the app starts, through `app.ssh_pending`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, Static, Tab, Tabs
 
 from tui.screens.base import JumpdeckScreen
-from tui.widgets.ssh_pane import SshPane
-from tui.widgets.terminal import Terminal
+
+if TYPE_CHECKING:  # pyte (~0.1 s to import) loads with the first session, not at start-up
+    from tui.widgets.ssh_pane import SshPane
+    from tui.widgets.terminal import Terminal
 
 
 async def open_ssh_session(app, target) -> None:
@@ -71,8 +75,10 @@ class SshScreen(JumpdeckScreen):
         for target in pending:
             await self.open_session(target)
 
-    async def open_session(self, target) -> SshPane:
+    async def open_session(self, target) -> "SshPane":
         """Add a tab for `target`, connect it, and put the keyboard in its terminal."""
+        from tui.widgets.ssh_pane import SshPane
+
         self._counter += 1
         pane_id = f"ssh-pane-{self._counter}"
         pane = SshPane(target, self._policy(), audit=self._audit, id=pane_id)
@@ -86,23 +92,23 @@ class SshScreen(JumpdeckScreen):
         return pane
 
     @property
-    def active_pane(self) -> SshPane | None:
+    def active_pane(self) -> "SshPane | None":
         current = self.query_one(ContentSwitcher).current
         return self._panes.get(current or "")
 
-    def panes(self) -> list[SshPane]:
+    def panes(self) -> "list[SshPane]":
         return list(self._panes.values())
 
     # --------------------------------------------------------------- labels
-    def _label(self, pane: SshPane, *, activity: bool = False):
+    def _label(self, pane: "SshPane", *, activity: bool = False):
         from textual.content import Content  # plain text: "[failed]" is not markup
 
         return Content(self._label_text(pane, activity=activity))
 
-    def _label_text(self, pane: SshPane, *, activity: bool = False) -> str:
+    def _label_text(self, pane: "SshPane", *, activity: bool = False) -> str:
         label = pane.target.label
         if pane.state == "finished":
-            label += f" [{pane.exit_status if pane.exit_status is not None else pane.exit_signal}]"
+            label += f" [{pane.exit_status if pane.exit_status is not None else pane.exit_signal or 'closed'}]"
         elif pane.state == "failed":
             label += " [failed]"
         elif pane.state == "confirm":
@@ -111,23 +117,21 @@ class SshScreen(JumpdeckScreen):
             label += " •"
         return label
 
-    def _relabel(self, pane: SshPane, *, activity: bool = False) -> None:
+    def _relabel(self, pane: "SshPane", *, activity: bool = False) -> None:
         try:
             tab = self.query_one(f"#tab-{pane.id}", Tab)
         except Exception:
             return
         tab.label = self._label(pane, activity=activity)
 
-    def on_ssh_pane_state_changed(self, event: SshPane.StateChanged) -> None:
-        self._relabel(event.pane, activity=getattr(event.pane, "_marked", False))
+    def on_ssh_pane_state_changed(self, event: "SshPane.StateChanged") -> None:
+        self._relabel(event.pane, activity=event.pane.marked)
 
-    def on_ssh_pane_activity(self, event: SshPane.Activity) -> None:
-        pane = event.pane
-        if pane is not self.active_pane and not getattr(pane, "_marked", False):
-            pane._marked = True
-            self._relabel(pane, activity=True)
+    def on_ssh_pane_activity(self, event: "SshPane.Activity") -> None:
+        if event.pane.background:
+            self._relabel(event.pane, activity=True)
 
-    def on_ssh_pane_host_key_question(self, event: SshPane.HostKeyQuestion) -> None:
+    def on_ssh_pane_host_key_question(self, event: "SshPane.HostKeyQuestion") -> None:
         from tui.screens.ssh_dialogs import HostKeyDialog
 
         pane = event.pane
@@ -143,11 +147,13 @@ class SshScreen(JumpdeckScreen):
         if pane is None:
             return
         self.query_one(ContentSwitcher).current = pane_id
-        if getattr(pane, "_marked", False):
-            pane._marked = False
+        for other in self._panes.values():
+            other.background = other is not pane
+        if pane.marked:
+            pane.marked = False
             self._relabel(pane)
 
-    def on_terminal_released(self, event: Terminal.Released) -> None:
+    def on_terminal_released(self, event: "Terminal.Released") -> None:
         self.query_one(Tabs).focus()
 
     # --------------------------------------------------------------- actions
@@ -182,7 +188,7 @@ class SshScreen(JumpdeckScreen):
                                            f"{pane.target.label} is still connected. Closing ends its shell.",
                                            confirm_label="Close"), answer)
 
-    def _remove(self, pane: SshPane) -> None:
+    def _remove(self, pane: "SshPane") -> None:
         pane.close()
         self._panes.pop(pane.id, None)
         self.query_one(Tabs).remove_tab(f"tab-{pane.id}")

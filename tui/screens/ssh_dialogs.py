@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -106,12 +108,10 @@ class ConnectDialog(ModalScreen):
             if kind == "key":
                 if not values["key"]:
                     raise ValidationError("Give the key file's path.", field="key")
-                target = target.__class__(host=target.host, user=target.user, port=target.port,
-                                          auth=SshAuth.key(values["key"]))
+                target = replace(target, auth=SshAuth.key(values["key"]))
             elif kind == "password":
                 password = Secret(self.query_one("#password", Input).value)
-                target = target.__class__(host=target.host, user=target.user, port=target.port,
-                                          auth=SshAuth.with_password(password))
+                target = replace(target, auth=SshAuth.with_password(password))
         except ValueError:
             self.query_one("#error", Static).update("The port must be a number from 1 to 65535.")
             return

@@ -64,6 +64,8 @@ class SshPane(Widget):
         self.exit_status: int | None = None
         self.exit_signal: str | None = None
         self.error: str | None = None
+        self.background = False  # set by the screen when another tab is shown
+        self.marked = False  # output arrived while in the background
         self._offer = None
         self._conn = None
         self._session = None
@@ -80,6 +82,8 @@ class SshPane(Widget):
         if self.state == "finished":
             if self.exit_signal:
                 return f"ended by signal {self.exit_signal}"
+            if self.exit_status is None:
+                return "connection closed"
             return f"exited with status {self.exit_status}"
         return {"waiting": "waiting", "connecting": "connecting", "confirm": "host key?",
                 "live": "live", "failed": "failed"}[self.state]
@@ -102,7 +106,8 @@ class SshPane(Widget):
         self._sized.set()
 
     def _start(self) -> None:
-        self.run_worker(self._run(), name="ssh-session", exclusive=True)
+        self._worker = self.run_worker(self._run(), name=f"ssh {self.target.label}", group=f"ssh-{id(self)}",
+                                       exclusive=True)
 
     def answer_host_key(self, accepted: bool) -> None:
         if self.state != "confirm" or self._offer is None:
@@ -150,7 +155,9 @@ class SshPane(Widget):
         session = self._session
         async for chunk in session.output():
             await self.terminal.feed(chunk)
-            self.post_message(self.Activity(self))
+            if self.background and not self.marked:  # one message per mark, not per chunk
+                self.marked = True
+                self.post_message(self.Activity(self))
         await session.wait_closed()
         self.terminal.detach()
         self.exit_status, self.exit_signal = session.exit_status, session.exit_signal
@@ -165,4 +172,6 @@ class SshPane(Widget):
             self._session.close()
         if self._conn is not None:
             self._conn.close()
-        self.workers.cancel_all()
+        worker = getattr(self, "_worker", None)
+        if worker is not None:
+            worker.cancel()  # this pane's worker only: the other tabs keep running

@@ -119,12 +119,18 @@ class Driver:
         return DriverError(ErrorKind.DRIVER_MISSING, f"The {self.library} driver cannot be loaded: {detail}.",
                            hint=self.install_hint)
 
+    def lib(self):  # noqa: ANN201
+        """The driver library, imported on first use; missing (or, for pyodbc, missing
+        `libodbc.so.2` beneath it) becomes `driver_missing`."""
+        try:
+            return importlib.import_module(self.library)
+        except ImportError as exc:
+            raise self.missing(str(exc)) from None
+
     def preload(self) -> None:
         """Import the library now (raising `DriverError` if it is missing), so that the
         first check's latency does not include the import."""
-        lib = getattr(self, "_lib", None)
-        if lib is not None:
-            lib()
+        self.lib()
 
     def version(self, creds: Credentials, timeout: float) -> str:
         """Connect, read the version string, disconnect. Sync adapters only."""

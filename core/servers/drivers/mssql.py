@@ -34,15 +34,9 @@ class MsSqlDriver(Driver):
     install_hint = ODBC_HINT
     LISTS_DATABASES = True
 
-    def _lib(self):  # noqa: ANN202
-        try:
-            import pyodbc
-        except ImportError as exc:  # no pyodbc, or no libodbc.so.2 beneath it
-            raise self.missing(str(exc)) from None
-        return pyodbc
 
     def odbc_driver(self) -> str:
-        pyodbc = self._lib()
+        pyodbc = self.lib()
         try:
             installed = set(pyodbc.drivers())
         except pyodbc.Error as exc:
@@ -65,7 +59,7 @@ class MsSqlDriver(Driver):
         return ";".join(parts)
 
     def _query(self, creds: Credentials, timeout: float, statement: str) -> list[tuple]:
-        pyodbc = self._lib()
+        pyodbc = self.lib()
         driver = self.odbc_driver()
         try:
             conn = pyodbc.connect(self.connection_string(creds, driver), timeout=max(1, math.ceil(timeout)))

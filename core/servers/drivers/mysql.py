@@ -59,15 +59,9 @@ class MySqlDriver(Driver):
     LISTS_DATABASES = True
     CREATES_DATABASES = True
 
-    def _lib(self):  # noqa: ANN202
-        try:
-            import pymysql
-        except ImportError as exc:
-            raise self.missing(str(exc)) from None
-        return pymysql
 
     def connect(self, creds: Credentials, timeout: float):  # noqa: ANN201
-        pymysql = self._lib()
+        pymysql = self.lib()
         wait = max(0.05, timeout)
         try:
             return _connection_cls()(
@@ -86,7 +80,7 @@ class MySqlDriver(Driver):
             with conn.cursor() as cur:
                 cur.execute(statement, args or None)
                 return list(cur.fetchall())
-        except (self._lib().Error, OSError) as exc:
+        except (self.lib().Error, OSError) as exc:
             raise classify(exc) from None
         finally:
             conn.close()

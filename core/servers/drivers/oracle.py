@@ -25,15 +25,9 @@ class OracleDriver(Driver):
     install_hint = "Install it with: pip install oracledb"
     is_async = True
 
-    def _lib(self):  # noqa: ANN202
-        try:
-            import oracledb
-        except ImportError as exc:
-            raise self.missing(str(exc)) from None
-        return oracledb
 
     async def version_async(self, creds: Credentials, timeout: float) -> str:
-        oracledb = self._lib()
+        oracledb = self.lib()
         try:
             params = oracledb.ConnectParams(host=creds.host, port=creds.port, service_name=creds.database,
                                             tcp_connect_timeout=max(0.05, timeout), retry_count=0)

@@ -8,6 +8,7 @@ queries, so a thread abandoned by the deadline always comes back.
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING
 
 from core.servers.drivers import DatabaseInfo, Driver, DriverError, ErrorKind, first_line
@@ -26,15 +27,9 @@ class PostgresDriver(Driver):
     LISTS_DATABASES = True
     CREATES_DATABASES = True
 
-    def _lib(self):  # noqa: ANN202
-        try:
-            import psycopg2
-        except ImportError as exc:
-            raise self.missing(str(exc)) from None
-        return psycopg2
 
     def connect(self, creds: Credentials, timeout: float, *, database: str | None = None):  # noqa: ANN201
-        psycopg2 = self._lib()
+        psycopg2 = self.lib()
         try:
             return psycopg2.connect(
                 host=creds.host, port=creds.port, user=creds.username, password=creds.password.reveal(),
@@ -52,7 +47,7 @@ class PostgresDriver(Driver):
             with conn.cursor() as cur:
                 cur.execute("SELECT version()")
                 return str(cur.fetchone()[0])
-        except self._lib().Error as exc:
+        except self.lib().Error as exc:
             raise classify(exc) from None
         finally:
             conn.close()
@@ -69,7 +64,7 @@ class PostgresDriver(Driver):
                     " FROM pg_catalog.pg_database d WHERE NOT d.datistemplate ORDER BY 1"
                 )
                 return [DatabaseInfo(name, size, owner) for name, owner, size in cur.fetchall()]
-        except self._lib().Error as exc:
+        except self.lib().Error as exc:
             raise classify(exc) from None
         finally:
             conn.close()
@@ -82,7 +77,7 @@ class PostgresDriver(Driver):
             conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
             with conn.cursor() as cur:
                 cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        except self._lib().Error as exc:
+        except self.lib().Error as exc:
             raise classify(exc) from None
         finally:
             conn.close()
@@ -105,10 +100,11 @@ def classify(exc: BaseException) -> DriverError:
         kind = ErrorKind.TLS_ERROR
     else:
         kind = ErrorKind.OTHER
-    if kind in (ErrorKind.AUTH_FAILED, ErrorKind.DATABASE_NOT_FOUND, ErrorKind.OTHER) and "FATAL:" in text:
-        # libpq's first line is 'connection to server at ... failed: FATAL:  <reason>'
-        message = " ".join(message.split())
-    return DriverError(kind, message)
+    # libpq says 'connection to server at "h", port p failed: FATAL:  <reason>'; the card
+    # already shows host and port, so keep the reason.
+    message = re.sub(r'^connection to server at "[^"]*"(?: \([^)]*\))?, port \d+ failed:\s*', "", message)
+    message = " ".join(message.removeprefix("FATAL:").split()) or first_line(exc)
+    return DriverError(kind, message[:1].upper() + message[1:])
 
 
 DRIVER = PostgresDriver()

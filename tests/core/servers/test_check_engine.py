@@ -24,6 +24,9 @@ class FakeDriver(Driver):
     library = "fake"
     install_hint = ""
 
+    def lib(self) -> None:  # nothing to import
+        return None
+
     def __init__(self) -> None:
         self.release = threading.Event()
         self.active = 0
