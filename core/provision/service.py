@@ -154,7 +154,8 @@ def finish_in(session: Session, actor: Actor, run_id: int, status: str, *, error
     process got there first (the run is already terminal)."""
     from core.store.models import ProvisionRunRow
 
-    row = session.get(ProvisionRunRow, run_id)
+    # Locked (PostgreSQL) so a worker setting RUNNING and a cancel cannot both win.
+    row = session.get(ProvisionRunRow, run_id, with_for_update=True)
     if row is None or row.status in TERMINAL_STATUSES:
         return False
     set_status_in(session, row, status, error=error or None)
@@ -265,13 +266,11 @@ class ProvisionService:
         host = (info.details.get("config") or {}).get("worker_host")
         if host and host != socket.gethostname():
             return False
-        return not worker_alive(info.worker_pid, info.id) and ProvisionService._past_spawn_grace(info)
-
-    @staticmethod
-    def _past_spawn_grace(info: RunInfo) -> bool:
-        if info.worker_pid:
-            return True
-        return (_utcnow() - info.created_at).total_seconds() > SPAWN_GRACE_SECONDS
+        if info.status == PENDING and (_utcnow() - info.created_at).total_seconds() < SPAWN_GRACE_SECONDS:
+            # Not RUNNING yet: the worker may still be between fork and exec (its
+            # /proc cmdline is then its parent's) or importing; give it time.
+            return False
+        return not worker_alive(info.worker_pid, info.id)
 
     # ----- starting ------------------------------------------------------------------
     async def start(

@@ -42,7 +42,7 @@ class Worker:
     def _load(self, session):  # noqa: ANN001, ANN202
         from core.store.models import ProvisionRunRow
 
-        row = session.get(ProvisionRunRow, self.run_id)
+        row = session.get(ProvisionRunRow, self.run_id, with_for_update=True)
         if row is None:
             raise SystemExit(f"run {self.run_id} does not exist")
         if row.status in TERMINAL_STATUSES:  # canceled before this worker got going

@@ -69,7 +69,10 @@ async def test_interrupted_run_is_failed_and_vms_released(ctx, prov) -> None:
     svc, pool, _ = prov
     await add_vms(pool, ctx.actor, 1)
     info = await svc.start(ctx.actor, "single", "orphan", runner="mock", target="pool", options={"step_delay": 60})
-    await asyncio.sleep(0.5)
+    for _ in range(300):  # until the worker has really started the run
+        if (await svc.get(ctx.actor, info.id)).status == "RUNNING":
+            break
+        await asyncio.sleep(0.1)
     os.kill(info.worker_pid, signal.SIGKILL)
     for _ in range(50):
         if not worker_alive(info.worker_pid, info.id):
