@@ -30,7 +30,11 @@ class HelpScreen(ModalScreen[None]):
         rows: list[tuple[str, str, str]] = []
         seen: set[str] = set()
         reason_of = getattr(screen, "disabled_reason", lambda action: None)
-        for key, active in screen.active_bindings.items():
+        # The screen's own keys first, then the app's, then the focused widget's navigation.
+        def rank(active) -> int:  # noqa: ANN001
+            return 0 if active.node is screen else 1 if active.node is app else 2
+
+        for key, active in sorted(screen.active_bindings.items(), key=lambda item: rank(item[1])):
             binding = active.binding
             if not binding.description or (binding.action, binding.description) in seen:
                 continue
