@@ -31,8 +31,12 @@ class HelpScreen(ModalScreen[None]):
         seen: set[str] = set()
         reason_of = getattr(screen, "disabled_reason", lambda action: None)
         # The screen's own keys first, then the app's, then the focused widget's navigation.
+        inherited = {binding.key for binding in Screen.BINDINGS}  # tab, shift+tab, ctrl+c
+
         def rank(active) -> int:  # noqa: ANN001
-            return 0 if active.node is screen else 1 if active.node is app else 2
+            if active.node is screen and active.binding.key not in inherited:
+                return 0
+            return 1 if active.node is app else 2
 
         for key, active in sorted(screen.active_bindings.items(), key=lambda item: rank(item[1])):
             binding = active.binding
