@@ -31,10 +31,10 @@ class HelpScreen(ModalScreen[None]):
         seen: set[str] = set()
         reason_of = getattr(screen, "disabled_reason", lambda action: None)
         # The screen's own keys first, then the app's, then the focused widget's navigation.
-        inherited = {binding.key for binding in Screen.BINDINGS}  # tab, shift+tab, ctrl+c
+        inherited = {binding.action for binding in Screen.BINDINGS}  # focus next/previous, copy
 
         def rank(active) -> int:  # noqa: ANN001
-            if active.node is screen and active.binding.key not in inherited:
+            if active.node is screen and active.binding.action not in inherited:
                 return 0
             return 1 if active.node is app else 2
 
