@@ -85,6 +85,23 @@ def pg_url() -> str:
 
 
 @pytest.fixture
+def pg_temp_url(pg_url):
+    """A database of its own on the real PostgreSQL, created for one test and dropped after."""
+    import uuid
+
+    import psycopg2
+
+    name = f"jumpdeck_test_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(pg_url)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    # Explicit driver: SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3 (not installed).
+    yield pg_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://", 1) + f"/{name}"
+    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture
 def mysql_url() -> str:
     if not port_answers(3306):
         service_unavailable("MariaDB is not answering on 127.0.0.1:3306")

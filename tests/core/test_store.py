@@ -1,7 +1,6 @@
 """The metadata store: migrations, models in step with them, WAL, PostgreSQL, fallback."""
 
 import sqlite3
-import uuid
 
 import pytest
 
@@ -65,24 +64,10 @@ def test_an_unversioned_old_store_is_upgraded_not_dropped(tmp_path) -> None:
     store.close()
 
 
-@pytest.fixture
-def pg_temp_db(pg_url):
-    """A fresh database on the local PostgreSQL, dropped afterwards."""
-    import psycopg2
-
-    name = f"jumpdeck_test_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(pg_url)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    yield pg_url.rsplit("/", 1)[0] + f"/{name}"
-    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
-
-
-def test_postgresql_store_migrates_and_works(tmp_path, pg_temp_db) -> None:
+def test_postgresql_store_migrates_and_works(tmp_path, pg_temp_url) -> None:
     from core.store.models import SettingsRow
 
-    store = open_store(sqlite_path=tmp_path / "unused.db", store_url=pg_temp_db)
+    store = open_store(sqlite_path=tmp_path / "unused.db", store_url=pg_temp_url)
     assert store.kind == "postgresql" and not store.degraded
     store.run_sync(lambda s: s.add(SettingsRow(id=1, system_notice="shared", extra={})))
     assert store.run_sync(lambda s: s.get(SettingsRow, 1).system_notice) == "shared"

@@ -4,7 +4,6 @@ the real PostgreSQL."""
 from __future__ import annotations
 
 import threading
-import uuid
 
 import pytest
 
@@ -101,21 +100,6 @@ async def test_allocation_race_sqlite(config, per_run) -> None:
         _check_race(store, won, refused, 10, per_run)
     finally:
         store.close()
-
-
-@pytest.fixture
-def pg_temp_url(pg_url):
-    """A database of its own on the real PostgreSQL, created and dropped by this test."""
-    import psycopg2
-
-    name = f"jd_pool_test_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(pg_url)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3, which is not installed.
-    yield pg_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://", 1) + f"/{name}"
-    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
 
 
 @pytest.mark.services
