@@ -67,7 +67,9 @@ def test_an_unversioned_old_store_is_upgraded_not_dropped(tmp_path) -> None:
 def test_postgresql_store_migrates_and_works(tmp_path, pg_temp_url) -> None:
     from core.store.models import SettingsRow
 
-    store = open_store(sqlite_path=tmp_path / "unused.db", store_url=pg_temp_url)
+    # A bare postgresql:// URL, as operators write it: the store picks psycopg2 itself.
+    bare = pg_temp_url.replace("postgresql+psycopg2://", "postgresql://", 1)
+    store = open_store(sqlite_path=tmp_path / "unused.db", store_url=bare)
     assert store.kind == "postgresql" and not store.degraded
     store.run_sync(lambda s: s.add(SettingsRow(id=1, system_notice="shared", extra={})))
     assert store.run_sync(lambda s: s.get(SettingsRow, 1).system_notice) == "shared"
