@@ -50,12 +50,16 @@ async def seed_demo(ctx: Context) -> None:
 
     actor = ctx.actor
     registry = ServerRegistry(ctx.store, ctx.secrets)
+    import asyncio
+
     samples = []
-    # Real local servers when they answer, so the demo shows live greens.
-    if _port_open(5432):
+    # Real local servers when they answer, so the demo shows live greens. The probes block,
+    # so they run in threads: the app seeds the demo from a worker on its event loop.
+    pg_up, mysql_up = await asyncio.gather(asyncio.to_thread(_port_open, 5432), asyncio.to_thread(_port_open, 3306))
+    if pg_up:
         samples.append(ServerSpec(name="local-postgres", db_type="postgresql", host="127.0.0.1", username="postgres",
                                   password=Secret("trust"), description="PostgreSQL on this machine", tags=("dev",)))
-    if _port_open(3306):
+    if mysql_up:
         samples.append(ServerSpec(name="local-mariadb", db_type="mysql", host="127.0.0.1", username="root",
                                   password=Secret("none"), description="MariaDB on this machine", tags=("dev",)))
     # Loopback ports where nothing listens: honest failures without touching any network.
