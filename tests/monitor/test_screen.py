@@ -6,14 +6,17 @@ import asyncio
 import time
 
 import pytest
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from core.config import load_config
 from tests.monitor.rows import add_run
 from tui.app import JumpdeckApp
-from tui.screens.monitor import MonitorScreen
+from tui.screens.monitor import COLUMNS, MonitorScreen
 from tui.screens.monitor_detail import ResourceDetailScreen
+from tui.widgets.line_table import CELL_GAP, LineTable
+
+COL = {key: index for index, (key, _) in enumerate(COLUMNS)}  # column positions by key
 
 
 async def _seed(config, *steps) -> None:
@@ -75,14 +78,14 @@ async def test_live_numbers_worst_first(config, prom):
     app = JumpdeckApp(config, user="admin", start_mode="monitor")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _monitor(pilot)
-        table = screen.query_one("#mon-table", DataTable)
-        rows = {str(table.get_row_at(i)[2]): table.get_row_at(i) for i in range(table.row_count)}
+        table = screen.query_one("#mon-table", LineTable)
+        rows = {str(table.get_row_at(i)[COL['vm']]): table.get_row_at(i) for i in range(table.row_count)}
         assert set(rows) == {"live-00", "silent-00", "silent-01"}
-        for column in (5, 6, 7):
+        for column in (COL['cpu'], COL['mem'], COL['disk']):
             value = float(str(rows["live-00"][column]).strip().split()[-1].rstrip("%"))
             assert 0 <= value <= 100
             assert str(rows["silent-00"][column]).strip() == "no data"
-        states = [Level(str(table.get_row_at(i)[8]).replace(" ", "_")) for i in range(table.row_count)]
+        states = [Level(str(table.get_row_at(i)[COL['state']]).replace(" ", "_")) for i in range(table.row_count)]
         assert [SEVERITY[s] for s in states] == sorted((SEVERITY[s] for s in states), reverse=True)
         status = str(screen.query_one("#mon-status", Static).render())
         assert "3 of everyone's resources" in status and prom.url in status
@@ -96,8 +99,8 @@ async def _press_refresh(pilot, screen) -> None:
     await pilot.pause()
 
 
-async def _scroll_down(pilot, screen, rows: int) -> DataTable:
-    table = screen.query_one("#mon-table", DataTable)
+async def _scroll_down(pilot, screen, rows: int) -> LineTable:
+    table = screen.query_one("#mon-table", LineTable)
     table.focus()
     for _ in range(rows):
         await pilot.press("down")
@@ -132,12 +135,33 @@ async def test_resort_keeps_the_selected_resource_on_its_line(config, prom):
             assert table.cursor_row - table.scroll_y == line
 
 
+async def test_narrow_terminal_keeps_state_and_values_on_screen(config, prom):
+    """At 80 columns the sparklines go, so State, VM, IP and all three values fit without
+    scrolling sideways; widening brings the sparklines back on the same resource."""
+    await _seed(config, _settings(prom), _vms(12, live=2))
+    app = JumpdeckApp(config, user="admin", start_mode="monitor")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _monitor(pilot)
+        table = screen.query_one("#mon-table", LineTable)
+        right_edge = 1 + sum(table.column_width(key) + CELL_GAP for key, _ in COLUMNS[:COL["disk"] + 1])
+        assert right_edge <= table.size.width, "State..Disk must fit in 80 columns"
+        live = next(i for i in range(table.row_count) if str(table.get_row_at(i)[COL["vm"]]).startswith("live"))
+        assert str(table.get_row_at(live)[COL["cpu"]]).strip().endswith("%")
+        assert len(str(table.get_row_at(live)[COL["cpu"]])) <= 7  # the value alone, no sparkline
+        table.focus()
+        table.move_cursor(live)
+        key = screen.selected_status().key
+        await pilot.resize_terminal(140, 40)
+        await _until(pilot, lambda: len(str(table.get_row_at(table.cursor_row)[COL["cpu"]])) > 7, "sparklines back")
+        assert screen.selected_status().key == key
+
+
 async def test_filter_and_detail(config, prom):
     await _seed(config, _settings(prom), _vms(5, live=1))
     app = JumpdeckApp(config, user="admin", start_mode="monitor")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _monitor(pilot)
-        table = screen.query_one("#mon-table", DataTable)
+        table = screen.query_one("#mon-table", LineTable)
         await pilot.press("slash", *"live")
         await pilot.pause()
         assert table.row_count == 1
@@ -169,7 +193,7 @@ async def test_unreachable_then_back(config, prom):
             text = str(problem.render())
             assert f"Prometheus unreachable at {prom.url}: connection refused." in text and "r retries now" in text
             assert problem.has_class("-error")
-            assert str(screen.query_one("#mon-table", DataTable).get_row_at(0)[8]) == "unreachable"
+            assert str(screen.query_one("#mon-table", LineTable).get_row_at(0)[COL['state']]) == "unreachable"
         finally:
             prom.start_prometheus()
         await asyncio.to_thread(prom.wait_for_samples, 1)
@@ -184,7 +208,7 @@ async def test_empty_state(config):
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _monitor(pilot)
         assert "No provisioned resources to watch" in str(screen.query_one("#mon-empty", Static).render())
-        assert not screen.query_one("#mon-table", DataTable).display
+        assert not screen.query_one("#mon-table", LineTable).display
 
 
 async def test_operator_cannot_switch_to_everyone(config, prom):

@@ -20,47 +20,39 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
 from tui.screens.base import JumpdeckScreen
+from tui.widgets.line_table import LineTable
 
 if TYPE_CHECKING:
     from core.monitor.service import MonitorService, MonitorSnapshot, ResourceStatus
 
 RENDER_CHUNK = 100  # rows between two yields to the event loop
+# Below this width the sparklines are left out, so State, VM, IP and the three values
+# fit in 80 columns; the hour's charts are still one `enter` away.
+NARROW_WIDTH = 110
 
-COLUMNS = [("run", "Run"), ("service", "Service"), ("vm", "VM"), ("ip", "IP"), ("role", "Role"),
-           ("cpu", "CPU"), ("mem", "Memory"), ("disk", "Disk"), ("state", "State")]
-
-
-class _KeyedText(Text):
-    """The VM cell, carrying its row key so `DataTable.sort` can order rows by rank."""
-
-    def __init__(self, text: str, row_key: str) -> None:
-        super().__init__(text)
-        self.row_key = row_key
+# State first: the table is sorted worst first, and at 80 columns what is wrong must be
+# on screen without scrolling sideways.
+COLUMNS = [("state", "State"), ("vm", "VM"), ("ip", "IP"), ("cpu", "CPU"), ("mem", "Memory"), ("disk", "Disk"),
+           ("run", "Run"), ("service", "Service"), ("role", "Role")]
 
 
-def _cells(row: ResourceStatus, ascii_only: bool) -> tuple[Text | str, ...]:
+def _cells(row: ResourceStatus, ascii_only: bool, spark: bool = True) -> tuple[Text | str, ...]:
+    """The cells in `COLUMNS` order."""
     from tui.widgets.metric_cell import metric_text, state_text
 
     r = row.resource
-    return ("-" if r.run_id is None else f"#{r.run_id}", r.service or "-", _KeyedText(r.vm_name, row.key), r.ip, r.role,
-            metric_text(row.cpu, ascii_only=ascii_only), metric_text(row.mem, ascii_only=ascii_only),
-            metric_text(row.disk, ascii_only=ascii_only), state_text(row.state))
+    return (state_text(row.state), r.vm_name, r.ip,
+            *(metric_text(reading, ascii_only=ascii_only, spark=spark) for reading in (row.cpu, row.mem, row.disk)),
+            "-" if r.run_id is None else f"#{r.run_id}", r.service or "-", r.role)
 
 
 def _signature(row: ResourceStatus) -> tuple:
     """Everything a row's cells are drawn from, at the precision they show."""
     return (row.resource, row.state, *((r.level, None if r.value is None else round(r.value, 1), r.history)
                                        for r in (row.cpu, row.mem, row.disk)))
-
-
-def _cell_key(cell: Text | str) -> tuple[str, str]:
-    """What decides whether a cell must be repainted: its text and its style."""
-    if isinstance(cell, Text):
-        return cell.plain, repr(cell.style) + repr(cell.spans)
-    return cell, ""
 
 
 def matches(row: ResourceStatus, needle: str) -> bool:
@@ -100,22 +92,20 @@ class MonitorScreen(JumpdeckScreen):
         self._everyone: bool | None = None  # None: the seed's default (admins all, others theirs)
         self._shown: list[str] = []  # row keys in table order
         self._states: dict[str, str] = {}  # row key -> state shown, to know when to re-sort
-        self._rendered: dict[str, tuple[tuple[str, str], ...]] = {}
         self._signatures: dict[str, tuple] = {}
         self._poll: Timer | None = None
         self._stale = False  # a poll came due while the screen was not shown
         self.refreshes = 0  # snapshots applied (tests wait on it)
         self._pending_arm: float | None = None  # seconds to the next poll, once the render is done
+        self._narrow: bool | None = None  # sparklines left out (set from the width on resize)
+        self._reselect: str | None = None  # the row to put the cursor back on after a reset
 
     # ------------------------------------------------------------------ layout
     def compose_body(self) -> ComposeResult:
         yield Static("Reading resources and metrics…", id="mon-status")
         yield Static("", id="mon-problem")
         yield Static("", id="mon-empty")
-        table: DataTable = DataTable(id="mon-table", cursor_type="row", zebra_stripes=True)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
+        yield LineTable(COLUMNS, id="mon-table")
         filter_input = Input(placeholder="filter: run, service, VM, IP, role, state (esc clears)", id="mon-filter")
         filter_input.cursor_blink = self.app.config.cursor_blink
         yield filter_input
@@ -130,6 +120,23 @@ class MonitorScreen(JumpdeckScreen):
     async def on_unmount(self) -> None:
         if self._service is not None:
             await self._service.aclose()
+
+    def on_resize(self) -> None:
+        narrow = self.size.width < NARROW_WIDTH
+        if narrow == self._narrow:
+            return
+        first = self._narrow is None
+        self._narrow = narrow
+        if not first:
+            self._reset_table()  # column widths only grow: start over with the new cells
+            self._apply_rows()
+
+    def _reset_table(self) -> None:
+        table = self.query_one("#mon-table", LineTable)
+        row = table.cursor_row
+        self._reselect = self._shown[row] if 0 <= row < len(self._shown) else None
+        table.clear()
+        self._shown, self._states, self._signatures = [], {}, {}
 
     def on_screen_resume(self) -> None:
         if self._stale:
@@ -219,66 +226,57 @@ class MonitorScreen(JumpdeckScreen):
 
     @work(exclusive=True, group="monitor-render", exit_on_error=False)
     async def _render_rows(self) -> None:
-        """Bring the table to the snapshot (and filter) with as little repainting as can be.
+        """Bring the table to the snapshot (and filter) with as little work on the event
+        loop as can be.
 
         Cells are built only for rows whose values changed, yielding to the event loop
         every `RENDER_CHUNK` rows so a key pressed meanwhile waits milliseconds. Then the
-        table changes in one synchronous step (one repaint): rows gone are removed, new
-        rows added (only they get measured), changed cells updated. Rows are re-ordered
-        worst first only when a row came, went or changed state; then the selected
-        resource keeps the cursor and stays on its screen line (the scroll moves by as
-        many rows as it moved), so what the operator reads stays put. A newer render
-        cancels this one before it touches the table."""
+        table takes the new order and changed rows in one step; it redraws only rows on
+        screen whose cells changed. Rows are re-ordered worst first only when a row came,
+        went or changed state; then the selected resource keeps the cursor and stays on
+        its screen line (the scroll moves by as many rows as it moved), so what the
+        operator reads stays put. A newer render cancels this one before it touches the
+        table."""
         snap = self._snapshot
         if snap is None:
             return
-        table = self.query_one("#mon-table", DataTable)
+        table = self.query_one("#mon-table", LineTable)
         ascii_only = self.app.config.chart_marker == "ascii"
+        if self._narrow is None:
+            self._narrow = self.size.width < NARROW_WIDTH
+        spark = not self._narrow
         rows = [row for row in snap.rows if matches(row, self._filter)]
-        built: dict[str, tuple[tuple, tuple[Text | str, ...]]] = {}
+        built: dict[str, tuple[Text | str, ...]] = {}
+        signatures: dict[str, tuple] = {}
         for done, row in enumerate(rows, 1):
             signature = _signature(row)
             if self._signatures.get(row.key) != signature:
-                built[row.key] = (signature, _cells(row, ascii_only))
+                built[row.key] = _cells(row, ascii_only, spark)
+                signatures[row.key] = signature
             if done % RENDER_CHUNK == 0:
                 await asyncio.sleep(0)
 
         wanted = {row.key: row.state.value for row in rows}
         reorder = wanted.keys() != set(self._shown) or any(self._states.get(k) != v for k, v in wanted.items())
+        if reorder:
+            order = [row.key for row in rows]  # the snapshot's order: worst first
+        else:
+            order = self._shown
         old_row = table.cursor_row
-        selected = self._shown[old_row] if 0 <= old_row < len(self._shown) else None
+        selected = self._shown[old_row] if 0 <= old_row < len(self._shown) else self._reselect
+        self._reselect = None
         scroll_x, scroll_y = table.scroll_x, table.scroll_y
-        with self.app.batch_update():
-            kept = [key for key in self._shown if key in wanted]
-            for key in self._shown:
-                if key not in wanted:
-                    table.remove_row(key)
-                    self._rendered.pop(key, None)
-                    self._signatures.pop(key, None)
-            added = []
-            for key, (signature, cells) in built.items():
-                if key in self._rendered:
-                    old = self._rendered[key]
-                    for index, ((column, _), cell) in enumerate(zip(COLUMNS, cells)):
-                        if old[index] != _cell_key(cell):
-                            table.update_cell(key, column, cell)
-                else:
-                    table.add_row(*cells, key=key)
-                    added.append(key)
-                self._rendered[key] = tuple(_cell_key(c) for c in cells)
-                self._signatures[key] = signature
-            order = kept + added
-            if reorder:
-                desired = [row.key for row in rows]  # the snapshot's order: worst first
-                if desired != order:
-                    rank = {key: index for index, key in enumerate(desired)}
-                    table.sort("vm", key=lambda cell: rank[cell.row_key])
-                order = desired
-            self._shown = order
-            self._states = wanted
-            if selected in wanted and order.index(selected) != old_row:
-                new_row = order.index(selected)
-                table.move_cursor(row=new_row, animate=False, scroll=False)
+        for key in self._shown:
+            if key not in wanted:
+                self._signatures.pop(key, None)
+        self._signatures.update(signatures)
+        table.set_rows(order, built)
+        self._shown = list(order)
+        self._states = wanted
+        if selected in wanted:
+            new_row = order.index(selected)
+            if new_row != old_row:
+                table.move_cursor(new_row, scroll=False)
                 table.scroll_to(scroll_x, max(0, scroll_y + new_row - old_row), animate=False, immediate=True)
         self._show_empty(snap, bool(rows))
         self._rendered_done()
@@ -292,7 +290,7 @@ class MonitorScreen(JumpdeckScreen):
         elif not any_shown:
             empty.update(f"No resource matches the filter {self._filter!r}; esc clears it.")
         empty.display = not any_shown
-        self.query_one("#mon-table", DataTable).display = any_shown
+        self.query_one("#mon-table", LineTable).display = any_shown
 
     def _rendered_done(self) -> None:
         """A snapshot is on screen: count it and arm the next poll (once per snapshot,
@@ -304,7 +302,7 @@ class MonitorScreen(JumpdeckScreen):
 
     # ---------------------------------------------------------------- actions
     def selected_status(self) -> ResourceStatus | None:
-        table = self.query_one("#mon-table", DataTable)
+        table = self.query_one("#mon-table", LineTable)
         if self._snapshot is None or not self._shown or not (0 <= table.cursor_row < len(self._shown)):
             return None
         key = self._shown[table.cursor_row]
@@ -342,7 +340,7 @@ class MonitorScreen(JumpdeckScreen):
 
     @on(Input.Submitted, "#mon-filter")
     def _filter_submitted(self) -> None:
-        self.query_one("#mon-table", DataTable).focus()
+        self.query_one("#mon-table", LineTable).focus()
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#mon-filter", Input)
@@ -352,9 +350,9 @@ class MonitorScreen(JumpdeckScreen):
         self._filter = ""
         box.display = False
         self._apply_rows()
-        self.query_one("#mon-table", DataTable).focus()
+        self.query_one("#mon-table", LineTable).focus()
 
-    @on(DataTable.RowSelected, "#mon-table")
+    @on(LineTable.RowSelected, "#mon-table")
     def _row_selected(self) -> None:
         self.action_detail()
 

@@ -49,11 +49,15 @@ def sparkline(history: Sequence[float | None], *, width: int = SPARK_WIDTH, asci
     return "".join(out)
 
 
-def metric_text(reading: Reading, *, ascii_only: bool = False) -> Text:
+def metric_text(reading: Reading, *, ascii_only: bool = False, spark: bool = True) -> Text:
+    """`spark=False` (narrow terminals) leaves the sparkline out: the value is what must fit."""
     style = LEVEL_STYLES[reading.level]
+    pad = f"{' ' * SPARK_WIDTH} " if spark else ""
     if reading.value is None:
         label = {Level.NO_DATA: "no data", Level.UNREACHABLE: "?", Level.UNKNOWN: "-"}.get(reading.level, "-")
-        return Text(f"{' ' * SPARK_WIDTH} {label:>6}", style=style)
+        return Text(f"{pad}{label:>6}" if spark else label, style=style)
+    if not spark:
+        return Text(f"{reading.value:5.1f}%", style=style)
     text = Text(sparkline(reading.history, ascii_only=ascii_only), style="cyan" if reading.level is Level.OK else style)
     text.append(f" {reading.value:5.1f}%", style=style)
     return text

@@ -70,7 +70,12 @@ def corps_text(row: ServerRow) -> str:
 
 
 def _fit(text: str, width: int) -> str:
-    return set_cell_size(text, max(0, width)) if width > 0 else ""
+    """Pad or cut to `width` cells; a cut ends in "…" so a clipped word does not read as whole."""
+    if width <= 0:
+        return ""
+    if cell_len(text.rstrip()) > width:
+        return set_cell_size(text, width - 1) + "…"
+    return set_cell_size(text, width)
 
 
 @dataclass

@@ -1,0 +1,74 @@
+"""LineTable: the keyed, line-drawn table the Monitor uses for 1,000-row refreshes."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+
+from tui.widgets.line_table import LineTable
+
+COLUMNS = [("name", "Name"), ("value", "Value")]
+
+
+class TableApp(App):
+    def __init__(self) -> None:
+        super().__init__()
+        self.selected: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield LineTable(COLUMNS, id="t")
+
+    def on_line_table_row_selected(self, message: LineTable.RowSelected) -> None:
+        self.selected.append(message.row_key)
+
+
+def _rows(count: int, value: str = "v") -> dict[str, tuple]:
+    return {f"k{i}": (f"row-{i}", Text(f"{value}{i}", style="green")) for i in range(count)}
+
+
+async def test_keys_move_the_cursor_and_enter_selects() -> None:
+    app = TableApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        table = app.query_one(LineTable)
+        rows = _rows(50)
+        table.set_rows(list(rows), rows)
+        table.focus()
+        await pilot.press("down", "down", "enter")
+        assert table.cursor_row == 2 and app.selected == ["k2"]
+        await pilot.press("end")
+        assert table.cursor_row == 49
+        assert table.scroll_y > 0  # the last row was scrolled into view
+        await pilot.press("home")
+        assert (table.cursor_row, table.scroll_y) == (0, 0)
+
+
+async def test_only_changed_rows_are_redrawn_and_drawn_text_is_current() -> None:
+    app = TableApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        table = app.query_one(LineTable)
+        rows = _rows(5)
+        table.set_rows(list(rows), rows)
+        await pilot.pause()
+        drawn = dict(table._strips)
+        assert set(drawn) == set(rows)  # all five are on screen
+        table.set_rows(list(rows), {"k3": ("row-3", Text("chg", style="red"))})
+        await pilot.pause()
+        assert table._strips["k1"] is drawn["k1"]  # untouched row: the same drawn line
+        assert table._strips["k3"] is not drawn["k3"]
+        assert "chg" in "".join(seg.text for seg in table._strips["k3"])
+        # a row that left is forgotten; order follows the call
+        table.set_rows(["k4", "k0"], {})
+        assert table.row_keys == ["k4", "k0"] and "k1" not in table._strips
+        assert str(table.get_row_at(0)[0]) == "row-4"
+
+
+async def test_a_wider_cell_widens_its_column_and_clear_resets_widths() -> None:
+    app = TableApp()
+    async with app.run_test(size=(40, 10)):
+        table = app.query_one(LineTable)
+        table.set_rows(["a"], {"a": ("x", "1")})
+        assert table.column_width("name") == len("Name")
+        table.set_rows(["a"], {"a": ("a much longer name", "1")})
+        assert table.column_width("name") == len("a much longer name")
+        table.clear()
+        assert table.row_count == 0 and table.column_width("name") == len("Name")
