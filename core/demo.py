@@ -94,7 +94,7 @@ async def seed_demo(ctx: Context) -> None:
     await ctx.settings.set(actor, {"system_notice": "Demo data: nothing here touches a real system."})
 
     from core import activity
-    from core.store.models import CorpRow, ProvisionRunRow, ServerRow, WorkloadVmRow
+    from core.store.models import CorpRow, ProvisionRunRow, ServerRow, WorkloadVmRow, utcnow
 
     def seed_rows(session) -> None:  # noqa: ANN001
         from sqlalchemy import select
@@ -105,7 +105,7 @@ async def seed_demo(ctx: Context) -> None:
         for i in range(1, 9):
             session.add(WorkloadVmRow(vm_name=f"WKLD-{i:02d}", ip_address=f"127.0.10.{i}", ssh_user="deploy"))
         session.flush()
-        now = datetime.now().replace(microsecond=0)
+        now = utcnow().replace(microsecond=0)  # the store keeps naive UTC, as every row's default does
         runs = [
             ("web-portal", "standard", "COMPLETED", now - timedelta(days=2, hours=3), None),
             ("batch-etl", "single", "FAILED", now - timedelta(days=1, hours=5), "Task 'Start service' failed on app-1: port 8080 already in use."),

@@ -49,7 +49,7 @@ class ActivityScreen(JumpdeckScreen):
         table = self.query_one(DataTable)
         table.add_column("At", key="at", width=16)
         table.add_column("Who", key="who", width=16)
-        table.add_column("Action", key="action", width=10)
+        table.add_column("Action", key="action", width=18)
         table.add_column("Target", key="target", width=14)
         table.add_column("Detail", key="detail", width=40)
         table.focus()
@@ -57,8 +57,14 @@ class ActivityScreen(JumpdeckScreen):
         self.reload()
 
     def on_resize(self) -> None:
-        # The detail column takes whatever the fixed columns leave.
+        # Actions (PROVISION_TEARDOWN) must read whole; at 80 columns Who and Target give
+        # way so Detail keeps ~20 columns. The detail column takes whatever is left.
         table = self.query_one(DataTable)
+        narrow = table.size.width < 100
+        for key, wide, tight in (("who", 16, 10), ("target", 14, 10)):
+            column = table.columns.get(key)  # type: ignore[call-overload]
+            if column is not None:
+                column.width = tight if narrow else wide
         fixed = sum(c.width + 2 * table.cell_padding for c in table.columns.values() if c.key.value != "detail")
         detail = table.columns.get("detail")  # type: ignore[call-overload]
         if detail is not None:
