@@ -164,6 +164,9 @@ class AnsibleRunner:
             "ANSIBLE_SSH_CONTROL_PATH_DIR": str(data / "cp"),
             "ANSIBLE_SSH_ARGS": " ".join(ssh_args),
             "ANSIBLE_HOST_KEY_CHECKING": "True",
+            # One SSH connection per task instead of four (mkdir, put, exec, rm): the module
+            # goes over the exec channel's stdin. We never use become with requiretty.
+            "ANSIBLE_PIPELINING": "True",
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_RETRY_FILES_ENABLED": "False",
             "ANSIBLE_ROLES_PATH": str(spec.template.playbook.parent / "roles"),
