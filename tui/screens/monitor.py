@@ -28,7 +28,6 @@ from tui.widgets.line_table import LineTable
 if TYPE_CHECKING:
     from core.monitor.service import MonitorService, MonitorSnapshot, ResourceStatus
 
-RENDER_CHUNK = 100  # rows between two yields to the event loop
 # Below this width the sparklines are left out, so State, VM, IP and the three values
 # fit in 80 columns; the hour's charts are still one `enter` away.
 NARROW_WIDTH = 110
@@ -53,6 +52,21 @@ def _signature(row: ResourceStatus) -> tuple:
     """Everything a row's cells are drawn from, at the precision they show."""
     return (row.resource, row.state, *((r.level, None if r.value is None else round(r.value, 1), r.history)
                                        for r in (row.cpu, row.mem, row.disk)))
+
+
+def _changed_cells(rows: list[ResourceStatus], needle: str, shown: dict[str, tuple], ascii_only: bool, spark: bool
+                   ) -> tuple[list[ResourceStatus], dict[str, tuple[Text | str, ...]], dict[str, tuple]]:
+    """The rows the filter keeps, and cells and signatures of those that differ from
+    `shown` (a copy: this runs in a thread while the screen may go on)."""
+    kept = [row for row in rows if matches(row, needle)]
+    built: dict[str, tuple[Text | str, ...]] = {}
+    signatures: dict[str, tuple] = {}
+    for row in kept:
+        signature = _signature(row)
+        if shown.get(row.key) != signature:
+            built[row.key] = _cells(row, ascii_only, spark)
+            signatures[row.key] = signature
+    return kept, built, signatures
 
 
 def matches(row: ResourceStatus, needle: str) -> bool:
@@ -229,8 +243,9 @@ class MonitorScreen(JumpdeckScreen):
         """Bring the table to the snapshot (and filter) with as little work on the event
         loop as can be.
 
-        Cells are built only for rows whose values changed, yielding to the event loop
-        every `RENDER_CHUNK` rows so a key pressed meanwhile waits milliseconds. Then the
+        Cells are built only for rows whose values changed, in a thread (pure data: Rich
+        Text objects), so the event loop only takes the result and a key pressed meanwhile
+        waits at most one GIL switch interval. Then the
         table takes the new order and changed rows in one step; it redraws only rows on
         screen whose cells changed. Rows are re-ordered worst first only when a row came,
         went or changed state; then the selected resource keeps the cursor and stays on
@@ -245,16 +260,8 @@ class MonitorScreen(JumpdeckScreen):
         if self._narrow is None:
             self._narrow = self.size.width < NARROW_WIDTH
         spark = not self._narrow
-        rows = [row for row in snap.rows if matches(row, self._filter)]
-        built: dict[str, tuple[Text | str, ...]] = {}
-        signatures: dict[str, tuple] = {}
-        for done, row in enumerate(rows, 1):
-            signature = _signature(row)
-            if self._signatures.get(row.key) != signature:
-                built[row.key] = _cells(row, ascii_only, spark)
-                signatures[row.key] = signature
-            if done % RENDER_CHUNK == 0:
-                await asyncio.sleep(0)
+        rows, built, signatures = await asyncio.to_thread(
+            _changed_cells, snap.rows, self._filter, dict(self._signatures), ascii_only, spark)
 
         wanted = {row.key: row.state.value for row in rows}
         reorder = wanted.keys() != set(self._shown) or any(self._states.get(k) != v for k, v in wanted.items())
