@@ -7,14 +7,19 @@ pyte parses VT100/xterm output into a grid of styled characters. This subclass a
   * replies to the terminal's status queries (DSR cursor position, DA), which pyte
     produces through `write_process_input` but drops by default;
   * a resize that keeps the cursor's line on screen (pyte drops lines from the top).
+`FastScreen` and `FastStream` then take the commonest work off pyte's per-character
+Python paths (see there); `Emulator(fast=False)` keeps pyte's own, which the tests
+compare them against.
 No Textual here: the widget draws this grid, the benchmark drives it directly.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict, deque
 
 import pyte
+from pyte import control as ctrl
 from pyte import modes as mo
 from pyte.screens import StaticDefaultDict
 
@@ -137,12 +142,163 @@ class TerminalScreen(pyte.Screen):
         self.dirty.update(range(lines))
 
 
-class Emulator:
-    """A TerminalScreen with its byte stream: `feed(bytes)` and read the grid."""
+class _Chars(dict):
+    """Char objects of one set of attributes, by character: made once, then shared."""
 
-    def __init__(self, columns: int = 80, lines: int = 24, *, scrollback: int = DEFAULT_SCROLLBACK) -> None:
-        self.screen = TerminalScreen(columns, lines, scrollback=scrollback)
-        self.stream = pyte.ByteStream(self.screen)
+    __slots__ = ("attrs",)
+
+    def __init__(self, attrs) -> None:
+        super().__init__()
+        self.attrs = attrs
+
+    def __missing__(self, data: str):
+        char = self[data] = self.attrs._replace(data=data)
+        return char
+
+
+class FastScreen(TerminalScreen):
+    """The same screen with pyte's three hottest paths done in bulk.
+
+    * `draw` of printable ASCII (nearly all output) writes whole runs with `dict.update`
+      from Char objects shared per style, instead of building one Char per character;
+    * `index` (every line of a flood) shifts the rows in one `dict.update`;
+    * `select_graphic_rendition` remembers its result per (attributes, parameters, DECSCNM).
+    Anything else (wide or combining characters, insert mode, no auto-wrap, another
+    charset) goes to pyte's own code, so behaviour stays pyte's.
+    """
+
+    _CACHE_LIMIT = 512  # styles remembered; a true-colour gradient must not grow them for ever
+
+    def __init__(self, columns: int, lines: int, *, scrollback: int = DEFAULT_SCROLLBACK) -> None:
+        self._chars: dict = {}
+        self._sgr: dict = {}
+        super().__init__(columns, lines, scrollback=scrollback)
+
+    def draw(self, data: str) -> None:
+        text = data.translate(self.g1_charset if self.charset else self.g0_charset)
+        mode = self.mode
+        if not (text.isascii() and text.isprintable()) or mo.IRM in mode or mo.DECAWM not in mode:
+            super().draw(data)
+            return
+        cursor = self.cursor
+        attrs = cursor.attrs
+        chars = self._chars.get(attrs)
+        if chars is None:
+            if len(self._chars) >= self._CACHE_LIMIT:
+                self._chars.clear()
+            chars = self._chars[attrs] = _Chars(attrs)
+        columns = self.columns
+        while text:
+            if cursor.x >= columns:  # pyte wraps before the next character, not after the last
+                self.dirty.add(cursor.y)
+                self.carriage_return()
+                self.linefeed()
+            x = cursor.x
+            part, text = text[:columns - x], text[columns - x:]
+            end = x + len(part)
+            self.buffer[cursor.y].update(zip(range(x, end), map(chars.__getitem__, part)))
+            cursor.x = end
+        self.dirty.add(cursor.y)
+
+    def index(self) -> None:
+        top, bottom = self.margins or (0, self.lines - 1)
+        if self.cursor.y != bottom:
+            self.cursor_down()
+            return
+        buffer = self.buffer
+        if top == 0 and not self.in_alt_screen:
+            self.history.append(buffer[0])
+            self.history_total += 1
+        self.dirty.update(range(self.lines))
+        # pyte's loop `buffer[y] = buffer[y + 1]`, in order, in C.
+        buffer.update(zip(range(top, bottom), map(buffer.__getitem__, range(top + 1, bottom + 1))))
+        buffer.pop(bottom, None)
+
+    def select_graphic_rendition(self, *attrs: int, **kwargs) -> None:
+        key = (self.cursor.attrs, attrs, mo.DECSCNM in self.mode)  # SGR 0 resets to `default_char`, which depends on it
+        result = self._sgr.get(key)
+        if result is None or kwargs:
+            super().select_graphic_rendition(*attrs, **kwargs)
+            if len(self._sgr) >= self._CACHE_LIMIT:
+                self._sgr.clear()
+            self._sgr[key] = self.cursor.attrs
+        else:
+            self.cursor.attrs = result
+
+
+class FastStream(pyte.ByteStream):
+    """pyte's ByteStream with whole CSI sequences and CR/LF dispatched without its parser.
+
+    pyte feeds every byte of an escape sequence through a generator, one `send` each; a
+    complete `ESC [ ? digits ; ... final` is matched here at once and dispatched to the
+    same screen method with the same arguments. Partial or unusual sequences (a chunk
+    that ends inside one, intermediates, OSC, charsets) still go through pyte's parser.
+    """
+
+    _csi_pattern = re.compile(r"\x1b\[(\??)([0-9;]*)([@-~])")
+
+    def attach(self, screen) -> None:
+        super().attach(screen)
+        self._csi_calls = {final: getattr(screen, name) for final, name in self.csi.items()}
+        self._basic_calls = {char: getattr(screen, self.basic[char]) for char in (ctrl.CR, ctrl.LF)}
+
+    def feed(self, data: bytes) -> None:
+        if self.use_utf8:
+            self._feed_text(self.utf8_decoder.decode(data))
+        else:
+            super().feed(data)
+
+    def _feed_text(self, data: str) -> None:
+        screen = self.listener
+        if screen is None:
+            raise RuntimeError("Listener is not set")
+        draw, debug = screen.draw, screen.debug
+        send = self._send_to_parser
+        match_text, match_csi = self._text_pattern.match, self._csi_pattern.match
+        csi_calls, basic_calls = self._csi_calls, self._basic_calls
+        plain = self._taking_plain_text
+        offset, length = 0, len(data)
+        while offset < length:
+            if not plain:  # inside a sequence: pyte's parser, one character at a time
+                plain = send(data[offset])
+                offset += 1
+                continue
+            match = match_text(data, offset)
+            if match:
+                offset = match.end()
+                draw(match.group())
+                continue
+            char = data[offset]
+            call = basic_calls.get(char)
+            if call is not None:
+                call()
+                offset += 1
+                continue
+            if char == ctrl.ESC:
+                match = match_csi(data, offset)
+                if match:
+                    offset = match.end()
+                    private, params, final = match.groups()
+                    args = [min(int(p or 0), 9999) for p in params.split(";")]
+                    if private:
+                        csi_calls.get(final, debug)(*args, private=True)
+                    else:
+                        csi_calls.get(final, debug)(*args)
+                    continue
+            plain = send(char)
+            offset += 1
+        self._taking_plain_text = plain
+
+
+class Emulator:
+    """A TerminalScreen with its byte stream: `feed(bytes)` and read the grid.
+
+    `fast=False` uses pyte's own drawing and parsing (the reference in the tests)."""
+
+    def __init__(self, columns: int = 80, lines: int = 24, *, scrollback: int = DEFAULT_SCROLLBACK,
+                 fast: bool = True) -> None:
+        self.screen = (FastScreen if fast else TerminalScreen)(columns, lines, scrollback=scrollback)
+        self.stream = (FastStream if fast else pyte.ByteStream)(self.screen)
 
     def feed(self, data: bytes) -> None:
         self.stream.feed(data)
