@@ -260,6 +260,24 @@ def test_without_prefork_sessions_start_by_fork_exec(tmux):
         shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.mark.parametrize("flags", [(), ("--no-prefork",)], ids=["prefork", "fork-exec"])
+def test_the_childs_exit_status_reaches_the_client(tmux, flags):
+    # A config file broken after the server started: each new session's jumpdeck says
+    # so in one sentence and exits 2, and `ssh` must exit 2 too, however it was started.
+    base = Path(tempfile.mkdtemp(prefix="jds", dir="/tmp"))
+    home, keys = prepare_home(base)
+    server = start_serve(home, keys, *flags)
+    try:
+        (home / "none.toml").write_text("check_timeout = -1\n")
+        tmux.new("x", server.ssh_line("admin"))
+        pane = tmux.wait_for("x", "SSH-EXIT=")
+        assert "check_timeout" in pane, pane
+        assert "SSH-EXIT=2" in pane, pane
+    finally:
+        stop_serve(server)
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def test_cli_sessions_ls_and_end(serve, tmux, monkeypatch, capsys):
     import json
 
