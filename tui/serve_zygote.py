@@ -49,6 +49,11 @@ def preload() -> None:
     from tui.cli import build_parser
 
     build_parser()  # imports every command module, as each child's main() does
+    from cryptography.fernet import Fernet
+
+    # Fernet's first use sets up OpenSSL's cipher and MAC: once here, not in each child.
+    warm = Fernet(Fernet.generate_key())
+    warm.decrypt(warm.encrypt(b"warm"))
     # The first round of checks loads the fleet's drivers in every session. Loaded here,
     # their initialisation runs once and the children only fault in the code they run
     # (measured on the demo fleet: 6-8 MB less RSS per session). A missing driver stays
