@@ -11,7 +11,9 @@ A screen whose module is not there yet shows a placeholder saying what is coming
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
@@ -55,6 +57,18 @@ SCREENS: list[ScreenEntry] = [
     ScreenEntry("7", "activity", "Activity", "tui.screens.activity:ActivityScreen", "The audit log."),
     ScreenEntry("8", "users", "Users", "tui.screens.users:UsersScreen", "Users, roles and SSH keys."),
 ]
+
+
+async def _import_screen_module(entry: ScreenEntry) -> None:
+    """Import a screen's module in a thread before its first show: some pull in big
+    libraries (Charts: plotext, 40-90 ms here), which on the event loop would freeze
+    the app between the key and the screen. The factory then finds it imported."""
+    module_name = entry.target.split(":")[0]
+    if module_name not in sys.modules:
+        try:
+            await asyncio.to_thread(importlib.import_module, module_name)
+        except ImportError:
+            pass  # the factory imports it again on the loop and shows the placeholder or the error
 
 
 def _screen_factory(entry: ScreenEntry) -> Callable[[], Screen]:
@@ -140,6 +154,7 @@ class JumpdeckApp(App[int]):
             return
         for entry in SCREENS:
             self.add_mode(entry.mode, _screen_factory(entry))
+        await _import_screen_module(next(e for e in SCREENS if e.mode == self._start_mode))
         await self.switch_mode(self._start_mode)
         self.header_signal.publish(None)
         # What boot built (modules, Textual's machinery, the store) lives as long as the
@@ -181,6 +196,7 @@ class JumpdeckApp(App[int]):
             if isinstance(self.screen, PendingScreen):
                 return
             self.pop_screen()
+        await _import_screen_module(next(e for e in SCREENS if e.mode == mode))
         await self.switch_mode(mode)
 
     def action_help(self) -> None:

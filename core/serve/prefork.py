@@ -1,5 +1,6 @@
 """The server's side of the session starter (`tui/serve_zygote.py`): start it, hand it
-a PTY slave per session, get the child's pid back.
+a PTY slave per session, get the child's pid back and, when the child ends, its wait
+status (the children are the starter's, so the server cannot wait for them itself).
 
 The zygote imports Textual, which core may not; core only runs it as a process. If it
 fails to start or dies, the server falls back to fork + exec per session."""
@@ -29,6 +30,7 @@ class Prefork:
         self._sock: socket.socket | None = None
         self._process: subprocess.Popen | None = None
         self._waiting: dict[int, asyncio.Future] = {}
+        self._exits: dict[int, asyncio.Future[int]] = {}  # pid -> its wait status, once reported
         self._ids = itertools.count(1)
         self._reader: asyncio.Task | None = None
         self.alive = False
@@ -63,6 +65,13 @@ class Prefork:
                 if not data:
                     break
                 reply = json.loads(data)
+                if "exit" in reply:
+                    exited = self._exits.pop(int(reply["exit"]), None)
+                    if exited is not None and not exited.done():
+                        exited.set_result(int(reply["status"]))
+                    continue
+                if "pid" in reply:  # before anyone awaits it: the exit report may come next
+                    reply["exited"] = self._exits[int(reply["pid"])] = loop.create_future()
                 future = self._waiting.pop(reply.get("id"), None)
                 if future is not None and not future.done():
                     future.set_result(reply)
@@ -73,10 +82,16 @@ class Prefork:
             for future in self._waiting.values():
                 if not future.done():
                     future.set_exception(JumpdeckError("The serve-ssh session starter stopped."))
+            for exited in self._exits.values():
+                exited.cancel()  # how those children end, nobody can tell us now
             self._waiting.clear()
+            self._exits.clear()
             log.warning("the serve-ssh session starter stopped; sessions start by fork + exec now")
 
-    async def spawn(self, args: list[str], env: dict[str, str], cwd: str, slave_fd: int) -> int:
+    async def spawn(self, args: list[str], env: dict[str, str], cwd: str,
+                    slave_fd: int) -> tuple[int, asyncio.Future[int]]:
+        """Start a session child on `slave_fd`: its pid, and a future of its wait status
+        (set when it ends; cancelled if the starter stops first)."""
         if not self.alive or self._sock is None:
             raise JumpdeckError("The serve-ssh session starter is not running.")
         request_id = next(self._ids)
@@ -87,7 +102,7 @@ class Prefork:
         reply = await asyncio.wait_for(future, SPAWN_TIMEOUT)
         if "pid" not in reply:
             raise JumpdeckError(f"The session starter could not start a session: {reply.get('error')}.")
-        return int(reply["pid"])
+        return int(reply["pid"]), reply["exited"]
 
     async def close(self) -> None:
         self.alive = False

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import fcntl
+import logging
 import os
 import signal
 import struct
@@ -19,7 +20,12 @@ from typing import TYPE_CHECKING, Callable
 if TYPE_CHECKING:
     from core.serve.prefork import Prefork
 
+log = logging.getLogger("jumpdeck.serve")
 READ_CHUNK = 65536
+# A prefork child's status comes from its starter, which reaps it: wait this long for the
+# report after the child has gone before calling the status unknown.
+EXIT_REPORT_WAIT = 5.0
+UNKNOWN_STATUS = 255
 
 
 def set_window_size(fd: int, cols: int, rows: int, px_width: int = 0, px_height: int = 0) -> None:
@@ -37,6 +43,7 @@ class PtyChild:
         self._pending_input = bytearray()
         self._reading = False
         self._pidfd = -1
+        self._reported: asyncio.Future[int] | None = None  # a prefork child's wait status
         self.pid = 0
         self.status: int | None = None
         self.master, self._slave = os.openpty()
@@ -59,14 +66,19 @@ class PtyChild:
     async def start_prefork(self, prefork: Prefork, args: list[str], env: dict[str, str], cwd: str) -> None:
         """Have the warm session starter fork the child onto our PTY."""
         # On failure the slave stays open, so the caller can fall back to start_exec.
-        self._attach(await prefork.spawn(args, env, cwd, self._slave))
+        pid, self._reported = await prefork.spawn(args, env, cwd, self._slave)
+        self._attach(pid)
 
     def _attach(self, pid: int) -> None:
         self._close_slave()  # only the child holds the slave now: its exit gives EIO
         self.pid = pid
-        self._pidfd = os.pidfd_open(pid)
-        self._loop.add_reader(self._pidfd, self._reap)
         self.resume_output()
+        try:
+            self._pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:  # a prefork child that has already ended and been reaped
+            self._gone()
+            return
+        self._loop.add_reader(self._pidfd, self._reap)
 
     def _close_slave(self) -> None:
         if self._slave >= 0:
@@ -126,16 +138,41 @@ class PtyChild:
 
     # ---------------------------------------------------------------- lifecycle
     def _reap(self) -> None:
+        if self._reported is not None:
+            self._gone()
+            return
         try:
             done, raw = os.waitpid(self.pid, os.WNOHANG)
-        except ChildProcessError:  # a prefork child: its parent reaps it, status unknown
-            raw = 0
+        except ChildProcessError:  # reaped by someone else: how it ended is unknown
+            raw = None
         else:
             if done == 0:  # woken early: not exited yet
                 return
-        self._loop.remove_reader(self._pidfd)
-        os.close(self._pidfd)
-        self._pidfd = -1
+        self._finish(raw)
+
+    def _gone(self) -> None:
+        """A prefork child has ended: its starter reaps it and reports the wait status."""
+        if self._pidfd >= 0:
+            self._loop.remove_reader(self._pidfd)
+        report = self._reported
+        assert report is not None
+        if report.done():
+            self._finish(_wait_status(report))
+            return
+        timer = self._loop.call_later(EXIT_REPORT_WAIT, report.cancel)
+
+        def reported(future: asyncio.Future[int]) -> None:
+            timer.cancel()
+            self._finish(_wait_status(future))
+
+        report.add_done_callback(reported)
+
+    def _finish(self, raw: int | None) -> None:
+        """The child has ended with wait status `raw` (None: unknown)."""
+        if self._pidfd >= 0:
+            self._loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = -1
         # Drain what the child wrote last (its terminal restore sequences) before closing.
         while self.master >= 0:
             try:
@@ -146,7 +183,11 @@ class PtyChild:
                 break
             self._on_output(data)
         self._close_master()
-        self.status = os.waitstatus_to_exitcode(raw) if raw else 0
+        if raw is None:
+            log.warning("the exit status of session process %s is unknown", self.pid)
+            self.status = UNKNOWN_STATUS
+        else:
+            self.status = os.waitstatus_to_exitcode(raw)
         self._on_exit(self.status)
 
     def _close_master(self) -> None:
@@ -179,3 +220,9 @@ class PtyChild:
             os.killpg(self.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def _wait_status(report: asyncio.Future[int]) -> int | None:
+    if report.cancelled() or report.exception() is not None:
+        return None
+    return report.result()

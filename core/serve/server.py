@@ -423,17 +423,25 @@ class _Session(asyncssh.SSHServerSession):
         if not self._ending and not self.chan.is_closing():
             self.chan.exit(max(status, 0) if status >= 0 else 1)
 
-    # client -> child
+    # client -> child. Only what the operator's terminal sends (keys, paste, mouse and
+    # focus reports, a window resize) resets the idle timer. Output does not: a live grid
+    # repaints whether or not anyone looks at it, and counting it would keep an abandoned
+    # session (and its slot, and its open console) alive forever. Nor do SSH keepalives,
+    # which a client sends by itself.
     def data_received(self, data: bytes, datatype) -> None:  # noqa: ANN001
         if self.child is not None:
             self.child.write(data)
-            if self.entry is not None:
-                self.server.table.touch(self.entry.id)
+            self._operator_active()
 
     def terminal_size_changed(self, width: int, height: int, pixwidth: int, pixheight: int) -> None:
         self.size = (width, height, pixwidth, pixheight)
         if self.child is not None:
             self.child.resize(width, height, pixwidth, pixheight)
+            self._operator_active()
+
+    def _operator_active(self) -> None:
+        if self.entry is not None:
+            self.server.table.touch(self.entry.id)
 
     def eof_received(self) -> bool:
         return False

@@ -17,7 +17,7 @@ from core.errors import Conflict, NotFound
 class SessionLimits:
     max_sessions: int = 50
     max_per_user: int = 5
-    idle_timeout: float = 1800.0  # seconds without a key from the client; 0 = never
+    idle_timeout: float = 1800.0  # seconds without input from the client (output does not count); 0 = never
 
 
 @dataclass(frozen=True)

@@ -243,6 +243,60 @@ def test_idle_timeout_and_per_user_limit(tmux):
         shutil.rmtree(base, ignore_errors=True)
 
 
+async def test_output_alone_does_not_keep_a_session_alive(ctx):
+    # Only the operator's input resets the idle timer. The child here prints all the
+    # time, like a live grid nobody watches: typing keeps the session, and once the typing
+    # stops the session is closed although the output never did.
+    from core.serve.server import ServeOptions, ServeServer
+    from core.serve.sessions import SessionLimits
+    from core.users import parse_public_key
+
+    if not shutil.which("ssh"):
+        pytest.skip("the OpenSSH client (ssh) is not installed")
+    base = Path(tempfile.mkdtemp(prefix="jds", dir="/tmp"))
+    key = base / "key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "admin", "-f", str(key)], check=True)
+    await ctx.users.add_key(ctx.actor, "admin", parse_public_key(key.with_suffix(".pub").read_text()))
+    options = ServeOptions(port=0, host_key=base / "host_key", limits=SessionLimits(idle_timeout=2),
+                           child_argv=("/bin/sh", "-c", "while :; do echo tick; sleep 0.1; done"), prefork=False)
+    server = ServeServer(ctx, options)
+    await server.start()
+    client = None
+    try:
+        client = await asyncio.create_subprocess_exec(
+            "ssh", "-tt", "-p", str(server.port), "-i", str(key), "-o", f"UserKnownHostsFile={base / 'kh'}",
+            "-o", "StrictHostKeyChecking=no", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "admin@127.0.0.1",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        received = bytearray()
+
+        async def read_all() -> None:
+            while chunk := await client.stdout.read(65536):
+                received.extend(chunk)
+
+        reader = asyncio.create_task(read_all())
+        for _ in range(200):
+            if b"tick" in received:
+                break
+            await asyncio.sleep(0.05)
+        assert b"tick" in received, bytes(received)
+        for _ in range(15):  # 3 s of typing: past the 2 s limit
+            client.stdin.write(b"x")
+            await asyncio.sleep(0.2)
+        assert len(server.table) == 1, bytes(received)  # input kept it
+        typed_until = len(received)
+        await asyncio.wait_for(reader, 60)
+        assert await client.wait() != 0
+        idle_output = bytes(received[typed_until:])
+        assert idle_output.count(b"tick") > 3, idle_output  # output went on while nobody typed
+        assert b"closed after 2 seconds without input" in idle_output, idle_output
+    finally:
+        if client is not None and client.returncode is None:
+            client.kill()
+            await client.wait()
+        await server.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def test_without_prefork_sessions_start_by_fork_exec(tmux):
     base = Path(tempfile.mkdtemp(prefix="jds", dir="/tmp"))
     home, keys = prepare_home(base)
@@ -255,6 +309,24 @@ def test_without_prefork_sessions_start_by_fork_exec(tmux):
         assert _parent(live.pid) == server.process.pid
         tmux.send("e", "q")
         assert "SSH-EXIT=0" in tmux.wait_for("e", "SSH-EXIT=")
+    finally:
+        stop_serve(server)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.parametrize("flags", [(), ("--no-prefork",)], ids=["prefork", "fork-exec"])
+def test_the_childs_exit_status_reaches_the_client(tmux, flags):
+    # A config file broken after the server started: each new session's jumpdeck says
+    # so in one sentence and exits 2, and `ssh` must exit 2 too, however it was started.
+    base = Path(tempfile.mkdtemp(prefix="jds", dir="/tmp"))
+    home, keys = prepare_home(base)
+    server = start_serve(home, keys, *flags)
+    try:
+        (home / "none.toml").write_text("check_timeout = -1\n")
+        tmux.new("x", server.ssh_line("admin"))
+        pane = tmux.wait_for("x", "SSH-EXIT=")
+        assert "check_timeout" in pane, pane
+        assert "SSH-EXIT=2" in pane, pane
     finally:
         stop_serve(server)
         shutil.rmtree(base, ignore_errors=True)

@@ -55,11 +55,24 @@ def build_parser() -> Parser:
         "Without a command, opens the app.",
     )
     add_global_options(parser)
-    parser.add_argument("--version", action="version", version=f"jumpdeck {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(sub)
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """--version, reading the installed version only when asked: importlib.metadata
+    (and the email package under it) would cost every start of the app."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        parser.exit(message=f"jumpdeck {_version()}\n")
 
 
 def _version() -> str:

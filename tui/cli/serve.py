@@ -48,7 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-sessions", type=_positive, default=50, metavar="N", help="sessions at once, all users (default 50)")
     p.add_argument("--max-per-user", type=_positive, default=5, metavar="N", help="sessions at once per user (default 5)")
     p.add_argument("--idle-timeout", type=_non_negative, default=1800, metavar="S",
-                   help="close a session after S seconds without a key (default 1800; 0 = never)")
+                   help="close a session after S seconds without input from the operator; output does not count "
+                        "(default 1800; 0 = never)")
     p.add_argument("--no-prefork", action="store_true",
                    help="start each session as a fresh process instead of forking a warm one (slower; for debugging)")
     p.set_defaults(run=lambda a: run_with_context(a, _serve))
