@@ -56,6 +56,17 @@ def months_between(start: date, end: date) -> list[str]:
     return out
 
 
+def month_pieces(lo: str, hi: str) -> list[tuple[str, str]]:
+    """[lo, hi) cut at every first of a month: [('2026-01-20', '2026-02-01'), ('2026-02-01', ...), ...]."""
+    d_lo, d_hi = date.fromisoformat(lo), date.fromisoformat(hi)
+    out = []
+    while d_lo < d_hi:
+        cut = min(_next_month(d_lo), d_hi)
+        out.append((d_lo.isoformat(), cut.isoformat()))
+        d_lo = cut
+    return out
+
+
 def split_months(lo: str, hi: str) -> tuple[tuple[str, str] | None, list[tuple[str, str]]]:
     """Split the date range [lo, hi) into whole months (as a 'YYYY-MM' range [m_lo, m_hi))
     and the partial edges (date ranges) that must be read raw."""
@@ -190,7 +201,10 @@ class ProductionData:
                 for month, code, qty in rows:
                     out[(month, code)] += qty
         for e_lo, e_hi in edges:
-            if by_month:
+            if by_month and not per_item:
+                for month, qty in self._raw_month_sums(seg, e_lo, e_hi, codes):
+                    out[(month, "")] += qty
+            elif by_month:
                 for day, code, qty in self._raw_day_sums(seg, e_lo, e_hi, codes, per_item):
                     out[(day[:7], code)] += qty
             else:
@@ -223,6 +237,28 @@ class ProductionData:
             return conn.execute(sql, (lo, hi)).fetchall()
 
         return self._read(seg, "day sums per item" if per_item else "day sums", run)
+
+    def _raw_month_sums(self, seg: source.Segment, lo: str, hi: str,
+                        codes: tuple[str, ...] | None) -> list[tuple[str, int]]:
+        """(month, quantity) over [lo, hi): one plain sum a month over the index, no GROUP BY.
+        Measured on 2.5M rows (bench/charts.py, CPU, medians of 7): 454 ms for a year
+        against 558 ms for GROUP BY production_date folded into months."""
+        def run(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+            facts = self.reader.facts(seg.path, conn)
+            if codes:
+                sql = (f"SELECT sum(good_quantity) FROM {TABLE}{_indexed_by(facts, 'idx_item_date')} "
+                       f"WHERE item_code IN ({_in(codes)}) AND production_date >= ? AND production_date < ?")
+            else:
+                sql = (f"SELECT sum(good_quantity) FROM {TABLE}{_indexed_by(facts, 'idx_production_date')} "
+                       "WHERE production_date >= ? AND production_date < ?")
+            out = []
+            for m_lo, m_hi in month_pieces(lo, hi):
+                qty = conn.execute(sql, (*(codes or ()), m_lo, m_hi)).fetchone()[0]
+                if qty:
+                    out.append((m_lo[:7], qty))
+            return out
+
+        return self._read(seg, "month sums", run)
 
     def _raw_item_sums(self, seg: source.Segment, lo: str, hi: str) -> list[tuple[str, int]]:
         def run(conn: sqlite3.Connection) -> list[tuple[str, int]]:

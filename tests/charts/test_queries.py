@@ -231,3 +231,12 @@ async def test_a_query_past_the_timeout_is_stopped(two_years):
     assert "Narrow the date range" in str(info.value)
     data.reader.timeout = 60
     assert len(await data.daily_totals(DateRange.parse("2026-01-01", "2026-01-31"))) == 31
+
+
+def test_month_pieces_cut_a_range_at_each_first_of_a_month():
+    from core.production.queries import month_pieces
+
+    assert month_pieces("2026-01-20", "2026-03-05") == [("2026-01-20", "2026-02-01"), ("2026-02-01", "2026-03-01"),
+                                                        ("2026-03-01", "2026-03-05")]
+    assert month_pieces("2026-12-01", "2027-01-01") == [("2026-12-01", "2027-01-01")]
+    assert month_pieces("2026-05-05", "2026-05-05") == []
