@@ -93,20 +93,24 @@ def _indexed_by(facts: source.FileFacts, index: str) -> str:
     return f" INDEXED BY {index}" if index in facts.indexes else ""
 
 
-def item_sums_sql(facts: source.FileFacts, lo: str, hi: str) -> tuple[str, tuple[str, ...]]:
-    """The statement summing each item over [lo, hi) in one file, on the access path the
-    file's facts call for: the date index for a small share of its days, a table scan
-    (`NOT INDEXED`) for a large one, and a scan with no WHERE at all when the range holds
-    every row."""
-    head = f"SELECT item_code, sum(good_quantity) FROM {TABLE}"
+def date_access(facts: source.FileFacts, lo: str, hi: str) -> tuple[str, bool]:
+    """(access hint, whether a WHERE on the date is needed) for reading the rows of [lo, hi)
+    from one file: the date index for a small share of its days, a table scan
+    (`NOT INDEXED`) for a large one, and a scan with no date filter when the range holds
+    every row. Decided from the file's facts, never by timing."""
     if facts.covers(lo, hi):
-        return f"{head} NOT INDEXED GROUP BY item_code", ()
+        return " NOT INDEXED", False
     share = facts.share(lo, hi)
     if share is not None and share < SCAN_SHARE:
-        path = _indexed_by(facts, "idx_production_date")
-    else:
-        path = " NOT INDEXED"
-    return f"{head}{path} WHERE production_date >= ? AND production_date < ? GROUP BY item_code", (lo, hi)
+        return _indexed_by(facts, "idx_production_date"), True
+    return " NOT INDEXED", True
+
+
+def item_sums_sql(facts: source.FileFacts, lo: str, hi: str) -> tuple[str, tuple[str, ...]]:
+    """The statement summing each item over [lo, hi) in one file, on `date_access`'s path."""
+    path, bounded = date_access(facts, lo, hi)
+    where, params = (" WHERE production_date >= ? AND production_date < ?", (lo, hi)) if bounded else ("", ())
+    return f"SELECT item_code, sum(good_quantity) FROM {TABLE}{path}{where} GROUP BY item_code", params
 
 
 class ProductionData:
@@ -365,15 +369,23 @@ class ProductionData:
         return await self._cached(("items",), compute)
 
     async def find_lot(self, lot_number: str, rng: DateRange | None = None) -> list[LotRecord]:
-        """Rows of one lot number. There is no index on lot_number in the seed's schema:
-        give a range to keep the scan short on big files."""
+        """Rows of one lot number. The seed's schema has no index on lot_number (and jumpdeck
+        never adds one to the ERP's files): this reads the range on `date_access`'s path, a
+        scan of each file when no range is given (see the README's Charts section)."""
         lot = lot_number.strip()
 
         def one(seg: source.Segment, lo: str, hi: str) -> list[LotRecord]:
-            rows = self._read(seg, "lot lookup", lambda c: c.execute(
-                f"SELECT production_date, lot_number, item_code, item_name, good_quantity FROM {TABLE} "
-                "WHERE lot_number = ? AND production_date >= ? AND production_date < ? ORDER BY production_date, id",
-                (lot, lo, hi)).fetchall())
+            def run(conn: sqlite3.Connection) -> list[tuple]:
+                facts = self.reader.facts(seg.path, conn)
+                path, bounded = date_access(facts, lo, hi)
+                if "lot_number" in facts.leading_columns:
+                    path = ""  # a site's own index on lot_number: let the planner seek it
+                where, params = (" AND production_date >= ? AND production_date < ?", (lot, lo, hi)) if bounded else ("", (lot,))
+                return conn.execute(
+                    f"SELECT production_date, lot_number, item_code, item_name, good_quantity FROM {TABLE}{path} "
+                    f"WHERE lot_number = ?{where} ORDER BY production_date, id", params).fetchall()
+
+            rows = self._read(seg, "lot lookup", run)
             return [LotRecord(d, ln, Item(code, name), qty, seg.path.name) for d, ln, code, name, qty in rows]
 
         async def compute(segments):

@@ -109,11 +109,13 @@ def _is_locked(exc: sqlite3.OperationalError) -> bool:
 @dataclass(frozen=True)
 class FileFacts:
     """What a query plan may be chosen from, read in a few index seeks (never by timing):
-    the first and last production day in the file and which of the seed's indexes exist."""
+    the first and last production day in the file, which indexes exist and the columns
+    they lead with."""
 
     first_day: date | None
     last_day: date | None
     indexes: frozenset[str]
+    leading_columns: frozenset[str] = frozenset()
 
     @property
     def span_days(self) -> int | None:
@@ -138,16 +140,17 @@ class FileFacts:
 
 def read_facts(conn: sqlite3.Connection) -> FileFacts:
     indexes = frozenset(row[1] for row in conn.execute(f"PRAGMA index_list('{TABLE}')"))
+    leading = frozenset(row[2] for name in indexes for row in conn.execute(f"PRAGMA index_info('{name}')") if row[0] == 0)
     if "idx_production_date" not in indexes:
-        return FileFacts(None, None, indexes)  # min/max would scan the table: leave the span unknown
+        return FileFacts(None, None, indexes, leading)  # min/max would scan the table: leave the span unknown
     # Two statements: SQLite answers a lone min() or max() with one index seek, but
     # `SELECT min(x), max(x)` walks the whole index.
     first = conn.execute(f"SELECT min(production_date) FROM {TABLE}").fetchone()[0]
     last = conn.execute(f"SELECT max(production_date) FROM {TABLE}").fetchone()[0]
     try:
-        return FileFacts(date.fromisoformat(first), date.fromisoformat(last), indexes)
+        return FileFacts(date.fromisoformat(first), date.fromisoformat(last), indexes, leading)
     except (TypeError, ValueError):  # empty table, or dates not in the seed's format
-        return FileFacts(None, None, indexes)
+        return FileFacts(None, None, indexes, leading)
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

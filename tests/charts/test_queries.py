@@ -240,3 +240,41 @@ def test_month_pieces_cut_a_range_at_each_first_of_a_month():
                                                         ("2026-03-01", "2026-03-05")]
     assert month_pieces("2026-12-01", "2027-01-01") == [("2026-12-01", "2027-01-01")]
     assert month_pieces("2026-05-05", "2026-05-05") == []
+
+
+async def test_lot_lookup_scans_without_an_index_and_seeks_with_one(two_years, monkeypatch):
+    """No index on lot_number in the seed: a full-file lookup scans (never walks the date index
+    over every row); a site that added one gets a seek."""
+    from core.production import source
+
+    conn = sqlite3.connect(live_db_path(two_years))
+    lot, count = conn.execute("SELECT lot_number, count(*) FROM production_records "
+                              "WHERE production_date >= '2026-03-01' GROUP BY 1 ORDER BY 2 DESC LIMIT 1").fetchone()
+    conn.close()
+    statements: list[str] = []
+    data = ProductionData(two_years)
+    original = source.connect_ro
+
+    def traced(path):
+        c = original(path)
+        c.set_trace_callback(statements.append)
+        return c
+
+    monkeypatch.setattr(source, "connect_ro", traced)
+    try:
+        records = await data.find_lot(lot)
+        assert len(records) == count and {r.lot_number for r in records} == {lot}
+        lookups = [s for s in statements if "lot_number = " in s]
+        assert lookups and all("NOT INDEXED" in s and "production_date >=" not in s for s in lookups)
+
+        writer = sqlite3.connect(live_db_path(two_years))
+        writer.execute("CREATE INDEX site_lot ON production_records(lot_number)")
+        writer.commit()
+        writer.close()
+        statements.clear()
+        data.invalidate()
+        assert len(await data.find_lot(lot)) == count
+        live = [s for s in statements if "lot_number = " in s and "NOT INDEXED" not in s]
+        assert live, "the live file has an index on lot_number: no NOT INDEXED there"
+    finally:
+        data.close()
