@@ -1,13 +1,18 @@
 """Benchmark of the Charts data path (issue 7), printed, never asserted.
 
-    .venv/bin/python bench/charts.py [--rows 5000000] [--home DIR] [--reuse]
+    .venv/bin/python bench/charts.py [--rows 5000000] [--home DIR] [--reuse] [--rounds 7]
 
-Generates demo data (timed), then for three questions -- monthly totals of a year, one
-item's monthly trend over a year, top-10 items of a quarter -- times:
-  - every raw SQLite plan we know for the same answer, on the same files, in this run
-    (the best one is the baseline);
-  - jumpdeck's query layer cold (fresh cache) without the rollup, and with it;
+Generates demo data (timed; --reuse keeps the files already in --home), then for three
+questions -- monthly totals of a year, one item's monthly trend over a year, top-10 items
+of a quarter -- times, interleaved in rounds (each round runs every contender once, in a
+rotated order) and reported as medians with their spread:
+  - every raw SQLite plan we know for the same answer, on the same file (the best median
+    is the baseline);
+  - jumpdeck's query layer cold (a fresh instance: empty cache, no pooled connection)
+    without the rollup, and with it;
   - the same call cached.
+Wall time is the figure; CPU time (the process's) is printed beside it, steadier on a
+loaded machine.
 Also the rollup build and plotext's drawing of a 12-month bar chart and a 1,000-point line.
 """
 
@@ -15,11 +20,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -49,6 +57,30 @@ def timed(fn, repeat: int = 1):
     return best, value
 
 
+@dataclass
+class Runs:
+    """Wall and CPU seconds (the process's, all threads) of one contender, one per round."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+
+    def add(self, wall: float, cpu: float) -> None:
+        self.wall.append(wall)
+        self.cpu.append(cpu)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.wall)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu)
+
+
+def spread(values: list[float]) -> str:
+    return f"{min(values):.2f}–{max(values):.2f}"
+
+
 def raw_plans(path: Path) -> dict[str, dict[str, callable]]:
     def q(sql, params, fold=None):
         def run():
@@ -67,10 +99,21 @@ def raw_plans(path: Path) -> dict[str, dict[str, callable]]:
         return dict(out)
 
     t = "production_records"
+    bounds = [f"2026-{m:02d}-01" for m in range(1, 13)] + [YEAR[1]]
+
+    def months_one_by_one():
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return {lo[:7]: conn.execute(f"SELECT sum(good_quantity) FROM {t} WHERE production_date >= ? AND production_date < ?",
+                                         (lo, hi)).fetchone()[0] for lo, hi in zip(bounds, bounds[1:])}
+        finally:
+            conn.close()
+
     return {
         "monthly totals, a year": {
             "GROUP BY substr(date) over the date range": q(f"SELECT substr(production_date,1,7), sum(good_quantity) FROM {t} WHERE production_date >= ? AND production_date < ? GROUP BY 1", YEAR),
             "GROUP BY date over the date range, months folded": q(f"SELECT production_date, sum(good_quantity) FROM {t} WHERE production_date >= ? AND production_date < ? GROUP BY 1", YEAR, by_month),
+            "12 range sums over the date index, one a month": months_one_by_one,
             "full scan (NOT INDEXED)": q(f"SELECT substr(production_date,1,7), sum(good_quantity) FROM {t} NOT INDEXED WHERE production_date >= ? AND production_date < ? GROUP BY 1", YEAR),
             "substr() in WHERE (not sargable)": q(f"SELECT substr(production_date,1,7), sum(good_quantity) FROM {t} WHERE substr(production_date,1,4) = '2026' GROUP BY 1", ()),
         },
@@ -80,6 +123,7 @@ def raw_plans(path: Path) -> dict[str, dict[str, callable]]:
         },
         "top-10 items, a quarter": {
             "date index": q(f"SELECT item_code, sum(good_quantity) s FROM {t} WHERE production_date >= ? AND production_date < ? GROUP BY 1 ORDER BY s DESC LIMIT 10", QUARTER),
+            "date index, no ORDER BY (ranked in Python)": q(f"SELECT item_code, sum(good_quantity) s FROM {t} INDEXED BY idx_production_date WHERE production_date >= ? AND production_date < ? GROUP BY 1", QUARTER),
             "full scan (NOT INDEXED)": q(f"SELECT item_code, sum(good_quantity) s FROM {t} NOT INDEXED WHERE production_date >= ? AND production_date < ? GROUP BY 1 ORDER BY s DESC LIMIT 10", QUARTER),
             "idx_item_date": q(f"SELECT item_code, sum(good_quantity) s FROM {t} INDEXED BY idx_item_date WHERE production_date >= ? AND production_date < ? GROUP BY 1 ORDER BY s DESC LIMIT 10", QUARTER),
         },
@@ -96,28 +140,57 @@ def layer_calls(data: ProductionData) -> dict[str, callable]:
     }
 
 
-async def measure_layer(config, use_rollup: bool) -> dict[str, tuple[float, float]]:
-    out = {}
-    probe = ProductionData(config, use_rollup=use_rollup)
-    await probe.items()  # the item names every chart needs; its cost is not the question's
-    for name in layer_calls(probe):
-        # Cold = a fresh cache; best of 3 fresh instances, like the raw plans (a shared
-        # 2-core machine is noisy). The OS page cache is warm for both.
-        cold = float("inf")
-        for _ in range(3):
+async def measure_questions(config, rounds: int) -> dict[str, dict[str, Runs]]:
+    """Every raw plan and the layer cold (a fresh instance: empty cache, no pooled
+    connection, facts unread -- like a raw plan's fresh connection), without and with the
+    rollup, interleaved: each round runs every contender once, in an order rotated from
+    round to round, so load that comes and goes hits them all alike."""
+    probe = ProductionData(config, use_rollup=False)
+    items = await probe.items()  # the item names every chart needs; its cost is not the question's
+    probe.close()
+    out: dict[str, dict[str, Runs]] = {}
+    for question, plans in raw_plans(live_db_path(config)).items():
+        def fresh(use_rollup: bool) -> ProductionData:
             data = ProductionData(config, use_rollup=use_rollup)
-            data.cache.put(("items",), data.signature(), await probe.items())
-            call = layer_calls(data)[name]
-            started = time.perf_counter()
-            await call()
-            cold = min(cold, time.perf_counter() - started)
-        cached = float("inf")
-        for _ in range(5):
-            started = time.perf_counter()
-            await call()
-            cached = min(cached, time.perf_counter() - started)
-        out[name] = (cold, cached)
+            data.cache.put(("items",), data.signature(), items)
+            return data
+
+        layers = {LAYER: False, ROLLUP: True}
+        names = [f"raw: {label}" for label in plans] + list(layers)
+        runs = {name: Runs() for name in names}
+        for r in range(rounds):
+            for name in names[r % len(names):] + names[: r % len(names)]:
+                data = fresh(layers[name]) if name in layers else None  # built outside the timing
+                wall, cpu = time.perf_counter(), time.process_time()
+                if data is not None:
+                    await layer_calls(data)[question]()
+                else:
+                    plans[name[5:]]()
+                runs[name].add(time.perf_counter() - wall, time.process_time() - cpu)
+                if data is not None:
+                    data.close()
+        out[question] = runs
     return out
+
+
+async def measure_cached(config) -> dict[str, float]:
+    out = {}
+    for use_rollup in (False, True):
+        data = ProductionData(config, use_rollup=use_rollup)
+        for question, call in layer_calls(data).items():
+            await call()
+            best = float("inf")
+            for _ in range(7):
+                started = time.perf_counter()
+                await call()
+                best = min(best, time.perf_counter() - started)
+            out[question] = min(out.get(question, best), best)
+        data.close()
+    return out
+
+
+LAYER = "jumpdeck cold, no rollup"
+ROLLUP = "jumpdeck cold, rollup"
 
 
 def plotext_timings() -> tuple[float, float]:
@@ -206,10 +279,14 @@ async def measure_screen(config) -> dict[str, float]:
 
 
 def main() -> int:
+    import logging
+
+    logging.getLogger("jumpdeck.production").setLevel(logging.ERROR)  # SLOW QUERY lines are expected here
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--home", type=Path, default=None, help="data dir (default: a temp dir)")
     parser.add_argument("--reuse", action="store_true", help="keep existing files in --home")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds per question (default 7)")
     args = parser.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="jumpdeck-bench-"))
     config = load_config(cli={"home": str(home)}, env={})
@@ -220,35 +297,41 @@ def main() -> int:
         size = sum(f.path.stat().st_size for f in result.files)
         print(f"generate: {result.seconds:.1f} s for {result.rows:,} rows ({result.rows / result.seconds:,.0f} rows/s), "
               f"{size / 1e6:.0f} MB in {len(result.files)} files")
-        rollup_path(config).unlink(missing_ok=True)
 
-    raw_best: dict[str, tuple[str, float]] = {}
-    print("\nraw SQLite plans (live file, 2026), best of 3:")
-    for question, plans in raw_plans(live_db_path(config)).items():
-        print(f"  {question}")
-        for label, fn in plans.items():
-            seconds, _ = timed(fn, 3)
-            print(f"    {ms(seconds)}  {label}")
-            if label.startswith("substr() in WHERE"):
-                continue  # shown for reference, never a plan we would pick
-            if question not in raw_best or seconds < raw_best[question][1]:
-                raw_best[question] = (label, seconds)
-
-    no_rollup = asyncio.run(measure_layer(config, use_rollup=False))
+    rollup_path(config).unlink(missing_ok=True)
     started = time.perf_counter()
     refresh = refresh_rollups(config)
     rollup_build = time.perf_counter() - started
-    print(f"\nrollup build: {rollup_build:.2f} s ({', '.join(refresh.rebuilt)}); "
+    print(f"rollup build: {rollup_build:.2f} s ({', '.join(refresh.rebuilt)}); "
           f"refresh with nothing changed: {timed(lambda: refresh_rollups(config), 3)[0] * 1000:.2f} ms")
-    with_rollup = asyncio.run(measure_layer(config, use_rollup=True))
 
-    print("\njumpdeck query layer (cold = fresh cache; ratio = cold / best raw plan):")
-    print(f"  {'question':28} {'best raw':>12} {'cold, raw':>12} {'ratio':>6} {'cold, rollup':>13} {'ratio':>6} {'cached':>10}")
-    for question, (label, best) in raw_best.items():
-        cold_raw, cached_raw = no_rollup[question]
-        cold_roll, cached_roll = with_rollup[question]
-        print(f"  {question:28} {ms(best):>12} {ms(cold_raw):>12} {cold_raw / best:6.2f} {ms(cold_roll):>13} "
-              f"{cold_roll / best:6.2f} {min(cached_raw, cached_roll) * 1000:8.3f} ms")
+    print(f"\nload average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    questions = asyncio.run(measure_questions(config, args.rounds))
+    cached = asyncio.run(measure_cached(config))
+    print(f"load average after:  {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"\nraw SQLite plans and the layer, interleaved, {args.rounds} rounds (live file, 2026): "
+          "median wall (min–max), median CPU")
+    summary = []
+    for question, runs in questions.items():
+        print(f"  {question}")
+        for name, r in runs.items():
+            print(f"    {ms(r.median)} ({min(r.wall) * 1000:.1f}–{max(r.wall) * 1000:.1f})  cpu {ms(r.cpu_median)}  {name}")
+        candidates = {n: r for n, r in runs.items() if n.startswith("raw: ") and "not sargable" not in n}
+        best_name = min(candidates, key=lambda n: candidates[n].median)
+        best = candidates[best_name]
+        # Per round: layer / best raw plan of that round (adjacent in time, so load hits both alike).
+        paired = [layer / raw for layer, raw in zip(runs[LAYER].wall, best.wall)]
+        summary.append((question, best_name[5:], best, runs[LAYER], runs[ROLLUP], paired))
+
+    print("\njumpdeck query layer (cold = fresh instance; ratio = median cold / median best raw plan;"
+          " per round = that ratio round by round, median (min–max)):")
+    print(f"  {'question':26} {'best raw':>11} {'cold, raw':>11} {'ratio':>6} {'per round':>17} {'cpu ratio':>9}"
+          f" {'cold, rollup':>13} {'cached':>10}")
+    for question, best_name, best, layer, rollup, paired in summary:
+        print(f"  {question:26} {ms(best.median):>11} {ms(layer.median):>11} {layer.median / best.median:6.2f} "
+              f"{statistics.median(paired):6.2f} ({spread(paired):>9}) {layer.cpu_median / best.cpu_median:9.2f} "
+              f"{ms(rollup.median):>13} {cached[question] * 1000:8.3f} ms")
+        print(f"  {'':26} best raw plan: {best_name}")
     screen = asyncio.run(measure_screen(config))
     print("\nCharts screen (headless, 120x40):")
     for label, seconds in screen.items():

@@ -20,6 +20,7 @@ RANGES = [
     ("2025-11-20", "2026-02-10"),  # across the cutoff, partial edges
     ("2025-01-01", "2026-12-31"),  # both files whole
     ("2025-06-05", "2025-06-05"),  # a single day in the archive
+    ("2026-02-01", "2026-11-30"),  # most of one file: top-N scans it with a WHERE
 ]
 
 
@@ -138,3 +139,142 @@ async def test_connections_are_read_only(two_years):
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         conn.execute("DELETE FROM production_records")
     conn.close()
+
+
+# ------------------------------------------------------------ access paths and the pool
+
+
+def _plan(config, sql, params):
+    conn = sqlite3.connect(live_db_path(config))
+    try:
+        return " ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+    finally:
+        conn.close()
+
+
+def test_facts_are_the_files_span_and_indexes(two_years):
+    from core.production import source
+
+    conn = source.connect_ro(live_db_path(two_years))
+    facts = source.read_facts(conn)
+    conn.close()
+    assert (facts.first_day.isoformat(), facts.last_day.isoformat()) == ("2026-01-01", "2026-12-31")
+    assert {"idx_production_date", "idx_item_date"} <= facts.indexes
+    assert facts.covers("2026-01-01", "2027-01-01") and not facts.covers("2026-01-02", "2027-01-01")
+    assert facts.share("2026-01-01", "2026-02-01") == 31 / 365
+    assert facts.share("2025-01-01", "2030-01-01") == 1.0
+
+
+@pytest.mark.parametrize("lo,hi,path", [
+    ("2026-04-01", "2026-07-01", "USING INDEX idx_production_date"),  # a quarter: the index skips 3/4
+    ("2026-02-01", "2026-12-01", "SCAN production_records"),  # most of the file: a scan
+    ("2026-01-01", "2027-01-01", "SCAN production_records"),  # all of it: a scan with no WHERE
+])
+def test_top_n_access_path_follows_the_share_of_the_file(two_years, lo, hi, path):
+    from core.production import source
+    from core.production.queries import item_sums_sql
+
+    conn = source.connect_ro(live_db_path(two_years))
+    facts = source.read_facts(conn)
+    conn.close()
+    sql, params = item_sums_sql(facts, lo, hi)
+    plan = _plan(two_years, sql, params)
+    assert path in plan and "USING INDEX idx_item" not in plan
+    assert ("WHERE" in sql) == (not facts.covers(lo, hi))
+
+
+async def test_a_missing_index_never_breaks_a_query(two_years):
+    """INDEXED BY names only indexes the file has (the watcher heals the others later)."""
+    conn = sqlite3.connect(live_db_path(two_years))
+    conn.execute("DROP INDEX idx_production_date")
+    conn.commit()
+    conn.close()
+    data = ProductionData(two_years, use_rollup=False)
+    lo, hi = "2026-04-01", "2026-06-30"
+    top = await data.top_items(DateRange.parse(lo, hi), 3)
+    per_item = direct_sum(_files(two_years), lo, hi, group="item")
+    assert [(t.item.code, t.quantity) for t in top] == sorted(per_item.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    months = await data.monthly_totals(DateRange.parse(lo, hi))
+    assert sum(m.quantity for m in months) == direct_sum(_files(two_years), lo, hi)[""]
+
+
+async def test_pooled_connections_follow_a_replaced_file(two_years, tmp_path):
+    """A restore or the rollover puts another file under the name: the pooled connection
+    to the old one must not answer."""
+    import os
+
+    data = ProductionData(two_years, use_rollup=False)
+    rng = DateRange.parse("2026-01-01", "2026-12-31")
+    before = sum(m.quantity for m in await data.monthly_totals(rng))
+    other = tmp_path / "other"
+    generate(replace_home(two_years, other), rows=4_000, years=(2025, 2026), seed=11)
+    os.replace(live_db_path(replace_home(two_years, other)), live_db_path(two_years))
+    data.invalidate()
+    after = sum(m.quantity for m in await data.monthly_totals(rng))
+    assert after == direct_sum([live_db_path(two_years)], "2026-01-01", "2026-12-31")[""] != before
+    data.close()
+
+
+def replace_home(config, home):
+    from dataclasses import replace
+
+    return replace(config, home=home)
+
+
+async def test_a_query_past_the_timeout_is_stopped(two_years):
+    from core.production.models import QueryTimeout
+
+    data = ProductionData(two_years, use_rollup=False)
+    data.reader.timeout = 0
+    with pytest.raises(QueryTimeout) as info:
+        await data.daily_totals(DateRange.parse("2026-01-01", "2026-12-31"))
+    assert "Narrow the date range" in str(info.value)
+    data.reader.timeout = 60
+    assert len(await data.daily_totals(DateRange.parse("2026-01-01", "2026-01-31"))) == 31
+
+
+def test_month_pieces_cut_a_range_at_each_first_of_a_month():
+    from core.production.queries import month_pieces
+
+    assert month_pieces("2026-01-20", "2026-03-05") == [("2026-01-20", "2026-02-01"), ("2026-02-01", "2026-03-01"),
+                                                        ("2026-03-01", "2026-03-05")]
+    assert month_pieces("2026-12-01", "2027-01-01") == [("2026-12-01", "2027-01-01")]
+    assert month_pieces("2026-05-05", "2026-05-05") == []
+
+
+async def test_lot_lookup_scans_without_an_index_and_seeks_with_one(two_years, monkeypatch):
+    """No index on lot_number in the seed: a full-file lookup scans (never walks the date index
+    over every row); a site that added one gets a seek."""
+    from core.production import source
+
+    conn = sqlite3.connect(live_db_path(two_years))
+    lot, count = conn.execute("SELECT lot_number, count(*) FROM production_records "
+                              "WHERE production_date >= '2026-03-01' GROUP BY 1 ORDER BY 2 DESC LIMIT 1").fetchone()
+    conn.close()
+    statements: list[str] = []
+    data = ProductionData(two_years)
+    original = source.connect_ro
+
+    def traced(path):
+        c = original(path)
+        c.set_trace_callback(statements.append)
+        return c
+
+    monkeypatch.setattr(source, "connect_ro", traced)
+    try:
+        records = await data.find_lot(lot)
+        assert len(records) == count and {r.lot_number for r in records} == {lot}
+        lookups = [s for s in statements if "lot_number = " in s]
+        assert lookups and all("NOT INDEXED" in s and "production_date >=" not in s for s in lookups)
+
+        writer = sqlite3.connect(live_db_path(two_years))
+        writer.execute("CREATE INDEX site_lot ON production_records(lot_number)")
+        writer.commit()
+        writer.close()
+        statements.clear()
+        data.invalidate()
+        assert len(await data.find_lot(lot)) == count
+        live = [s for s in statements if "lot_number = " in s and "NOT INDEXED" not in s]
+        assert live, "the live file has an index on lot_number: no NOT INDEXED there"
+    finally:
+        data.close()

@@ -161,6 +161,38 @@ async def test_ascii_marker_draws_no_braille(chart_config):
         assert "█" not in text and "*" in text and "+" in text
 
 
+async def test_wide_screen_shows_the_numbers_beside_a_chart_that_fills_the_rest(chart_config):
+    app = _app(chart_config)
+    async with app.run_test(size=(200, 60)) as pilot:
+        screen = await _settled(pilot)
+        side, plot = screen.query_one("#charts-side"), screen.query_one("#charts-plot")
+        assert side.display and side.row_count == 12 and not side.can_focus
+        assert plot.size.width + side.outer_size.width >= 190 and plot.size.height >= 50
+        await pilot.press("t")  # the full table replaces both
+        assert not side.display and screen.query_one("#charts-table").display
+        await pilot.press("t")
+        assert side.display
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause(0.2)
+        assert not side.display and plot.size.width >= 110
+
+
+async def test_wide_screen_keeps_a_table_too_wide_to_stand_beside(chart_config):
+    from tui.screens.charts import SIDE_TABLE_MAX
+
+    app = _app(chart_config)
+    async with app.run_test(size=(200, 60)) as pilot:
+        screen = await _settled(pilot)
+        await pilot.press("slash")
+        done = screen.loads_done
+        codes = [i.code for i in screen.suggester.items[:12]]
+        await pilot.press(*", ".join(codes).lower(), "enter")
+        await _settled(pilot, done)
+        assert [t.item.code for t in screen.result] == codes
+        assert not screen.query_one("#charts-side").display  # 12 item columns are wider than SIDE_TABLE_MAX
+        assert SIDE_TABLE_MAX < 8 + 12 * 8
+
+
 def test_suggester_without_items_suggests_nothing():
     import asyncio
 
@@ -173,7 +205,10 @@ def test_suggester_without_items_suggests_nothing():
 def _snap(kind_key: str | None):
     async def run_before(pilot) -> None:
         screen = await _settled(pilot)
-        if kind_key:
+        if kind_key == "t":  # the table view: no new load
+            await pilot.press(kind_key)
+            await pilot.pause(0.1)
+        elif kind_key:
             done = screen.loads_done
             await pilot.press(kind_key)
             await _settled(pilot, done)
@@ -196,3 +231,8 @@ def test_snapshot_120x40(chart_config, snap_compare, key, no_loading_flash):
 @pytest.mark.parametrize("key", [None, "i"], ids=["monthly", "trends"])
 def test_snapshot_80x24(chart_config, snap_compare, key, no_loading_flash):
     assert snap_compare(_app(chart_config), terminal_size=(80, 24), run_before=_snap(key))
+
+
+@pytest.mark.parametrize("key", [None, "d", "i", "o", "t"], ids=["monthly", "daily", "trends", "top", "table"])
+def test_snapshot_200x60(chart_config, snap_compare, key, no_loading_flash):
+    assert snap_compare(_app(chart_config), terminal_size=(200, 60), run_before=_snap(key))

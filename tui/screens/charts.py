@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 PRESETS = {"this_year": "This year", "last_12": "Last 12 months", "last_year": "Last year", "custom": "Custom"}
 LOADING_DELAY_S = 0.12  # answers faster than this (the cache) never show the indicator
 DEFAULT_TREND_ITEMS = 3
+WIDE_COLUMNS = 160  # from this screen width on, the numbers stand beside the chart
+SIDE_TABLE_MAX = 60  # ... when their table is at most this wide (a dozen items' trends is not)
 
 
 def today() -> date:
@@ -82,6 +84,26 @@ def resolve_items(text: str, items: list[Item]) -> tuple[list[str], list[str]]:
     return codes, unknown
 
 
+def _cell(value: Any) -> Any:
+    from rich.text import Text
+
+    return Text(f"{value:,}", justify="right") if isinstance(value, int) else value
+
+
+def _fill(table: DataTable, headers: list[str], rows: list[list[Any]]) -> None:
+    table.clear(columns=True)
+    table.add_columns(*headers)
+    table.add_rows([[_cell(v) for v in row] for row in rows])
+
+
+def _table_width(headers: list[str], rows: list[list[Any]]) -> int:
+    """Cells a DataTable needs for these columns (one cell of padding either side)."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(f"{v:,}" if isinstance(v, int) else str(v))) for w, v in zip(widths, row)]
+    return sum(w + 2 for w in widths)
+
+
 class ChartsScreen(JumpdeckScreen):
     TITLE = "Charts"
     CSS_PATH = "charts.tcss"
@@ -131,16 +153,25 @@ class ChartsScreen(JumpdeckScreen):
                 yield widget
         with Vertical(id="charts-body"):
             yield Static(id="charts-title")
-            yield PlotextPlot(id="charts-plot")
+            with Horizontal(id="charts-view"):
+                yield PlotextPlot(id="charts-plot")
+                side = DataTable(id="charts-side", zebra_stripes=True, cursor_type="none", show_cursor=False)
+                side.can_focus = False
+                yield side
             yield DataTable(id="charts-table", zebra_stripes=True, cursor_type="row")
             yield Static(id="charts-message")
 
     def on_mount(self) -> None:
         self.query_one("#charts-table").display = False
+        self.query_one("#charts-side").display = False
         self.query_one("#charts-message").display = False
         self._sync_items_input()
         self.query_one("#charts-plot").focus()
         self.load()
+
+    def on_unmount(self) -> None:
+        if self.data is not None:
+            self.data.close()  # the pooled read-only connections
 
     # ----------------------------------------------------------------- helpers
     @property
@@ -164,34 +195,51 @@ class ChartsScreen(JumpdeckScreen):
         message.update(text)
         message.set_class(error, "-error")
         message.display = True
-        self.query_one("#charts-title").display = False
-        self.query_one("#charts-plot").display = False
-        self.query_one("#charts-table").display = False
+        for part in ("#charts-title", "#charts-view", "#charts-plot", "#charts-table"):
+            self.query_one(part).display = False
 
     def _show_result(self) -> None:
         self.query_one("#charts-message").display = False
+        view = self.query_one("#charts-view")
         plot = self.query_one("#charts-plot", PlotextPlot)
         table = self.query_one("#charts-table", DataTable)
-        plot.display = not self.show_table
+        side = self.query_one("#charts-side", DataTable)
+        view.display = plot.display = not self.show_table
         table.display = self.show_table
         if self.result is None or self.result_range is None:
             return
         title = self.query_one("#charts-title", Static)
         title.display = True
         title.update(self._title(self.result_range))
+        from core.production.export import table_of
+
+        headers, rows = table_of(self.result)
         if self.show_table:
-            from core.production.export import table_of
+            side.display = False
+            _fill(table, headers, rows)
+            return
+        beside = self.size.width >= WIDE_COLUMNS and _table_width(headers, rows) <= SIDE_TABLE_MAX
+        side.display = beside
+        if beside:
+            _fill(side, headers, rows)
+        self._draw()
+        # Showing or hiding the side table resizes the plot only after the next layout.
+        self.call_after_refresh(self._redraw_if_resized)
 
-            headers, rows = table_of(self.result)
-            table.clear(columns=True)
-            table.add_columns(*headers)
-            from rich.text import Text
+    def _draw(self) -> None:
+        plot = self.query_one("#charts-plot", PlotextPlot)
+        # The title is a Static above the plot: Textual draws it in the theme's colors.
+        draw(plot.plt, self.kind, self.result, marker=self.marker, width=max(plot.size.width, 40),
+             height=plot.size.height, title="")
+        self._drawn_size = plot.size
+        plot.refresh()
 
-            table.add_rows([[Text(f"{v:,}", justify="right") if isinstance(v, int) else v for v in row] for row in rows])
-        else:
-            # The title is a Static above the plot: Textual draws it in the theme's colors.
-            draw(plot.plt, self.kind, self.result, marker=self.marker, width=max(plot.size.width, 40), title="")
-            plot.refresh()
+    _drawn_size = None
+
+    def _redraw_if_resized(self) -> None:
+        plot = self.query_one("#charts-plot", PlotextPlot)
+        if self.result and not self.show_table and plot.display and plot.size != self._drawn_size:
+            self._draw()
 
     def _set_loading(self, on: bool) -> None:
         # The flag, not only stopping the timer, decides: a timer that already fired may

@@ -38,6 +38,15 @@ def compact_number(value: float) -> str:
     return f"{value:.0f}"
 
 
+# A plot at least this wide labels the top-items bars with code and name, not the code alone.
+NAMED_BARS_WIDTH = 140
+ROWS_PER_VALUE_TICK = 6  # a taller plot gets more value ticks (never fewer than 5)
+
+
+def _tick_count(height: int) -> int:
+    return max(5, height // ROWS_PER_VALUE_TICK)
+
+
 def _value_ticks(maximum: float, count: int = 5) -> tuple[list[float], list[str]]:
     if maximum <= 0:
         return [0], ["0"]
@@ -61,8 +70,9 @@ def _label_ticks(labels: Sequence[str], width: int) -> tuple[list[int], list[str
     return [p + 1 for p in positions], [labels[p] for p in positions]
 
 
-def draw(plt: Any, kind: str, result: Sequence[Any], *, marker: str, width: int, title: str) -> None:
-    """Replace the plot's content with `result` drawn as `kind`."""
+def draw(plt: Any, kind: str, result: Sequence[Any], *, marker: str, width: int, title: str, height: int = 0) -> None:
+    """Replace the plot's content with `result` drawn as `kind`, for a plot of `width` x
+    `height` cells: labels are thinned to the width, value ticks follow the height."""
     plt.clear_data()
     plt.clear_figure()
     if title:
@@ -71,9 +81,10 @@ def draw(plt: Any, kind: str, result: Sequence[Any], *, marker: str, width: int,
     bar_marker = BAR_MARKERS.get(marker, "sd")
     if kind == "top":
         top: Sequence[TopItem] = list(reversed(result))  # plotext draws bottom-up: largest on top
-        plt.bar([t.item.code for t in top], [t.quantity for t in top], orientation="horizontal",
-                marker=bar_marker, color=SERIES_COLORS[0], width=0.6)
-        ticks, labels = _value_ticks(max((t.quantity for t in top), default=0))
+        named = width >= NAMED_BARS_WIDTH
+        plt.bar([f"{t.item.code} {t.item.name}".rstrip() if named else t.item.code for t in top],
+                [t.quantity for t in top], orientation="horizontal", marker=bar_marker, color=SERIES_COLORS[0], width=0.6)
+        ticks, labels = _value_ticks(max((t.quantity for t in top), default=0), _tick_count(width // 4))
         plt.xticks(ticks, labels)
         return
     if kind == "monthly":
@@ -82,14 +93,14 @@ def draw(plt: Any, kind: str, result: Sequence[Any], *, marker: str, width: int,
         plt.bar(list(range(1, len(names) + 1)), [m.quantity for m in months], marker=bar_marker,
                 color=SERIES_COLORS[0], width=0.6)
         plt.xticks(*_label_ticks(names, width))
-        ticks, labels = _value_ticks(max((m.quantity for m in months), default=0))
+        ticks, labels = _value_ticks(max((m.quantity for m in months), default=0), _tick_count(height))
         plt.yticks(ticks, labels)
         return
     if kind == "daily":
         days: Sequence[DayTotal] = result
         plt.plot(list(range(1, len(days) + 1)), [d.quantity for d in days], marker=line_marker, color=SERIES_COLORS[0])
         plt.xticks(*_label_ticks([d.day for d in days], width))
-        ticks, labels = _value_ticks(max((d.quantity for d in days), default=0))
+        ticks, labels = _value_ticks(max((d.quantity for d in days), default=0), _tick_count(height))
         plt.yticks(ticks, labels)
         return
     if kind == "trends":
@@ -103,7 +114,7 @@ def draw(plt: Any, kind: str, result: Sequence[Any], *, marker: str, width: int,
                      color=SERIES_COLORS[i % len(SERIES_COLORS)], label=f"{trend.item.code} {trend.item.name}")
         if trends:
             plt.xticks(*_label_ticks([m.month for m in trends[0].months], width))
-        ticks, labels = _value_ticks(top_value)
+        ticks, labels = _value_ticks(top_value, _tick_count(height))
         plt.yticks(ticks, labels)
         return
     raise ValueError(f"unknown chart kind {kind!r}")
