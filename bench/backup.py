@@ -1,8 +1,8 @@
 """Backup benchmark (issue 8): a verified backup beside the sqlite3 CLI's `.backup`.
 
-    .venv/bin/python bench/backup.py [--rows 5000000] [--db PATH] [--integrity]
+    .venv/bin/python bench/backup.py [--rows 5000000] [--db PATH] [--cache DIR] [--integrity]
 
-Builds (once, cached under /tmp/jumpdeck-bench) a live production DB with --rows rows
+Builds (once, cached under --cache, default /tmp/jumpdeck-bench) a live production DB with --rows rows
 over a full 2025 and the first days of 2026 (a year-end DB), unless --db names one (e.g. from `jumpdeck demo-data`). Prints:
 the copy alone and the verified backup (copy + quick_check + rename) against
 `sqlite3 SRC ".backup DST"` measured in the same run; the API in one step vs steps,
@@ -127,13 +127,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--db", type=Path)
+    parser.add_argument("--cache", type=Path, default=CACHE, help="where the generated DB and scratch files live")
     parser.add_argument("--integrity", action="store_true", help="also time PRAGMA integrity_check (slow)")
     args = parser.parse_args()
-    CACHE.mkdir(exist_ok=True)
-    src = args.db or CACHE / f"yearend_{args.rows}.db"
+    args.cache.mkdir(parents=True, exist_ok=True)
+    src = args.db or args.cache / f"yearend_{args.rows}.db"
     if not args.db:
         build(src, args.rows)
-    out = Path(tempfile.mkdtemp(dir=CACHE))
+    out = Path(tempfile.mkdtemp(dir=args.cache))
     size_mb = src.stat().st_size / 1e6
     print(f"\nsource: {src} ({size_mb:.0f} MB); sqlite3 {sqlite3.sqlite_version}; {os.cpu_count()} CPUs")
     # Warm the page cache so the first contender does not pay for disk reads.

@@ -22,7 +22,7 @@ from core.errors import JumpdeckError, NotFound, ValidationError
 from core.identity import Operation, require
 from core.maintenance import locks
 from core.maintenance.backup import parse_name
-from core.maintenance.sqlite_files import check, checkpoint, fsync_dir, fsync_path, side_files
+from core.maintenance.sqlite_files import check, checkpoint, connect, fsync_dir, fsync_path, is_wal, side_files
 from core.production import schema
 
 if TYPE_CHECKING:
@@ -88,6 +88,14 @@ def _restore_sync(config: Config, backup: Path) -> RestoreResult:
         if verdict != "ok":
             raise RestoreFailed(f"{backup.name} failed its integrity_check ({verdict}); nothing was changed.",
                                 remedy="Pick an older backup.")
+        if target.exists() and is_wal(target):
+            # Backups are single files in rollback-journal mode; a live DB put back in that
+            # mode would make every later backup hold its writers (backup.py).
+            conn = connect(tmp)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+            finally:
+                conn.close()
         for side in side_files(tmp):
             side.unlink(missing_ok=True)
         broken = None

@@ -3,7 +3,7 @@ import sqlite3
 import pytest
 
 from core.errors import Conflict, PermissionDenied, ValidationError
-from core.maintenance import backup, locks, restore
+from core.maintenance import backup, locks, restore, sqlite_files
 
 
 def count(path):
@@ -31,6 +31,8 @@ async def test_restore_keeps_broken_copy_and_restores_data(ctx, live):
     assert count(live) == 500
     assert result.broken is not None and result.broken.name.startswith("production_analysis.db.broken-")
     assert count(result.broken) == 400
+    # The live DB was in WAL; the backup (a single file) is not: the restored one is again.
+    assert sqlite_files.is_wal(live) and not sqlite_files.is_wal(good.path)
     page = await ctx.activity.page(ctx.actor)
     assert any(e.action == "RESTORE" and good.name in e.detail for e in page.entries)
 

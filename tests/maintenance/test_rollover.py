@@ -10,6 +10,14 @@ from core.production import schema
 from tests.maintenance.conftest import all_rows, fill
 
 
+def rows_in(path):
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT id, production_date, lot_number FROM production_records").fetchall()
+    finally:
+        conn.close()
+
+
 async def run(ctx, year, **kw):
     return [e async for e in rollover.rollover(ctx, year, **kw)]
 
@@ -40,6 +48,9 @@ async def test_rollover_moves_old_rows_and_reconciles(ctx, live):
         conn.close()
     assert (await ctx.settings.get()).get("archive_cutoff_year") == 2026
     assert [e.name for e in events if isinstance(e, rollover.RolloverStep) and e.status == "done"] == list(rollover.STEPS)
+    # Most rows leave and nobody has the live DB open: the old live file became the archive.
+    assert any("old live DB" in e.detail for e in events if isinstance(e, rollover.RolloverStep) and e.name == "archive")
+    assert not [p for p in ctx.config.database_dir.glob(".*rollover*") if not p.name.endswith(".lock")]
     assert backup.last_good_backup(ctx.config, "live") is not None  # the final backup
     assert not rollover.journal_path(ctx.config).exists()
     page = await ctx.activity.page(ctx.actor)
@@ -69,13 +80,22 @@ async def test_dry_run_changes_nothing(ctx, live):
     assert schema.archive_years(ctx.config) == []
 
 
-@pytest.mark.parametrize("step", [s for s in rollover.STEPS if s != "cleanup"])
-async def test_injected_failure_leaves_every_row_and_a_rerun_finishes(ctx, live, step):
+@pytest.mark.parametrize("path", ["split", "copy"])
+@pytest.mark.parametrize("step", [*(s for s in rollover.STEPS if s != "cleanup"), "swap"])
+async def test_injected_failure_leaves_every_row_and_a_rerun_finishes(ctx, live, step, path, monkeypatch):
+    if path == "copy":
+        monkeypatch.setattr(rollover, "split_year", lambda config, plan: None)
     fill(schema.archive_db_path(ctx.config, 2024), {2024: 40}, start_id=10_000)
     before = all_rows(ctx.config)
     with pytest.raises(Exception):
         await run(ctx, 2026, fail_after=step)
-    assert all_rows(ctx.config) == before  # every row once: none lost, none doubled
+    after = all_rows(ctx.config)
+    if step == "swap" and path == "split":
+        # The old live DB has left its name and waits, whole, under the scratch name the
+        # journal records, until the rerun makes it archive_2025.db.
+        scratch = ctx.config.database_dir / ".archive_2025.db.rollover-tmp"
+        after = sorted(after + [r for r in rows_in(scratch) if r[1] < "2026"])
+    assert after == before  # every row once: none lost, none doubled
     if step in ("backup", "archive"):
         assert schema.archive_years(ctx.config) == [2024]  # rolled back
         assert not rollover.journal_path(ctx.config).exists()
@@ -88,7 +108,7 @@ async def test_injected_failure_leaves_every_row_and_a_rerun_finishes(ctx, live,
     assert rollover.pending_rollover(ctx.config) is None
 
 
-@pytest.mark.parametrize("step", ["backup", "archive", "trim", "verify"])
+@pytest.mark.parametrize("step", ["backup", "archive", "swap", "trim", "verify"])
 async def test_a_crash_between_steps_is_recovered_by_the_next_run(ctx, live, step):
     before = all_rows(ctx.config)
     with pytest.raises(rollover.InjectedCrash):
@@ -103,22 +123,40 @@ async def test_a_crash_between_steps_is_recovered_by_the_next_run(ctx, live, ste
     assert year_count(live, 2025) == 0
 
 
-async def test_writers_adding_old_rows_mid_rollover_abort_before_any_delete(ctx, live, monkeypatch):
-    original = rollover._build_archive
+def late_row(live):
+    conn = sqlite3.connect(live)
+    conn.execute("INSERT INTO production_records VALUES (7777, '2025-07-07', 'LATE', 'BW0001', 'late', 1)")
+    conn.commit()
+    conn.close()
 
-    def sneaky(config, yr, n, *args):
-        how = original(config, yr, n, *args)
-        conn = sqlite3.connect(live)
-        conn.execute("INSERT INTO production_records VALUES (7777, '2025-07-07', 'LATE', 'BW0001', 'late', 1)")
-        conn.commit()
-        conn.close()
-        return how
 
-    monkeypatch.setattr(rollover, "_build_archive", sneaky)
+@pytest.mark.parametrize("path", ["split", "copy"])
+async def test_writers_adding_old_rows_mid_rollover_abort_before_any_delete(ctx, live, monkeypatch, path):
+    if path == "split":  # the old live DB would become archive_2025.db: the row lands after the plan
+        original_split = rollover.split_year
+
+        def sneaky_split(config, plan):
+            year = original_split(config, plan)
+            assert year == 2025
+            late_row(live)
+            return year
+
+        monkeypatch.setattr(rollover, "split_year", sneaky_split)
+    else:  # archive_2025.db built as a copy (as when another process has the live DB open)
+        monkeypatch.setattr(rollover, "split_year", lambda config, plan: None)
+        original = rollover._build_archive
+
+        def sneaky(config, yr, n, *args):
+            how = original(config, yr, n, *args)
+            late_row(live)
+            return how
+
+        monkeypatch.setattr(rollover, "_build_archive", sneaky)
     with pytest.raises(rollover.RolloverFailed, match="changed while the rollover ran"):
         await run(ctx, 2026)
     assert year_count(live, 2025) == 301
     assert schema.archive_years(ctx.config) == []
+    assert not list(ctx.config.database_dir.glob(".archive_*"))
 
 
 async def test_only_admins_roll_over(ctx, operator, live):
