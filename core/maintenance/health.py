@@ -1,20 +1,27 @@
 """Health (seed 003 `/healthz`): one verdict, `ok` or `degraded`, with the reasons.
 
 Figures: store reachable, production DB size, archive available, disk free (degraded
-under 5 GB), the production query cache's fill when the Charts layer offers one, the
-age of the last good live backup and the watcher's last run.
+under 5 GB), the Charts rollup's state, the age of the last good live backup and the
+watcher's last run.
+
+The Charts query cache lives in the memory of each process (the TUI, every SSH session),
+so no other process can report its fill truthfully. What all of them share is the monthly
+rollup on disk (`core.production.rollup`): health says which production files it answers
+for (fresh), which changed since it was built (stale: Charts reads their raw rows until the
+watcher refreshes it) and how old the oldest build is.
 """
 
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.maintenance import locks
 from core.maintenance.backup import last_good_backup
-from core.maintenance.sqlite_files import connect
+from core.maintenance.sqlite_files import connect, production_files
 from core.maintenance.watcher import read_state
 from core.production import schema
 
@@ -34,7 +41,7 @@ class Health:
     archive_db: str  # "available", "none" or "error: ..."
     archive_years: list[int]
     disk_free_gb: float
-    cache: dict[str, int] | None
+    rollup: "RollupState"
     last_backup_age_hours: float | None
     watcher_last_run_age_hours: float | None
     running: list[str] = field(default_factory=list)
@@ -47,17 +54,70 @@ class Health:
         return asdict(self)
 
 
-def cache_fill() -> dict[str, int] | None:
-    """The Charts layer's query cache {size, maxsize}, when it offers `cache_stats()`."""
+@dataclass(frozen=True)
+class RollupState:
+    """The Charts monthly rollup against the production files it summarises."""
+
+    fresh: list[str]  # files whose rollup matches them (signature unchanged)
+    stale: list[str]  # changed since their rollup was built
+    missing: list[str]  # never summed
+    oldest_build_age_hours: float | None
+    error: str = ""
+
+    def short(self) -> str:
+        """At most ~28 characters, for the health panel."""
+        if self.error:
+            return "unreadable"
+        total = len(self.fresh) + len(self.stale) + len(self.missing)
+        parts = [f"{len(self.fresh)}/{total} fresh"]
+        if self.stale:
+            parts.append(f"{len(self.stale)} stale")
+        if self.missing:
+            parts.append(f"{len(self.missing)} unbuilt")
+        return ", ".join(parts) if total else "-"
+
+    def sentence(self) -> str:
+        if self.error:
+            return f"unreadable ({self.error})"
+        total = len(self.fresh) + len(self.stale) + len(self.missing)
+        if not total:
+            return "no production files"
+        text = f"{len(self.fresh)}/{total} files fresh"
+        if self.oldest_build_age_hours is not None:
+            text += f", oldest built {self.oldest_build_age_hours:.1f} h ago"
+        if self.stale:
+            text += f"; stale: {', '.join(self.stale)}"
+        if self.missing:
+            text += f"; not built: {', '.join(self.missing)}"
+        return text
+
+
+def rollup_state(config, now: float | None = None) -> RollupState:  # noqa: ANN001
+    """Blocking: one read of the rollup's `sources` table and a stat per production file."""
+    from core.production.rollup import RollupReader, rollup_path
+
+    names = [f.path for f in production_files(config)]
+    path = rollup_path(config)
+    if not path.exists():
+        return RollupState([], [], [p.name for p in names], None)
+    fresh, stale, missing, built = [], [], [], []
     try:
-        from core.production import query  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    stats = getattr(query, "cache_stats", None)
-    try:
-        return dict(stats()) if stats else None
-    except Exception:
-        return None
+        conn = connect(path, readonly=True)
+        try:
+            built_at = dict(conn.execute("SELECT name, built_at FROM sources").fetchall())
+            reader = RollupReader(config)
+            for p in names:
+                if p.name not in built_at:
+                    missing.append(p.name)
+                    continue
+                built.append(built_at[p.name])
+                (fresh if reader.is_valid(conn, p) else stale).append(p.name)
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return RollupState([], [], [], None, error=str(exc))
+    age = ((now or time.time()) - min(built)) if built else None
+    return RollupState(fresh, stale, missing, _hours(age))
 
 
 def _hours(seconds: float | None) -> float | None:
@@ -81,7 +141,7 @@ async def check_health(ctx: Context, *, min_free_gb: float = MIN_FREE_GB) -> Hea
         reasons.append(f"store unreachable ({type(exc).__name__})")
     settings = await ctx.settings.get() if database == "connected" else None
 
-    def files() -> tuple[float | None, str, list[int], list[str]]:
+    def files() -> tuple[float | None, str, list[int], list[str], RollupState]:
         found: list[str] = []
         live = schema.live_db_path(config)
         size = None
@@ -106,9 +166,9 @@ async def check_health(ctx: Context, *, min_free_gb: float = MIN_FREE_GB) -> Hea
             except Exception as exc:
                 archive = f"error: {exc}"
                 found.append(f"archive {years[-1]} cannot be read ({exc})")
-        return size, archive, years, found
+        return size, archive, years, found, rollup_state(config)
 
-    size, archive, years, found = await asyncio.to_thread(files)
+    size, archive, years, found, rollup = await asyncio.to_thread(files)
     reasons += found
     free_gb = round(shutil.disk_usage(config.home if config.home.exists() else "/").free / 1e9, 2)
     if free_gb < min_free_gb:
@@ -143,7 +203,7 @@ async def check_health(ctx: Context, *, min_free_gb: float = MIN_FREE_GB) -> Hea
         archive_db=archive,
         archive_years=years,
         disk_free_gb=free_gb,
-        cache=cache_fill(),
+        rollup=rollup,
         last_backup_age_hours=_hours(backup_age),
         watcher_last_run_age_hours=_hours(watcher_age),
         running=[h.sentence() for h in locks.running(config)],

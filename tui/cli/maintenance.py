@@ -226,4 +226,5 @@ async def _health(args, ctx) -> int:
               f"archive: {health.archive_db}; disk free: {health.disk_free_gb} GB")
         print(f"last live backup: {health.last_backup_age_hours if health.last_backup_age_hours is not None else 'never'} h ago; "
               f"watcher: {health.watcher_last_run_age_hours if health.watcher_last_run_age_hours is not None else 'never'} h ago")
+        print(f"charts rollup: {health.rollup.sentence()}")
     return 0 if health.ok else 1

@@ -22,10 +22,6 @@ STAFF_ACTIONS = {"backup", "cleanup", "integrity", "checkpoint", "analyze", "wat
 ADMIN_ACTIONS = {"restore": Operation.RESTORE, "rollover": Operation.ARCHIVE_ROLLOVER}
 
 
-def _cache_text(cache: dict | None) -> str:
-    return "-" if not cache else f"{cache.get('size', 0)}/{cache.get('maxsize', 0)} entries"
-
-
 class MaintenanceScreen(JumpdeckScreen):
     TITLE = "Maintenance"
     CSS_PATH = "maintenance.tcss"
@@ -101,7 +97,7 @@ class MaintenanceScreen(JumpdeckScreen):
             f"live DB     {'-' if health.db_size_mb is None else f'{health.db_size_mb:,.2f} MB'}",
             f"archive     {health.archive_db}" + (f" ({', '.join(map(str, health.archive_years))})" if health.archive_years else ""),
             f"disk free   {health.disk_free_gb:,.1f} GB",
-            f"cache       {_cache_text(health.cache)}",
+            f"rollup      {health.rollup.short()}",
             f"last backup {hours(health.last_backup_age_hours)}",
             f"watcher     {hours(health.watcher_last_run_age_hours)}",
         ]
