@@ -73,10 +73,10 @@ class Probe:
         self.last_render = 0.0
         original_feed, original_render = terminal.feed, terminal.render_line
 
-        async def feed(data: bytes) -> None:
+        async def feed(data: bytes, **options) -> None:
             if self.capture:
                 self.captured.append(data)
-            await original_feed(data)
+            await original_feed(data, **options)
             if self.mark is not None and self.mark in self.tail + data:
                 self.parsed_at, self.mark = time.perf_counter(), None
             self.tail = data[-64:]

@@ -87,6 +87,11 @@ class TerminalSession:
         return not self._buffer.closed.is_set()
 
     @property
+    def pending(self) -> int:
+        """Output bytes received and not yet taken by `output()`."""
+        return self._buffer.size
+
+    @property
     def exit_status(self) -> int | None:
         """The remote exit code once the shell ended; None while open or if killed by a signal."""
         status = self._chan.get_exit_status()

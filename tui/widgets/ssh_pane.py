@@ -154,7 +154,7 @@ class SshPane(Widget):
             await self.audit("SSH_OPEN", self.target.label, f"auth: {self.target.auth.kind}")
         session = self._session
         async for chunk in session.output():
-            await self.terminal.feed(chunk)
+            await self.terminal.feed(chunk, backlog=session.pending > 0)
             if self.background and not self.marked:  # one message per mark, not per chunk
                 self.marked = True
                 self.post_message(self.Activity(self))

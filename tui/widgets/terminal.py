@@ -3,14 +3,17 @@
 The widget does not know SSH. It draws a `TerminalScreen`, turns keys and pastes into
 bytes for its `sink` (anything with `write(bytes)` and `resize(cols, rows)`, such as
 `core.ssh.TerminalSession`) and tells the sink its size. Output comes in through
-`await feed(data)`, which parses in bounded slices and yields between them, and redraws
-at most once a frame: a flood of output never stalls the UI.
+`await feed(data)`, which parses in bounded slices and lets the rest of the app run
+between them, and redraws at most once a frame, only the lines that changed: a flood of
+output never stalls the UI.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from itertools import groupby
+from operator import itemgetter
 from typing import Protocol
 
 from rich.color import Color
@@ -18,7 +21,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
@@ -27,16 +30,18 @@ from tui.widgets.terminal_keys import key_to_bytes, paste_to_bytes
 from tui.widgets.terminal_screen import DEFAULT_SCROLLBACK, Emulator
 
 RELEASE_KEY = "ctrl+right_square_bracket"  # ctrl+], telnet's escape key: rarely needed remotely
-PARSE_STEP = 512  # bytes handed to pyte at a time (~1 ms)
-PARSE_BUDGET = 0.004  # seconds of parsing before yielding to the event loop: a key press
-# crosses several message hops, each waiting at most this long behind a flood...
+PARSE_STEP = 2048  # bytes handed to pyte at a time (well under 1 ms with the fast emulator)
+PARSE_BUDGET = 0.004  # seconds of parsing before the rest of the app gets a turn...
 BACKGROUND_BUDGET = 0.001  # ...and this long when the operator is busy elsewhere in jumpdeck
-FRAME = 1 / 30  # redraws are coalesced to this interval while output arrives
-FLOOD_FRAME = 1 / 5  # ... and to this one during a flood, which nobody can read anyway
-FLOOD_BYTES = 16384  # parsed between two redraws: above this it is a flood
+YIELD_ROUNDS = 16  # event-loop rounds given away at most per turn while others keep running
+BUSY_ROUND = 0.0003  # a round longer than this ran someone else's work: give another
+FRAME = 1 / 30  # redraws are coalesced to this interval while output arrives...
+FLOOD_FRAME = 1 / 5  # ...and to this one while more output is already waiting (a flood,
+# which nobody can read anyway): drawing then costs little of the parsing time
 
-_DEFAULT_ATTRS = ("default", "default", False, False, False, False, False, False)
 _ANSI = {"black": 0, "red": 1, "green": 2, "brown": 3, "yellow": 3, "blue": 4, "magenta": 5, "cyan": 6, "white": 7}
+_STYLE_KEY = itemgetter(1, 2, 3, 4, 5, 6, 7)  # a pyte Char's fg, bg, bold, italics, underscore, strike, reverse
+_DATA = itemgetter(0)
 
 
 class Sink(Protocol):
@@ -102,12 +107,13 @@ class Terminal(Widget, can_focus=True):
         self.sink: Sink | None = None
         self.history_offset = 0  # lines scrolled back into history; 0 = live
         self._ready_sent = False
-        self._strips: dict[int, Strip] = {}
+        self._strips: dict[int, Strip] = {}  # by screen row, until pyte marks the row dirty
+        self._drawn: dict[int, tuple[dict, Strip]] = {}  # by id of a pyte row: (its cells then, strip)
         self._styles: dict[tuple, Style] = {}
         self._refresh_pending = False
         self._last_flush = 0.0
-        self._since_flush = 0
-        self._flooding = False
+        self._backlog = False  # more output was waiting when the last slice was parsed
+        self._cursor_drawn: tuple[int, int] | None = None
         self._base: Style | None = None
         self._history_seen = 0
 
@@ -129,25 +135,38 @@ class Terminal(Widget, can_focus=True):
             self.sink.write(data)
 
     # --- output ------------------------------------------------------------
-    async def feed(self, data: bytes) -> None:
-        """Parse remote output in time-boxed slices, yielding between them so keys stay responsive."""
+    async def feed(self, data: bytes, *, backlog: bool = False) -> None:
+        """Parse remote output in time-boxed slices, letting the app run between them.
+
+        `backlog`: more output is already waiting behind `data` (redraws are then rarer)."""
         position, size = 0, len(data)
         clock = time.perf_counter
+        feed = self.emulator.feed
         while position < size:
             deadline = clock() + (PARSE_BUDGET if self.has_focus else BACKGROUND_BUDGET)
-            begin = position
             while position < size and clock() < deadline:
-                self.emulator.feed(data[position:position + PARSE_STEP])
+                feed(data[position:position + PARSE_STEP])
                 position += PARSE_STEP
-            self._since_flush += position - begin
+            self._backlog = backlog or position < size
             self._parsed()
             if position < size:
-                await asyncio.sleep(0)
+                await self._give_way()
+
+    @staticmethod
+    async def _give_way() -> None:
+        # A key press crosses several message queues, one event-loop round each: while
+        # other work keeps running, give it more rounds before parsing on, so a flood
+        # delays a key by a few rounds rather than by a parse slice per hop.
+        clock = time.perf_counter
+        for _ in range(YIELD_ROUNDS):
+            start = clock()
+            await asyncio.sleep(0)
+            if clock() - start < BUSY_ROUND:
+                return
 
     def feed_now(self, data: bytes) -> None:
         """Parse `data` at once (small writes, tests)."""
         self.emulator.feed(data)
-        self._since_flush += len(data)
         self._parsed()
 
     def _parsed(self) -> None:
@@ -162,12 +181,12 @@ class Terminal(Widget, can_focus=True):
         self._schedule_refresh()
 
     def _schedule_refresh(self) -> None:
-        # Leading edge: a lone key echo is drawn at once; during a flood at most one
-        # redraw per FRAME, whatever the number of chunks parsed in between.
+        # Leading edge: a lone key echo is drawn at once; while output keeps coming at
+        # most one redraw per FRAME, whatever the number of chunks parsed in between.
         if self._refresh_pending or not self.is_mounted:
             return
         self._refresh_pending = True
-        frame = FLOOD_FRAME if self._flooding else FRAME
+        frame = FLOOD_FRAME if self._backlog else FRAME
         delay = self._last_flush + frame - time.monotonic()
         if delay <= 0:
             self.call_later(self._flush)
@@ -177,13 +196,29 @@ class Terminal(Widget, can_focus=True):
     def _flush(self) -> None:
         self._refresh_pending = False
         self._last_flush = time.monotonic()
-        self._flooding = self._since_flush > FLOOD_BYTES
-        self._since_flush = 0
         screen = self.emulator.screen
-        for row in screen.dirty:
+        rows = screen.dirty
+        for row in rows:
             self._strips.pop(row, None)
-        screen.dirty.clear()
-        self.refresh()
+        cursor = self._cursor_cell()
+        if cursor != self._cursor_drawn:
+            rows.update(cell[1] for cell in (cursor, self._cursor_drawn) if cell is not None)
+            self._cursor_drawn = cursor
+        if len(self._drawn) > 4 * screen.lines:  # rows gone from the screen: forget them
+            live = {id(row) for row in screen.buffer.values()}
+            self._drawn = {key: value for key, value in self._drawn.items() if key in live}
+        if self.history_offset or len(rows) >= screen.lines:
+            self.refresh()
+        elif rows:
+            width = self.size.width
+            self.refresh(*(Region(0, y, width, 1) for y in rows if y < screen.lines))
+        rows.clear()
+
+    def _cursor_cell(self) -> tuple[int, int] | None:
+        cursor = self.emulator.screen.cursor
+        if self.history_offset or not self.has_focus or cursor.hidden:
+            return None
+        return cursor.x, cursor.y
 
     def flush(self) -> None:
         """Draw now what was parsed (tests, and the benchmark's final frame)."""
@@ -195,7 +230,7 @@ class Terminal(Widget, can_focus=True):
         if cols <= 0 or rows <= 0:
             return
         self.emulator.resize(cols, rows)
-        self._strips.clear()
+        self._forget_drawn()
         if self.sink is not None:
             self.sink.resize(cols, rows)
         if not self._ready_sent:
@@ -210,15 +245,21 @@ class Terminal(Widget, can_focus=True):
         return container.height
 
     # --- drawing -----------------------------------------------------------
-    # Drawing cost is what a flood pays on every frame, so the hot path is lean: one
-    # Strip per line, styles cached per pyte attribute tuple with the widget's own
-    # style already folded in, and only the cells pyte actually stored are visited.
+    # Drawing is what a flood pays on every frame, so the hot path is lean: a line is cut
+    # into runs of equal style by `groupby` (C, not a Python loop per cell), styles are
+    # cached per pyte attribute tuple with the widget's own style folded in, and a drawn
+    # line is kept per screen row until pyte marks it dirty, and per pyte row object
+    # (with a copy of its cells to check) so lines that only scrolled are not drawn again.
+
+    def _forget_drawn(self) -> None:
+        self._strips.clear()
+        self._drawn.clear()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._base = None
         self._styles.clear()
-        self._strips.clear()
+        self._forget_drawn()
 
     @property
     def _base_style(self) -> Style:
@@ -227,10 +268,10 @@ class Terminal(Widget, can_focus=True):
         return self._base
 
     def _style(self, attrs: tuple) -> Style:
-        """`attrs` is a pyte Char minus its data: (fg, bg, bold, italics, underscore, strike, reverse, blink)."""
+        """`attrs`: a pyte Char's (fg, bg, bold, italics, underscore, strikethrough, reverse)."""
         style = self._styles.get(attrs)
         if style is None:
-            fg, bg, bold, italics, underscore, strike, reverse = attrs[:7]
+            fg, bg, bold, italics, underscore, strike, reverse = attrs
             style = self._base_style + Style(
                 color=_color(fg), bgcolor=_color(bg), bold=bold or None, italic=italics or None,
                 underline=underscore or None, strike=strike or None, reverse=reverse or None)
@@ -238,39 +279,29 @@ class Terminal(Widget, can_focus=True):
         return style
 
     def _line(self, row, columns: int, width: int, cursor_x: int | None = None) -> Strip:
-        segments: list[Segment] = []
-        append = segments.append
-        text: list[str] = []
-        current = _DEFAULT_ATTRS
-        x = 0
-        cells = sorted(key for key in row if key < columns)
-        if cursor_x is not None and cursor_x < columns and cursor_x not in row:
-            cells = sorted({*cells, cursor_x})
-        for key in cells:
-            if key > x:  # cells pyte never wrote: blanks in the default style
-                if current != _DEFAULT_ATTRS:
-                    if text:
-                        append(Segment("".join(text), self._style(current)))
-                        text = []
-                    current = _DEFAULT_ATTRS
-                text.append(" " * (key - x))
-            char = row[key]
-            attrs = char[1:]
-            if key == cursor_x:
-                attrs = attrs[:6] + (not attrs[6],) + attrs[7:]
-            if attrs != current:
-                if text:
-                    append(Segment("".join(text), self._style(current)))
-                    text = []
-                current = attrs
-            if char.data:  # "" is the second cell of a wide character
-                text.append(char.data)
-            x = key + 1
-        if text:
-            append(Segment("".join(text), self._style(current)))
-        if width > x:
-            append(Segment(" " * (width - x), self._base_style))
-        return Strip(segments, max(width, x)).crop(0, width) if x > width else Strip(segments, width)
+        """One pyte row (a dict by column, holes read as its default) as a Strip `width` wide."""
+        end = min(max(row) + 1, columns) if row else 0
+        cells = list(map(row.__getitem__, range(end)))
+        if cursor_x is not None and cursor_x < columns:
+            if cursor_x >= end:
+                cells.extend(map(row.__getitem__, range(end, cursor_x + 1)))
+            char = cells[cursor_x]
+            cells[cursor_x] = char._replace(reverse=not char.reverse)
+        style = self._style
+        segments = [Segment("".join(map(_DATA, run)), style(attrs)) for attrs, run in groupby(cells, _STYLE_KEY)]
+        strip = Strip(segments)
+        length = strip.cell_length
+        if length < width:
+            return Strip([*segments, Segment(" " * (width - length), self._base_style)], width)
+        return strip.crop(0, width) if length > width else strip
+
+    def _row_line(self, row, columns: int, width: int) -> Strip:
+        drawn = self._drawn.get(id(row))
+        if drawn is not None and drawn[0] == row:
+            return drawn[1]
+        strip = self._line(row, columns, width)
+        self._drawn[id(row)] = (dict(row), strip)
+        return strip
 
     def render_line(self, y: int) -> Strip:
         screen = self.emulator.screen
@@ -280,7 +311,7 @@ class Terminal(Widget, can_focus=True):
             history = screen.history
             index = len(history) - offset + y
             if 0 <= index < len(history):
-                return self._line(history[index], screen.columns, width)
+                return self._row_line(history[index], screen.columns, width)
             return Strip.blank(width, self._base_style)
         row = y - offset
         if row >= screen.lines:
@@ -289,7 +320,7 @@ class Terminal(Widget, can_focus=True):
             return self._line(screen.buffer[row], screen.columns, width, screen.cursor.x)
         strip = self._strips.get(row)
         if strip is None:
-            strip = self._strips[row] = self._line(screen.buffer[row], screen.columns, width)
+            strip = self._strips[row] = self._row_line(screen.buffer[row], screen.columns, width)
         return strip
 
     def on_focus(self) -> None:
