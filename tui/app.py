@@ -40,6 +40,10 @@ class ScreenEntry:
     coming: str  # what the placeholder says until the module exists
     admin_only: bool = False
 
+    @property
+    def module_name(self) -> str:
+        return self.target.split(":")[0]
+
 
 SCREENS: list[ScreenEntry] = [
     ScreenEntry("1", "servers", "Servers", "tui.screens.servers:ServersScreen",
@@ -63,10 +67,9 @@ async def _import_screen_module(entry: ScreenEntry) -> None:
     """Import a screen's module in a thread before its first show: some pull in big
     libraries (Charts: plotext, 40-90 ms here), which on the event loop would freeze
     the app between the key and the screen. The factory then finds it imported."""
-    module_name = entry.target.split(":")[0]
-    if module_name not in sys.modules:
+    if entry.module_name not in sys.modules:
         try:
-            await asyncio.to_thread(importlib.import_module, module_name)
+            await asyncio.to_thread(importlib.import_module, entry.module_name)
         except ImportError:
             pass  # the factory imports it again on the loop and shows the placeholder or the error
 
@@ -76,7 +79,7 @@ def _screen_factory(entry: ScreenEntry) -> Callable[[], Screen]:
     does not pay for eight screens' imports (plotext, pyte, ...) it may never show."""
 
     def make() -> Screen:
-        module_name, class_name = entry.target.split(":")
+        module_name, class_name = entry.module_name, entry.target.split(":")[1]
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:

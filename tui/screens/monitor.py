@@ -245,8 +245,8 @@ class MonitorScreen(JumpdeckScreen):
 
         Cells are built only for rows whose values changed, in a thread (pure data: Rich
         Text objects), so the event loop only takes the result and a key pressed meanwhile
-        waits at most one GIL switch interval. Then the
-        table takes the new order and changed rows in one step; it redraws only rows on
+        waits about one GIL switch interval. Then the table takes the new order and
+        changed rows in one step; it redraws only rows on
         screen whose cells changed. Rows are re-ordered worst first only when a row came,
         went or changed state; then the selected resource keeps the cursor and stays on
         its screen line (the scroll moves by as many rows as it moved), so what the
