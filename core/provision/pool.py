@@ -18,12 +18,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from core import activity
-from core.errors import Conflict, NotFound, ValidationError
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.identity import Actor, Operation, require
+from core.secrets import Secret
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from core.secrets import SecretBox
     from core.store.engine import Store
 
 AVAILABLE, PROVISIONING, ASSIGNED = "available", "provisioning", "assigned"
@@ -65,9 +67,26 @@ def validate_vm(name: str, ip: str, ssh_user: str, ssh_port: int) -> tuple[str, 
     return name, ip, ssh_user, int(ssh_port)
 
 
+@dataclass(frozen=True)
+class StoredLogin:
+    """A pool VM's SSH login as the store holds it; `password` only for those allowed."""
+
+    vm_name: str
+    ip: str
+    ssh_user: str
+    ssh_port: int
+    password: Secret | None
+
+
 class Pool:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, secrets: SecretBox | None = None) -> None:
         self.store = store
+        self.secrets = secrets  # needed only to store or hand out SSH passwords
+
+    def _box(self) -> SecretBox:
+        if self.secrets is None:
+            raise ValueError("Pool needs the SecretBox to handle SSH passwords")  # a programming error
+        return self.secrets
 
     async def list(self, actor: Actor) -> list[PoolVm]:
         require(actor, Operation.VIEW)
@@ -77,9 +96,11 @@ class Pool:
 
         return await self.store.run(lambda s: [_to_vm(r) for r in s.scalars(select(WorkloadVmRow).order_by(WorkloadVmRow.vm_name))])
 
-    async def add(self, actor: Actor, name: str, ip: str, *, ssh_user: str = "root", ssh_port: int = 22) -> PoolVm:
+    async def add(self, actor: Actor, name: str, ip: str, *, ssh_user: str = "root", ssh_port: int = 22,
+                  ssh_password: Secret | None = None) -> PoolVm:
         require(actor, Operation.MANAGE_POOL)
         name, ip, ssh_user, ssh_port = validate_vm(name, ip, ssh_user, ssh_port)
+        token = self._box().encrypt(ssh_password) if ssh_password else None
         from sqlalchemy import select
 
         from core.store.models import WorkloadVmRow
@@ -87,11 +108,62 @@ class Pool:
         def go(session: Session) -> PoolVm:
             if session.scalar(select(WorkloadVmRow.id).where(WorkloadVmRow.vm_name == name)) is not None:
                 raise Conflict(f"A VM named '{name}' is already in the pool.", remedy="Pick another name or remove the old one first.")
-            row = WorkloadVmRow(vm_name=name, ip_address=ip, ssh_user=ssh_user, ssh_port=ssh_port, status=AVAILABLE)
+            row = WorkloadVmRow(vm_name=name, ip_address=ip, ssh_user=ssh_user, ssh_port=ssh_port, status=AVAILABLE,
+                                ssh_password_enc=token)
             session.add(row)
             session.flush()
-            activity.record(session, actor, "POOL_ADD", "VM", name, f"{ssh_user}@{ip}:{ssh_port}")
+            activity.record(session, actor, "POOL_ADD", "VM", name,
+                            f"{ssh_user}@{ip}:{ssh_port}" + (", SSH password stored" if token else ""))
             return _to_vm(row)
+
+        return await self.store.run(go)
+
+    async def set_password(self, actor: Actor, name: str, password: Secret | None) -> None:
+        """Store (encrypted) or clear a VM's SSH password. The audit row says which, never the value."""
+        require(actor, Operation.MANAGE_POOL)
+        token = self._box().encrypt(password) if password else None
+        from sqlalchemy import select
+
+        from core.store.models import WorkloadVmRow
+
+        def go(session: Session) -> None:
+            row = session.scalar(select(WorkloadVmRow).where(WorkloadVmRow.vm_name == name))
+            if row is None:
+                raise NotFound(f"There is no VM named '{name}' in the pool.", remedy="See the names with: jumpdeck pool ls")
+            row.ssh_password_enc = token
+            activity.record(session, actor, "POOL_PASSWORD", "VM", name, "stored" if token else "cleared")
+
+        await self.store.run(go)
+
+    async def ssh_login(self, actor: Actor, host: str, port: int | None = None) -> StoredLogin | None:
+        """The pool VM at `host` (its IP) with its stored password, or None if no VM has that IP.
+
+        The password is handed out only to an admin or to the operator whose run holds the
+        VM (its `occupy_user`); anyone else gets `PermissionDenied`. Each hand-out is audited.
+        """
+        require(actor, Operation.VIEW)
+        from sqlalchemy import select
+
+        from core.store.models import WorkloadVmRow
+
+        def go(session: Session) -> StoredLogin | None:
+            query = select(WorkloadVmRow).where(WorkloadVmRow.ip_address == host.strip("[]"))
+            rows = list(session.scalars(query.order_by(WorkloadVmRow.id)))
+            if port is not None:
+                rows = [r for r in rows if r.ssh_port == port] or rows
+            if not rows:
+                return None
+            row = rows[0]
+            password = None
+            if row.ssh_password_enc:
+                if not (actor.is_admin or (row.occupy_user and row.occupy_user == actor.user)):
+                    raise PermissionDenied(
+                        f"The stored SSH password of VM {row.vm_name} is for admins and for the operator whose run "
+                        f"holds it; you are signed in as {actor.user}.",
+                        remedy="Use your own key or ssh-agent, or ask an admin.")
+                password = self._box().decrypt(row.ssh_password_enc)
+                activity.record(session, actor, "POOL_PASSWORD_USE", "VM", row.vm_name, f"SSH to {row.ip_address}")
+            return StoredLogin(row.vm_name, row.ip_address, row.ssh_user, row.ssh_port, password)
 
         return await self.store.run(go)
 

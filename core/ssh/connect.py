@@ -67,6 +67,8 @@ def _load_key(auth: SshAuth):
 def _auth_options(auth: SshAuth) -> dict[str, Any]:
     if auth.kind == "key":
         return {"client_keys": [_load_key(auth)], "agent_path": None, "password_auth": False, "kbdint_auth": False}
+    if auth.kind == "stored":  # core.ssh.stored resolves it before connecting
+        raise SshAuthFailed("The stored password was not looked up.", remedy="Open the session from the SSH screen.")
     if auth.kind == "password":
         if not auth.password:
             raise SshAuthFailed("No password was given.", remedy="Type the password or choose key authentication.")

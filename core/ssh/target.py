@@ -10,7 +10,8 @@ from typing import Literal
 from core.errors import ValidationError
 from core.secrets import Secret
 
-AuthKind = Literal["key", "agent", "password"]
+# "stored": the pool's encrypted password for this host, filled in by core.ssh.stored
+AuthKind = Literal["key", "agent", "password", "stored"]
 
 
 @dataclass(frozen=True)
@@ -31,12 +32,18 @@ class SshAuth:
     def with_password(cls, password: Secret) -> "SshAuth":
         return cls(kind="password", password=password)
 
+    @classmethod
+    def stored(cls) -> "SshAuth":
+        return cls(kind="stored")
+
     def describe(self) -> str:
         """For messages: says which method was tried, never the secret."""
         if self.kind == "key":
             return f"the key {self.key_file}"
         if self.kind == "password":
             return "a password"
+        if self.kind == "stored":
+            return "the stored password"
         return "the ssh-agent"
 
 

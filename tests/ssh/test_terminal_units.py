@@ -55,3 +55,28 @@ def test_keys():
 def test_paste():
     assert paste_to_bytes("a\nb", bracketed=False) == b"a\rb"
     assert paste_to_bytes("x\x1b[201~y", bracketed=True) == b"\x1b[200~xy\x1b[201~"
+
+
+def test_xterm_key_modifier_sequences_are_not_renditions():
+    """vim sends `CSI ? 4 m` (a query) and `CSI > 4;2 m` (modifyOtherKeys) at start."""
+    for fast in (True, False):
+        emu = Emulator(20, 5, fast=fast)
+        emu.feed(b"\x1b[?4m" + b"A")  # pyte alone raised TypeError here
+        assert emu.screen.buffer[0][0].data == "A" and not emu.screen.buffer[0][0].underscore
+    emu = Emulator(20, 5)
+    emu.feed(b"\x1b[>4;2mB\x1b[4mC")
+    assert not emu.screen.buffer[0][0].underscore  # a key setting, not underline
+    assert emu.screen.buffer[0][1].underscore  # real SGR 4 after it still works
+
+
+def test_a_sequence_the_emulator_cannot_handle_does_not_raise(monkeypatch):
+    emu = Emulator(20, 5)
+
+    def broken(*args, **kwargs):
+        raise TypeError("boom")
+
+    monkeypatch.setattr(emu.screen, "erase_in_display", broken)
+    emu.stream._csi_calls["J"] = broken
+    emu.feed(b"before\x1b[2Jafter")  # must not raise
+    emu.feed(b"\r\nnext line")
+    assert emu.text()[1] == "next line"

@@ -139,3 +139,62 @@ async def test_scrollback_shift_pageup(trusted, sshd_module):
         assert "200" not in visible and str(200 - 23 - 1) in "".join(v + "|" for v in visible).split("|")
         await pilot.press("shift+pagedown")
         assert term.history_offset == 0
+
+
+async def test_vi_edits_and_writes_a_file(trusted, sshd_module, tmp_path):
+    import shutil
+
+    from tests.conftest import service_unavailable
+
+    if not shutil.which("vi"):
+        service_unavailable("vi is not installed (apt-get install vim)")
+    path = tmp_path / "edited.txt"
+    path.write_text("first line\n")
+    app = PaneApp(target_for(sshd_module), trusted)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.pane
+        await wait_for(pilot, lambda: pane.state == "live")
+        await pilot.press(*f"vi -u NONE -N {path}", "enter")
+        await wait_for(pilot, lambda: pane.terminal.emulator.screen.in_alt_screen
+                       and "first line" in screen_text(pane.terminal))
+        # The tildes of vi's empty lines fill the screen below the text.
+        assert screen_text(pane.terminal).count("\n~") >= 10
+        await pilot.press("G", "o", *"added by jumpdeck", "escape")
+        await wait_for(pilot, lambda: "added by jumpdeck" in screen_text(pane.terminal))
+        await pilot.press(*":wq", "enter")
+        await wait_for(pilot, lambda: not pane.terminal.emulator.screen.in_alt_screen)
+        assert path.read_text() == "first line\nadded by jumpdeck\n"
+
+
+async def _top_like(pilot, pane, command: str, marker: str) -> None:
+    await wait_for(pilot, lambda: pane.state == "live")
+    await pilot.press(*"echo before-it", "enter")
+    await wait_for(pilot, lambda: "\nbefore-it" in screen_text(pane.terminal))
+    await pilot.press(*command, "enter")
+    await wait_for(pilot, lambda: marker in screen_text(pane.terminal), 15)
+    # It redraws in place: the header stays on the first lines after a refresh.
+    header = [line for line in pane.terminal.text_lines()[:6] if marker in line]
+    assert header, pane.terminal.text_lines()[:6]
+    await pilot.press("q")
+    await wait_for(pilot, lambda: marker not in screen_text(pane.terminal) or
+                   not pane.terminal.emulator.screen.in_alt_screen, 10)
+    await pilot.press(*"echo after-it", "enter")
+    await wait_for(pilot, lambda: "\nafter-it" in screen_text(pane.terminal))
+
+
+async def test_top_renders_and_quits(trusted, sshd_module):
+    app = PaneApp(target_for(sshd_module), trusted)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _top_like(pilot, app.pane, "top -d 1", "load average")
+
+
+async def test_htop_renders_and_quits(trusted, sshd_module):
+    import shutil
+
+    from tests.conftest import service_unavailable
+
+    if not shutil.which("htop"):
+        service_unavailable("htop is not installed (apt-get install htop)")
+    app = PaneApp(target_for(sshd_module), trusted)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _top_like(pilot, app.pane, "htop -d 10", "Load average")

@@ -101,3 +101,21 @@ def test_degraded_store_warns_on_stderr(tmp_path) -> None:
 def test_rotate_key(tmp_path) -> None:
     out = jd("rotate-key", home=tmp_path)
     assert out.returncode == 0 and "Re-encrypted 0 secret(s)" in out.stdout
+
+
+def test_pool_ssh_password_from_stdin_is_stored_encrypted(tmp_path) -> None:
+    home = tmp_path / "h"
+    canary = "cnry-pool-7f3a91"
+    out = jd("pool", "add", "--name", "pw-01", "--ip", "10.1.2.3", "--ssh-password-stdin", home=home, stdin=canary + "\n")
+    assert out.returncode == 0, out.stderr
+    assert "stored encrypted" in out.stdout and canary not in out.stdout + out.stderr
+    empty = jd("pool", "passwd", "pw-01", "--password-stdin", home=home, stdin="\n")
+    assert empty.returncode != 0 and "The password is empty." in empty.stderr and "Traceback" not in empty.stderr
+    assert jd("pool", "passwd", "nope", "--password-stdin", home=home, stdin="x\n").returncode != 0
+    cleared = jd("pool", "passwd", "pw-01", "--clear", home=home)
+    assert cleared.returncode == 0 and "Cleared" in cleared.stdout
+    stored = [p for p in home.rglob("*") if p.is_file() and canary.encode() in p.read_bytes()]
+    assert stored == []
+    log = jd("activity", "ls", "--json", home=home)
+    assert log.returncode == 0 and "POOL_PASSWORD" in log.stdout and "SSH password stored" in log.stdout
+    assert canary not in log.stdout

@@ -65,7 +65,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     padd.add_argument("--ip", required=True)
     padd.add_argument("--ssh-user", default="root")
     padd.add_argument("--ssh-port", type=int, default=22)
+    padd.add_argument("--ssh-password-stdin", action="store_true",
+                      help="read the VM's SSH password from standard input (one line); it is stored encrypted")
     padd.set_defaults(run=lambda a: run_with_context(a, _pool_add))
+    ppw = pverbs.add_parser("passwd", help="store or clear a VM's SSH password (encrypted)",
+                            description="The password is read from standard input (--password-stdin, one line) "
+                            "or asked for at a terminal; never from the command line, where history would keep it.")
+    ppw.add_argument("name")
+    ppw.add_argument("--password-stdin", action="store_true", help="read the password from standard input (one line)")
+    ppw.add_argument("--clear", action="store_true", help="forget the stored password")
+    ppw.set_defaults(run=lambda a: run_with_context(a, _pool_passwd))
     prm = pverbs.add_parser("rm", help="remove an available VM")
     prm.add_argument("name")
     prm.set_defaults(run=lambda a: run_with_context(a, _pool_rm))
@@ -199,11 +208,42 @@ async def _pool_ls(args, ctx) -> int:
     return 0
 
 
+def _read_ssh_password(from_stdin: bool):  # noqa: ANN202
+    import sys
+
+    from core.errors import ValidationError
+    from core.secrets import Secret
+
+    if from_stdin:
+        value = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        import getpass
+
+        value = getpass.getpass("SSH password: ")
+    else:
+        raise ValidationError("No password was given.", field="password", remedy="Pipe it in with --password-stdin.")
+    if not value:
+        raise ValidationError("The password is empty.", field="password", remedy="Use --clear to forget a stored one.")
+    return Secret(value)
+
+
 async def _pool_add(args, ctx) -> int:
     from core.provision.pool import Pool
 
-    vm = await Pool(ctx.store).add(ctx.actor, args.name, args.ip, ssh_user=args.ssh_user, ssh_port=args.ssh_port)
-    print(f"Added {vm.name} ({vm.ssh_user}@{vm.ip}:{vm.ssh_port}) to the pool.")
+    password = _read_ssh_password(True) if args.ssh_password_stdin else None
+    vm = await Pool(ctx.store, ctx.secrets).add(ctx.actor, args.name, args.ip, ssh_user=args.ssh_user,
+                                                ssh_port=args.ssh_port, ssh_password=password)
+    print(f"Added {vm.name} ({vm.ssh_user}@{vm.ip}:{vm.ssh_port}) to the pool"
+          + (", with its SSH password stored encrypted." if password else "."))
+    return 0
+
+
+async def _pool_passwd(args, ctx) -> int:
+    from core.provision.pool import Pool
+
+    password = None if args.clear else _read_ssh_password(args.password_stdin)
+    await Pool(ctx.store, ctx.secrets).set_password(ctx.actor, args.name, password)
+    print(f"{'Cleared' if args.clear else 'Stored (encrypted)'} the SSH password of {args.name}.")
     return 0
 
 

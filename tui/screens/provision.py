@@ -144,6 +144,7 @@ class ProvisionScreen(JumpdeckScreen):
         Binding("c", "cancel_run", "Cancel run", id="provision.cancel"),
         Binding("d", "teardown", "Tear down", id="provision.teardown"),
         Binding("k", "trust_key", "Trust key", id="provision.trust_key"),
+        Binding("s", "ssh", "SSH", id="provision.ssh"),
         Binding("r", "reload", "Reload", id="provision.reload"),
         Binding("tab", "switch_pane", "Pane", show=False, id="provision.pane"),
         Binding("escape", "close_prompt", "Close", show=False),
@@ -494,6 +495,28 @@ class ProvisionScreen(JumpdeckScreen):
 
             if await self.call_core(trust):
                 self.notify(f"Trusted {key.host}:{key.port} ({key.fingerprint}). Start the run again.")
+
+    @work(group="provision-ssh")
+    async def action_ssh(self) -> None:
+        """Open an SSH tab on one of the run's ssh targets (a picker when it has several)."""
+        from core.ssh import SshTarget
+        from tui.screens.ssh import open_ssh_session
+        from tui.screens.ssh_dialogs import TargetChoiceDialog
+
+        run = self._target_for_change()
+        if run is None:
+            self.notify("No run selected.", severity="warning", timeout=3)
+            return
+        targets = [SshTarget(host=str(t["host"]), user=str(t.get("user") or "root"), port=int(t.get("port") or 22))
+                   for t in run.resources.get("ssh_targets") or [] if t.get("host")]
+        if not targets:
+            self.notify(f"Run {run.id} ({run.service_name}) has no SSH targets: it has not reached its hosts, "
+                        "or it ran on this machine.", severity="warning")
+            return
+        target = targets[0] if len(targets) == 1 else await self.app.push_screen_wait(
+            TargetChoiceDialog(f"SSH into run {run.id} '{run.service_name}'", targets))
+        if target is not None:
+            await open_ssh_session(self.app, target)
 
     @work(group="provision-teardown")
     async def teardown_run(self, run_id: int) -> None:

@@ -48,8 +48,8 @@ class SshScreen(JumpdeckScreen):
         with Vertical(id="ssh-body"):
             yield Tabs(id="ssh-tabs")
             with ContentSwitcher(id="ssh-switcher", initial="ssh-empty"):
-                yield Static("No SSH session yet.\n\nPress n to connect, or open one from a server (s on the "
-                             "Servers screen) or with `jumpdeck ssh [USER@]HOST`.\n\n"
+                yield Static("No SSH session yet.\n\nPress n to connect, or press s on a server card, a Monitor "
+                             "row or a provisioning run, or start with `jumpdeck ssh [USER@]HOST`.\n\n"
                              "Inside a terminal every key goes to the remote side; ctrl+] brings you back here.",
                              id="ssh-empty")
 
@@ -75,10 +75,33 @@ class SshScreen(JumpdeckScreen):
         for target in pending:
             await self.open_session(target)
 
-    async def open_session(self, target) -> "SshPane":
+    async def _resolve(self, target):
+        """The pool's stored password for a pool VM, decided in core (None: refused, said why)."""
+        ctx = getattr(self.app, "ctx", None)
+        if ctx is None or target.auth.kind not in ("agent", "stored"):
+            return target
+        from core.errors import JumpdeckError
+        from core.provision.pool import Pool
+        from core.ssh.stored import with_stored_password
+        from tui.screens.base import notify_error
+
+        try:
+            resolved = await with_stored_password(Pool(ctx.store, ctx.secrets), ctx.actor, target)
+        except JumpdeckError as error:
+            notify_error(self, error)
+            return None
+        if resolved.note:
+            self.notify(resolved.note, timeout=6)
+        return resolved.target
+
+    async def open_session(self, target) -> "SshPane | None":
         """Add a tab for `target`, connect it, and put the keyboard in its terminal."""
         from tui.widgets.ssh_pane import SshPane
 
+        resolved = await self._resolve(target)
+        if resolved is None:
+            return None
+        target = resolved
         self._counter += 1
         pane_id = f"ssh-pane-{self._counter}"
         pane = SshPane(target, self._policy(), audit=self._audit, id=pane_id)

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, OptionList, Select, Static
 
 from tui.screens.confirm import ConfirmScreen
 
@@ -65,7 +65,8 @@ class ConnectDialog(ModalScreen):
             yield Label("User")
             yield Input(user or getpass.getuser(), id="user")
             yield Label("Authentication")
-            yield Select([("ssh-agent and ~/.ssh keys", "agent"), ("Key file", "key"), ("Password", "password")],
+            yield Select([("ssh-agent and ~/.ssh keys", "agent"), ("Key file", "key"), ("Password", "password"),
+                          ("Stored password (pool VM)", "stored")],
                          value="agent", allow_blank=False, id="auth")
             yield Input(placeholder="~/.ssh/id_ed25519", id="key", classes="-hidden")
             yield Input(placeholder="password (never stored or shown)", password=True, id="password", classes="-hidden")
@@ -112,6 +113,8 @@ class ConnectDialog(ModalScreen):
             elif kind == "password":
                 password = Secret(self.query_one("#password", Input).value)
                 target = replace(target, auth=SshAuth.with_password(password))
+            elif kind == "stored":  # looked up (and permission-checked) by the SSH screen, in core
+                target = replace(target, auth=SshAuth.stored())
         except ValueError:
             self.query_one("#error", Static).update("The port must be a number from 1 to 65535.")
             return
@@ -119,3 +122,38 @@ class ConnectDialog(ModalScreen):
             self.query_one("#error", Static).update(str(error))
             return
         self.dismiss(target)
+
+
+class TargetChoiceDialog(ModalScreen):
+    """Pick one of several SSH targets (a run's hosts); returns the target or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    TargetChoiceDialog { align: center middle; }
+    TargetChoiceDialog > Vertical { width: 60; max-width: 95%; height: auto; max-height: 80%;
+                                    border: thick $primary; padding: 1 2; background: $surface; }
+    TargetChoiceDialog .title { text-style: bold; margin-bottom: 1; }
+    TargetChoiceDialog OptionList { height: auto; max-height: 20; }
+    """
+
+    def __init__(self, title: str, targets) -> None:
+        super().__init__()
+        self.title_text = title
+        self.targets = list(targets)
+
+    def compose(self) -> ComposeResult:
+        from textual.content import Content
+
+        with Vertical():
+            yield Static(Content(self.title_text), classes="title")
+            yield OptionList(*[Content(t.label) for t in self.targets])
+            yield Static("enter opens a tab · escape cancels")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.targets[event.option_index])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -15,6 +15,7 @@ No Textual here: the widget draws this grid, the benchmark drives it directly.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict, deque
 
@@ -28,6 +29,9 @@ ALT_SCREEN_MODES = (1049, 1047, 47)
 APP_CURSOR_KEYS = 1 << 5  # DECCKM
 BRACKETED_PASTE = 2004 << 5
 DEFAULT_SCROLLBACK = 5000
+
+
+log = logging.getLogger(__name__)
 
 
 class TerminalScreen(pyte.Screen):
@@ -50,6 +54,13 @@ class TerminalScreen(pyte.Screen):
 
     def _new_buffer(self):
         return defaultdict(lambda: StaticDefaultDict(self.default_char))
+
+    def select_graphic_rendition(self, *attrs: int, **kwargs) -> None:
+        # `CSI ? Ps m` is xterm's query of its key-modifier options (vim sends it at
+        # start), not a rendition; pyte would pass `private=True` and fail.
+        if kwargs.get("private"):
+            return
+        super().select_graphic_rendition(*attrs)
 
     def set_mode(self, *modes: int, **kwargs) -> None:
         if kwargs.get("private"):
@@ -215,6 +226,8 @@ class FastScreen(TerminalScreen):
         buffer.pop(bottom, None)
 
     def select_graphic_rendition(self, *attrs: int, **kwargs) -> None:
+        if kwargs.get("private"):  # a query, not a rendition (see TerminalScreen); never cached
+            return
         key = (self.cursor.attrs, attrs, mo.DECSCNM in self.mode)  # SGR 0 resets to `default_char`, which depends on it
         result = self._sgr.get(key)
         if result is None or kwargs:
@@ -235,7 +248,7 @@ class FastStream(pyte.ByteStream):
     that ends inside one, intermediates, OSC, charsets) still go through pyte's parser.
     """
 
-    _csi_pattern = re.compile(r"\x1b\[(\??)([0-9;]*)([@-~])")
+    _csi_pattern = re.compile(r"\x1b\[([?>]?)([0-9;]*)([@-~])")
 
     def attach(self, screen) -> None:
         super().attach(screen)
@@ -279,6 +292,13 @@ class FastStream(pyte.ByteStream):
                 if match:
                     offset = match.end()
                     private, params, final = match.groups()
+                    if private == ">":
+                        # xterm's `CSI > 4;2 m` (modifyOtherKeys, vim sends it) is a key
+                        # setting; pyte reads it as underline + faint. Ignored when whole
+                        # in one chunk (a split one still goes through pyte's parser).
+                        if final == "m":
+                            continue
+                        private = ""  # as pyte: `CSI > c` is answered like `CSI c`
                     args = [min(int(p or 0), 9999) for p in params.split(";")]
                     if private:
                         csi_calls.get(final, debug)(*args, private=True)
@@ -301,7 +321,12 @@ class Emulator:
         self.stream = (FastStream if fast else pyte.ByteStream)(self.screen)
 
     def feed(self, data: bytes) -> None:
-        self.stream.feed(data)
+        try:
+            self.stream.feed(data)
+        except Exception:  # noqa: BLE001
+            # A sequence the emulator cannot handle must not end the session or the
+            # app: pyte has reset its parser; the rest of this chunk is dropped.
+            log.debug("terminal: a control sequence could not be handled", exc_info=True)
 
     def resize(self, columns: int, lines: int) -> None:
         self.screen.resize(lines, columns)
