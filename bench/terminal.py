@@ -187,6 +187,33 @@ async def keys_during_flood(app, screen, flooding, other, rounds: int) -> tuple[
     return release, switch
 
 
+class GcPauses:
+    """Collector passes over 5 ms, by generation: a full pass holds the event loop."""
+
+    def __init__(self) -> None:
+        import gc
+
+        self.pauses: list[tuple[int, float, int]] = []  # (generation, ms, objects collected)
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            ms = (time.perf_counter() - self._started) * 1000
+            if ms > 5:
+                self.pauses.append((info["generation"], ms, info["collected"]))
+
+    def summary(self) -> str:
+        if not self.pauses:
+            return "no collector pass over 5 ms"
+        worst = max(self.pauses, key=lambda p: p[1])
+        return (f"{len(self.pauses)} collector passes over 5 ms, longest {worst[1]:.1f} ms "
+                f"(generation {worst[0]}); by generation: "
+                + ", ".join(f"gen{g} {sum(1 for p in self.pauses if p[0] == g)}" for g in range(3)))
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -230,6 +257,7 @@ async def run(quick: bool) -> int:
                              min(t[5] for t in trials)))
             history = len(first.terminal.emulator.screen.history)
             echo = await key_echo(app, probe, 10 if quick else 30)
+            gc_pauses = GcPauses()
             release, switch = await keys_during_flood(app, screen, first, second, 3 if quick else 8)
             rss_after = rss_mb()
     finally:
@@ -253,10 +281,12 @@ async def run(quick: bool) -> int:
     median_echo = statistics.median(echo) * 1000
     print(f"key echo: median {median_echo:.1f} ms, max {max(echo) * 1000:.1f} ms over {len(echo)} keys  "
           f"(goal median <= 30 ms: {'ok' if median_echo <= 30 else 'MISSED'})")
+    print("  each key (ms): ctrl+] " + " ".join(f"{t * 1000:.0f}" for t in release) + "; tab switch " + " ".join(f"{t * 1000:.0f}" for t in switch))
     worst = max(release + switch) * 1000
     print(f"during a flood: ctrl+] median {statistics.median(release) * 1000:.1f} ms, tab switch median "
           f"{statistics.median(switch) * 1000:.1f} ms, worst {worst:.1f} ms  "
           f"(goal <= 100 ms: {'ok' if worst <= 100 else 'MISSED'})")
+    print(f"garbage collector during the flood keys: {gc_pauses.summary()}")
     print(f"memory: scrollback {history} lines (cap {cap}); peak RSS {rss_before:.0f} MB before the floods, "
           f"{rss_after:.0f} MB after")
     return 0

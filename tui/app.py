@@ -122,6 +122,9 @@ class JumpdeckApp(App[int]):
         # Published when identity, store state or the notice changes; headers listen.
         self.header_signal: Signal[None] = Signal(self, "header")
         self.notice: str = ""
+        from tui.collector import CollectorSchedule
+
+        self.collector = CollectorSchedule()
 
     # ----------------------------------------------------------------- start-up
     def get_default_screen(self) -> Screen:
@@ -131,6 +134,19 @@ class JumpdeckApp(App[int]):
         if self.config.keymap:
             self.set_keymap(dict(self.config.keymap))
         self.open_context()
+        from tui.collector import CHECK_EVERY
+
+        self.collector.start()
+        self.set_interval(CHECK_EVERY, self.collector.tick, name="collector")
+
+    async def on_event(self, event) -> None:  # noqa: ANN001
+        from textual import events
+
+        # Operator input postpones the collector's full pass (see tui/collector.py).
+        if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp,
+                              events.Paste)):
+            self.collector.input_seen()
+        await super().on_event(event)
 
     @work(exclusive=True, group="boot", exit_on_error=False)
     async def open_context(self) -> None:
@@ -180,6 +196,7 @@ class JumpdeckApp(App[int]):
                 self.screen.failed(text)
 
     def on_unmount(self) -> None:
+        self.collector.stop()
         if self.ctx is not None:
             self.ctx.close()
 

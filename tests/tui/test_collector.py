@@ -1,0 +1,57 @@
+"""The app's schedule for full garbage-collector passes (tui/collector.py)."""
+
+from __future__ import annotations
+
+import gc
+
+from tui.collector import AT_LEAST_EVERY, CHECK_EVERY, NEVER, QUIET_FOR, CollectorSchedule
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_full_passes_wait_for_a_quiet_operator_or_the_longest_interval():
+    clock = Clock()
+    schedule = CollectorSchedule(clock)
+    before = gc.get_threshold()
+    schedule.start()
+    try:
+        assert gc.get_threshold() == (before[0], before[1], NEVER)  # no automatic full pass
+        clock.now += CHECK_EVERY - 1
+        assert not schedule.tick()  # too soon after the last one
+        clock.now += 1
+        schedule.input_seen()
+        clock.now += QUIET_FOR / 2
+        assert not schedule.due()  # the operator is typing
+        clock.now += QUIET_FOR
+        assert schedule.tick() and schedule.passes == 1
+        # Typing all the time: still one pass per AT_LEAST_EVERY.
+        while clock.now - schedule.last_full < AT_LEAST_EVERY - 1:
+            clock.now += 1
+            schedule.input_seen()
+            assert not schedule.tick()
+        clock.now += 1
+        schedule.input_seen()
+        assert schedule.tick() and schedule.passes == 2
+    finally:
+        schedule.stop()
+    assert gc.get_threshold() == before
+
+
+async def test_the_app_sees_operator_keys_and_restores_the_thresholds(config):
+    from tui.app import JumpdeckApp
+
+    before = gc.get_threshold()
+    app = JumpdeckApp(config, start_mode="servers")
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert gc.get_threshold()[2] == NEVER
+        seen = app.collector.last_input
+        await pilot.pause(0.05)
+        await pilot.press("down")
+        assert app.collector.last_input > seen
+    assert gc.get_threshold() == before
