@@ -80,3 +80,43 @@ def test_a_sequence_the_emulator_cannot_handle_does_not_raise(monkeypatch):
     emu.feed(b"before\x1b[2Jafter")  # must not raise
     emu.feed(b"\r\nnext line")
     assert emu.text()[1] == "next line"
+
+
+async def test_output_waits_briefly_after_input_elsewhere_but_not_for_its_own_keys():
+    import asyncio
+    import time
+    from types import SimpleNamespace
+
+    from textual.app import App
+    from textual.widgets import Input
+
+    from tui.widgets import terminal as terminal_module
+    from tui.widgets.terminal import Terminal
+
+    class TwoApp(App):
+        def __init__(self) -> None:
+            super().__init__()
+            self.collector = SimpleNamespace(last_input=0.0)
+
+        def compose(self):
+            yield Input(id="elsewhere")
+            yield Terminal()
+
+    app = TwoApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        term = app.query_one(Terminal)
+        app.query_one("#elsewhere", Input).focus()
+        await pilot.pause()
+        # The operator just pressed a key outside the terminal: its output waits.
+        app.collector.last_input = time.monotonic()
+        feeding = asyncio.create_task(term.feed(b"held back\r\n"))
+        await asyncio.sleep(terminal_module.KEYS_FIRST / 3)
+        assert "held back" not in "\n".join(term.text_lines())
+        await asyncio.wait_for(feeding, 2)
+        assert "held back" in "\n".join(term.text_lines())
+        # Focused, the terminal never waits (typed keys echo at once).
+        term.focus()
+        await pilot.pause()
+        app.collector.last_input = time.monotonic()
+        await asyncio.wait_for(term.feed(b"echoed\r\n"), terminal_module.KEYS_FIRST / 3)
+        assert "echoed" in "\n".join(term.text_lines())
