@@ -72,3 +72,24 @@ async def test_a_wider_cell_widens_its_column_and_clear_resets_widths() -> None:
         assert table.column_width("name") == len("a much longer name")
         table.clear()
         assert table.row_count == 0 and table.column_width("name") == len("Name")
+
+
+async def test_prepared_rows_draw_exactly_like_plain_cells() -> None:
+    from tui.widgets.line_table import prepare_row
+
+    app = TableApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        table = app.query_one(LineTable)
+        rows = _rows(6)
+        table.set_rows(list(rows), rows)
+        await pilot.pause()
+        plain = {key: list(table._strips[key]) for key in rows}
+        table.clear()
+        table.set_rows(list(rows), {key: prepare_row(cells, app.console) for key, cells in rows.items()})
+        await pilot.pause()
+        assert {key: list(table._strips[key]) for key in rows} == plain
+        # Widths come from the prepared row too: a longer prepared cell widens its column.
+        table.set_rows(list(rows), {"k2": prepare_row(("a much longer name", "x"), app.console)})
+        assert table.column_width("name") == len("a much longer name")
+        await pilot.pause()
+        assert "a much longer name" in "".join(seg.text for seg in table._strips["k2"])

@@ -23,7 +23,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from tui.screens.base import JumpdeckScreen
-from tui.widgets.line_table import LineTable
+from tui.widgets.line_table import LineTable, PreparedRow, prepare_row
 
 if TYPE_CHECKING:
     from core.monitor.service import MonitorService, MonitorSnapshot, ResourceStatus
@@ -54,17 +54,18 @@ def _signature(row: ResourceStatus) -> tuple:
                                        for r in (row.cpu, row.mem, row.disk)))
 
 
-def _changed_cells(rows: list[ResourceStatus], needle: str, shown: dict[str, tuple], ascii_only: bool, spark: bool
-                   ) -> tuple[list[ResourceStatus], dict[str, tuple[Text | str, ...]], dict[str, tuple]]:
-    """The rows the filter keeps, and cells and signatures of those that differ from
-    `shown` (a copy: this runs in a thread while the screen may go on)."""
+def _changed_cells(rows: list[ResourceStatus], needle: str, shown: dict[str, tuple], ascii_only: bool, spark: bool,
+                   console) -> tuple[list[ResourceStatus], dict[str, PreparedRow], dict[str, tuple]]:  # noqa: ANN001
+    """The rows the filter keeps, and prepared cells (widths and segments worked out)
+    and signatures of those that differ from `shown` (a copy: this runs in a thread
+    while the screen may go on)."""
     kept = [row for row in rows if matches(row, needle)]
-    built: dict[str, tuple[Text | str, ...]] = {}
+    built: dict[str, PreparedRow] = {}
     signatures: dict[str, tuple] = {}
     for row in kept:
         signature = _signature(row)
         if shown.get(row.key) != signature:
-            built[row.key] = _cells(row, ascii_only, spark)
+            built[row.key] = prepare_row(_cells(row, ascii_only, spark), console)
             signatures[row.key] = signature
     return kept, built, signatures
 
@@ -261,7 +262,7 @@ class MonitorScreen(JumpdeckScreen):
             self._narrow = self.size.width < NARROW_WIDTH
         spark = not self._narrow
         rows, built, signatures = await asyncio.to_thread(
-            _changed_cells, snap.rows, self._filter, dict(self._signatures), ascii_only, spark)
+            _changed_cells, snap.rows, self._filter, dict(self._signatures), ascii_only, spark, self.app.console)
 
         wanted = {row.key: row.state.value for row in rows}
         reorder = wanted.keys() != set(self._shown) or any(self._states.get(k) != v for k, v in wanted.items())

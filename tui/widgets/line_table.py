@@ -34,6 +34,22 @@ def _plain(cell: Cell) -> str:
     return cell.plain if isinstance(cell, Text) else cell
 
 
+@dataclass(frozen=True)
+class PreparedRow:
+    """A row's cells with their widths and rendered segments, worked out beforehand
+    (`prepare_row` is pure and may run in a thread): `set_rows` and drawing then only
+    place them, which keeps a 1,000-row refresh off the event loop."""
+
+    cells: tuple[Cell, ...]
+    widths: tuple[int, ...]
+    lines: tuple[list[Segment], ...]
+
+
+def prepare_row(cells: Sequence[Cell], console) -> PreparedRow:  # noqa: ANN001
+    lines = tuple(list((cell if isinstance(cell, Text) else Text(cell)).render(console)) for cell in cells)
+    return PreparedRow(tuple(cells), tuple(cell_len(_plain(cell)) for cell in cells), lines)
+
+
 class LineTable(ScrollView, can_focus=True):
     """Rows addressed by key. `set_rows` replaces the order and any changed cells; only
     rows whose cells changed lose their drawn line."""
@@ -80,6 +96,7 @@ class LineTable(ScrollView, can_focus=True):
         self._order: list[str] = []
         self._cells: dict[str, tuple[Cell, ...]] = {}
         self._strips: dict[str, Strip] = {}  # a row drawn at the current widths, unstyled by cursor/zebra
+        self._lines: dict[str, tuple[list[Segment], ...]] = {}  # prepared rows' rendered cells
         self._paint: tuple = ()  # per-paint styles and width, set by render_lines
 
     # ------------------------------------------------------------------- data
@@ -100,21 +117,24 @@ class LineTable(ScrollView, can_focus=True):
     def column_width(self, key: str) -> int:
         return self._widths[[k for k, _ in self.columns].index(key)]
 
-    def set_rows(self, order: Sequence[str], changed: dict[str, tuple[Cell, ...]]) -> None:
-        """Show rows in `order`; `changed` holds the cells of new rows and of rows whose
-        cells differ from what is shown. The cursor stays on its index (callers that want
-        it to follow a row move it)."""
+    def set_rows(self, order: Sequence[str], changed: dict[str, tuple[Cell, ...] | PreparedRow]) -> None:
+        """Show rows in `order`; `changed` holds the cells (or `PreparedRow`s) of new rows
+        and of rows whose cells differ from what is shown. The cursor stays on its index
+        (callers that want it to follow a row move it)."""
         for key in set(self._cells) - set(order):
             del self._cells[key]
             self._strips.pop(key, None)
+            self._lines.pop(key, None)
         widths = list(self._widths)
-        for key, cells in changed.items():
-            self._cells[key] = cells
+        for key, row in changed.items():
             self._strips.pop(key, None)
-            for index, cell in enumerate(cells):
-                size = cell_len(_plain(cell))
-                if size > widths[index]:
-                    widths[index] = size
+            if isinstance(row, PreparedRow):
+                self._cells[key], self._lines[key], sizes = row.cells, row.lines, row.widths
+            else:
+                self._cells[key] = row
+                self._lines.pop(key, None)
+                sizes = [cell_len(_plain(cell)) for cell in row]
+            widths = [max(pair) for pair in zip(widths, sizes)]
         if widths != self._widths:  # a wider column moves every later cell: redraw all rows
             self._widths = widths
             self._strips.clear()
@@ -126,7 +146,7 @@ class LineTable(ScrollView, can_focus=True):
 
     def clear(self) -> None:
         """Forget rows and column widths (widths only grow otherwise)."""
-        self._order, self._cells, self._strips = [], {}, {}
+        self._order, self._cells, self._strips, self._lines = [], {}, {}, {}
         self._widths = [cell_len(label) for _, label in self.columns]
         self._resize_virtual()
         self.cursor_row = 0
@@ -178,13 +198,16 @@ class LineTable(ScrollView, can_focus=True):
                 self.action_select()
 
     # -------------------------------------------------------------- rendering
-    def _draw(self, cells: Sequence[Cell], style: Style | None = None) -> Strip:
+    def _draw(self, cells: Sequence[Cell], style: Style | None = None,
+              lines: tuple[list[Segment], ...] | None = None) -> Strip:
         console = self.app.console
         segments: list[Segment] = [Segment(" ")]
         gap = Segment(" " * CELL_GAP)
-        for cell, width in zip(cells, self._widths):
-            text = cell if isinstance(cell, Text) else Text(cell)
-            line = list(text.render(console))
+        for index, (cell, width) in enumerate(zip(cells, self._widths)):
+            if lines is not None:
+                line = lines[index]
+            else:
+                line = list((cell if isinstance(cell, Text) else Text(cell)).render(console))
             segments.extend(Segment.adjust_line_length(line, width))
             segments.append(gap)
         strip = Strip(segments, self._line_width())
@@ -211,7 +234,7 @@ class LineTable(ScrollView, can_focus=True):
         key = self._order[index]
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._strips[key] = self._draw(self._cells[key])
+            strip = self._strips[key] = self._draw(self._cells[key], lines=self._lines.get(key))
         if index == self.cursor_row:
             strip = strip.apply_style(cursor_style)
         elif index % 2:
