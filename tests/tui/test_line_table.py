@@ -93,3 +93,26 @@ async def test_prepared_rows_draw_exactly_like_plain_cells() -> None:
         assert table.column_width("name") == len("a much longer name")
         await pilot.pause()
         assert "a much longer name" in "".join(seg.text for seg in table._strips["k2"])
+
+
+async def test_widths_hint_and_cached_lines_follow_changes() -> None:
+    from tui.widgets.line_table import prepare_row, widest
+
+    app = TableApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        table = app.query_one(LineTable)
+        prepared = {f"k{i}": prepare_row((f"row-{i}", f"v{i}"), app.console) for i in range(6)}
+        table.set_rows(list(prepared), prepared, widths=widest(prepared.values()))
+        await pilot.pause()
+        first = {key: table._final[key][1] for key in table._final}
+        assert first  # rows off the cursor keep their finished line
+        table.refresh()
+        await pilot.pause()
+        assert all(table._final[key][1] is line for key, line in first.items())  # reused, not rebuilt
+        changed = {"k3": prepare_row(("row-3", "changed value"), app.console)}
+        table.set_rows(list(prepared), changed, widths=widest(changed.values()))
+        await pilot.pause()
+        assert table.column_width("value") == len("changed value")
+        assert "changed value" in table._final["k3"][1].text
+        table.set_rows(["k0"], {})
+        assert set(table._final) <= {"k0"}

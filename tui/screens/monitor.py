@@ -23,7 +23,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from tui.screens.base import JumpdeckScreen
-from tui.widgets.line_table import LineTable, PreparedRow, prepare_row
+from tui.widgets.line_table import LineTable, PreparedRow, prepare_row, widest
 
 if TYPE_CHECKING:
     from core.monitor.service import MonitorService, MonitorSnapshot, ResourceStatus
@@ -55,7 +55,7 @@ def _signature(row: ResourceStatus) -> tuple:
 
 
 def _changed_cells(rows: list[ResourceStatus], needle: str, shown: dict[str, tuple], ascii_only: bool, spark: bool,
-                   console) -> tuple[list[ResourceStatus], dict[str, PreparedRow], dict[str, tuple]]:  # noqa: ANN001
+                   console) -> tuple[list[ResourceStatus], dict[str, PreparedRow], dict[str, tuple], tuple[int, ...] | None]:  # noqa: ANN001
     """The rows the filter keeps, and prepared cells (widths and segments worked out)
     and signatures of those that differ from `shown` (a copy: this runs in a thread
     while the screen may go on)."""
@@ -67,7 +67,7 @@ def _changed_cells(rows: list[ResourceStatus], needle: str, shown: dict[str, tup
         if shown.get(row.key) != signature:
             built[row.key] = prepare_row(_cells(row, ascii_only, spark), console)
             signatures[row.key] = signature
-    return kept, built, signatures
+    return kept, built, signatures, widest(built.values())
 
 
 def matches(row: ResourceStatus, needle: str) -> bool:
@@ -261,7 +261,7 @@ class MonitorScreen(JumpdeckScreen):
         if self._narrow is None:
             self._narrow = self.size.width < NARROW_WIDTH
         spark = not self._narrow
-        rows, built, signatures = await asyncio.to_thread(
+        rows, built, signatures, widths = await asyncio.to_thread(
             _changed_cells, snap.rows, self._filter, dict(self._signatures), ascii_only, spark, self.app.console)
 
         wanted = {row.key: row.state.value for row in rows}
@@ -278,7 +278,7 @@ class MonitorScreen(JumpdeckScreen):
             if key not in wanted:
                 self._signatures.pop(key, None)
         self._signatures.update(signatures)
-        table.set_rows(order, built)
+        table.set_rows(order, built, widths=widths)
         self._shown = list(order)
         self._states = wanted
         if selected in wanted:

@@ -45,6 +45,12 @@ class PreparedRow:
     lines: tuple[list[Segment], ...]
 
 
+def widest(rows) -> tuple[int, ...] | None:  # noqa: ANN001
+    """The widest cell per column over prepared rows (None for none): `set_rows(widths=)`."""
+    rows = list(rows)
+    return tuple(map(max, zip(*(row.widths for row in rows)))) if rows else None
+
+
 def prepare_row(cells: Sequence[Cell], console) -> PreparedRow:  # noqa: ANN001
     lines = tuple(list((cell if isinstance(cell, Text) else Text(cell)).render(console)) for cell in cells)
     return PreparedRow(tuple(cells), tuple(cell_len(_plain(cell)) for cell in cells), lines)
@@ -97,6 +103,7 @@ class LineTable(ScrollView, can_focus=True):
         self._cells: dict[str, tuple[Cell, ...]] = {}
         self._strips: dict[str, Strip] = {}  # a row drawn at the current widths, unstyled by cursor/zebra
         self._lines: dict[str, tuple[list[Segment], ...]] = {}  # prepared rows' rendered cells
+        self._final: dict[str, tuple[tuple, Strip]] = {}  # (signature, finished line) of rows off the cursor
         self._paint: tuple = ()  # per-paint styles and width, set by render_lines
 
     # ------------------------------------------------------------------- data
@@ -117,27 +124,35 @@ class LineTable(ScrollView, can_focus=True):
     def column_width(self, key: str) -> int:
         return self._widths[[k for k, _ in self.columns].index(key)]
 
-    def set_rows(self, order: Sequence[str], changed: dict[str, tuple[Cell, ...] | PreparedRow]) -> None:
+    def set_rows(self, order: Sequence[str], changed: dict[str, tuple[Cell, ...] | PreparedRow], *,
+                 widths: Sequence[int] | None = None) -> None:
         """Show rows in `order`; `changed` holds the cells (or `PreparedRow`s) of new rows
-        and of rows whose cells differ from what is shown. The cursor stays on its index
-        (callers that want it to follow a row move it)."""
-        for key in set(self._cells) - set(order):
-            del self._cells[key]
-            self._strips.pop(key, None)
-            self._lines.pop(key, None)
-        widths = list(self._widths)
+        and of rows whose cells differ from what is shown. `widths`, when the caller has
+        them, are the widest cells of `changed` per column (saves a pass here). The cursor
+        stays on its index (callers that want it to follow a row move it)."""
+        cells, lines, strips = self._cells, self._lines, self._strips
+        if len(order) != len(cells) or changed.keys() - cells.keys():
+            for key in cells.keys() - set(order):
+                del cells[key]
+                strips.pop(key, None)
+                lines.pop(key, None)
+                self._final.pop(key, None)
+        sizes: list[Sequence[int]] = [] if widths is None else [widths]
         for key, row in changed.items():
-            self._strips.pop(key, None)
+            strips.pop(key, None)
             if isinstance(row, PreparedRow):
-                self._cells[key], self._lines[key], sizes = row.cells, row.lines, row.widths
+                cells[key] = row.cells
+                lines[key] = row.lines
+                if widths is None:
+                    sizes.append(row.widths)
             else:
-                self._cells[key] = row
-                self._lines.pop(key, None)
-                sizes = [cell_len(_plain(cell)) for cell in row]
-            widths = [max(pair) for pair in zip(widths, sizes)]
-        if widths != self._widths:  # a wider column moves every later cell: redraw all rows
-            self._widths = widths
-            self._strips.clear()
+                cells[key] = row
+                lines.pop(key, None)
+                sizes.append([cell_len(_plain(cell)) for cell in row])
+        new_widths = [max(column) for column in zip(self._widths, *sizes)] if sizes else self._widths
+        if new_widths != self._widths:  # a wider column moves every later cell: redraw all rows
+            self._widths = new_widths
+            strips.clear()
         self._order = list(order)
         self._resize_virtual()
         if self._order and self.cursor_row >= len(self._order):
@@ -146,7 +161,7 @@ class LineTable(ScrollView, can_focus=True):
 
     def clear(self) -> None:
         """Forget rows and column widths (widths only grow otherwise)."""
-        self._order, self._cells, self._strips, self._lines = [], {}, {}, {}
+        self._order, self._cells, self._strips, self._lines, self._final = [], {}, {}, {}, {}
         self._widths = [cell_len(label) for _, label in self.columns]
         self._resize_virtual()
         self.cursor_row = 0
@@ -235,8 +250,19 @@ class LineTable(ScrollView, can_focus=True):
         strip = self._strips.get(key)
         if strip is None:
             strip = self._strips[key] = self._draw(self._cells[key], lines=self._lines.get(key))
+            self._final.pop(key, None)
         if index == self.cursor_row:
-            strip = strip.apply_style(cursor_style)
-        elif index % 2:
-            strip = strip.apply_style(even_style)
-        return strip.crop_extend(scroll_x, scroll_x + width, base).apply_style(base)
+            return self._styled(strip, base + cursor_style, scroll_x, width, base)
+        # A row off the cursor looks the same until it changes, scrolls sideways or moves
+        # between an odd and an even line: keep the finished line for the next paint.
+        signature = (index % 2, scroll_x, width, base, even_style)
+        final = self._final.get(key)
+        if final is None or final[0] != signature:
+            final = self._final[key] = (signature, self._styled(strip, base + even_style if index % 2 else base,
+                                                                scroll_x, width, base))
+        return final[1]
+
+    @staticmethod
+    def _styled(strip: Strip, style: Style, scroll_x: int, width: int, base: Style) -> Strip:
+        # Two strips instead of four (each Strip builds six small caches).
+        return Strip(Segment.apply_style(strip, style), strip.cell_length).crop_extend(scroll_x, scroll_x + width, base)
