@@ -62,7 +62,7 @@ def test_fast_paths_match_pyte_on_random_streams(seed):
               b"\x1b[0m", b"\x1b[1;31m", b"\x1b[7m", b"\x1b[H", b"\x1b[2J", b"\x1b[K", b"\x1b[3;5H", b"\x1b[?25l",
               b"\x1b[?7l", b"\x1b[?7h", b"\x1b[4h", b"\x1b[4l", b"\x1b[2;8r", b"\x1b[r", b"\x1bM", b"\x1bD",
               b"\x1b[L", b"\x1b[M", b"\x1b[P", b"\x1b[@", b"\x1b[X", b"\x1b[?1049h", b"\x1b[?1049l", b"\x1b[?5h",
-              b"\x1b[?5l", "é字".encode(), b"\xff", b"x" * 45, b"\x1b]0;t\x07", b"\x1b(0", b"\x1b(B"]
+              b"\x1b[?5l", b"\x1b[3b", b"\x1b[2S", b"\x1b[T", "é字".encode(), b"\xff", b"x" * 45, b"\x1b]0;t\x07", b"\x1b(0", b"\x1b(B"]
     data = b"".join(rng.choice(pieces) for _ in range(3000))
     fast, slow = _feed_both(data, rng.choice([1, 3, 64, 1000]))
     assert _state(fast) == _state(slow)

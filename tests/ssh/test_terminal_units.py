@@ -120,3 +120,19 @@ async def test_output_waits_briefly_after_input_elsewhere_but_not_for_its_own_ke
         app.collector.last_input = time.monotonic()
         await asyncio.wait_for(term.feed(b"echoed\r\n"), terminal_module.KEYS_FIRST / 3)
         assert "echoed" in "\n".join(term.text_lines())
+
+
+def test_repeat_and_scroll_sequences_that_ncurses_sends():
+    for fast in (True, False):
+        emu = Emulator(10, 4, fast=fast)
+        emu.feed(b"ab\x1b[3bc\r\n-\x1b[4b")  # REP: repeat the last character
+        assert emu.text()[:2] == ["abbbbc", "-----"]
+        emu = Emulator(6, 4, fast=fast)
+        emu.feed(b"1\r\n2\r\n3\r\n4\x1b[2;3H\x1b[T")  # SD: down one, cursor stays
+        assert emu.text() == ["", "1", "2", "3"] and (emu.screen.cursor.x, emu.screen.cursor.y) == (2, 1)
+        emu.feed(b"\x1b[2S")  # SU: up two
+        assert emu.text() == ["2", "3", "", ""]
+        emu.feed(b"\x1b[2;3r\x1b[1;1H\x1b[S")  # inside margins only
+        assert emu.text() == ["2", "", "", ""]
+        emu.feed(b"\x1b[>1T\x1b[?1;2S")  # xterm's title mode and graphics query: not scrolls
+        assert emu.text() == ["2", "", "", ""]

@@ -195,6 +195,22 @@ async def test_htop_renders_and_quits(trusted, sshd_module):
 
     if not shutil.which("htop"):
         service_unavailable("htop is not installed (apt-get install htop)")
+    import re
+
     app = PaneApp(target_for(sshd_module), trusted)
     async with app.run_test(size=(100, 30)) as pilot:
-        await _top_like(pilot, app.pane, "htop -d 10", "Load average")
+        pane = app.pane
+        seen = []
+        original = pane.terminal.emulator.feed
+
+        def watch(data: bytes) -> None:
+            original(data)
+            text = screen_text(pane.terminal)
+            if "Load average" in text and not seen:
+                seen.append(text)
+
+        pane.terminal.emulator.feed = watch
+        await _top_like(pilot, pane, "htop -d 10", "Load average")
+        # ncurses draws runs of spaces with REP (`CSI n b`): without it the header's
+        # columns run together ("USER PRI").
+        assert seen and re.search(r"PID USER {3,}PRI", seen[0]), seen

@@ -41,7 +41,38 @@ class TerminalScreen(pyte.Screen):
         self.in_alt_screen = False
         self._main_buffer = None
         self.replies: list[str] = []
+        self.last_graphic = ""  # for REP (`CSI n b`)
         super().__init__(columns, lines)
+
+    # --- what pyte 0.8 lacks and ncurses uses with TERM=xterm-256color ------
+    # htop over SSH sends REP (repeat the last character) and SD (scroll down); without
+    # them its columns lose characters and old rows stay on screen.
+    def draw(self, data: str) -> None:
+        if data:
+            self.last_graphic = data[-1]
+        super().draw(data)
+
+    def repeat_last(self, count: int = 1, **kwargs) -> None:
+        if self.last_graphic and not kwargs.get("private"):
+            self.draw(self.last_graphic * min(max(count, 1), self.columns * self.lines))
+
+    def _scroll_region(self, count: int, insert: bool) -> None:
+        top, _bottom = self.margins or (0, self.lines - 1)
+        x, y = self.cursor.x, self.cursor.y
+        self.cursor.y = top
+        count = min(max(count, 1), self.lines)
+        (self.insert_lines if insert else self.delete_lines)(count)
+        self.cursor.x, self.cursor.y = x, y
+
+    def scroll_up(self, count: int = 1, **kwargs) -> None:
+        """SU: the scrolling region's lines move up `count`; blank lines come in below."""
+        if not kwargs.get("private"):  # `CSI ? ... S` is xterm's graphics query
+            self._scroll_region(count, insert=False)
+
+    def scroll_down(self, count: int = 1, *args: int, **kwargs) -> None:
+        """SD: the scrolling region's lines move down `count`; blank lines come in on top."""
+        if not kwargs.get("private") and not args:  # 5 parameters: xterm's mouse tracking, not SD
+            self._scroll_region(count, insert=True)
 
     # --- modes ------------------------------------------------------------
     @property
@@ -186,6 +217,8 @@ class FastScreen(TerminalScreen):
         super().__init__(columns, lines, scrollback=scrollback)
 
     def draw(self, data: str) -> None:
+        if data:
+            self.last_graphic = data[-1]
         text = data.translate(self.g1_charset if self.charset else self.g0_charset)
         mode = self.mode
         if not (text.isascii() and text.isprintable()) or mo.IRM in mode or mo.DECAWM not in mode:
@@ -239,7 +272,13 @@ class FastScreen(TerminalScreen):
             self.cursor.attrs = result
 
 
-class FastStream(pyte.ByteStream):
+class TerminalStream(pyte.ByteStream):
+    """pyte's byte stream with the CSI sequences TerminalScreen adds."""
+
+    csi = {**pyte.ByteStream.csi, "b": "repeat_last", "S": "scroll_up", "T": "scroll_down"}
+
+
+class FastStream(TerminalStream):
     """pyte's ByteStream with whole CSI sequences and CR/LF dispatched without its parser.
 
     pyte feeds every byte of an escape sequence through a generator, one `send` each; a
@@ -293,10 +332,11 @@ class FastStream(pyte.ByteStream):
                     offset = match.end()
                     private, params, final = match.groups()
                     if private == ">":
-                        # xterm's `CSI > 4;2 m` (modifyOtherKeys, vim sends it) is a key
-                        # setting; pyte reads it as underline + faint. Ignored when whole
-                        # in one chunk (a split one still goes through pyte's parser).
-                        if final == "m":
+                        # xterm's `CSI > ...` are settings (`CSI > 4;2 m`, modifyOtherKeys,
+                        # which vim sends; `CSI > T`, title modes): pyte would read them as
+                        # SGR or SD. Ignored when whole in one chunk (a split one still goes
+                        # through pyte's parser).
+                        if final != "c":
                             continue
                         private = ""  # as pyte: `CSI > c` is answered like `CSI c`
                     args = [min(int(p or 0), 9999) for p in params.split(";")]
@@ -318,7 +358,7 @@ class Emulator:
     def __init__(self, columns: int = 80, lines: int = 24, *, scrollback: int = DEFAULT_SCROLLBACK,
                  fast: bool = True) -> None:
         self.screen = (FastScreen if fast else TerminalScreen)(columns, lines, scrollback=scrollback)
-        self.stream = (FastStream if fast else pyte.ByteStream)(self.screen)
+        self.stream = (FastStream if fast else TerminalStream)(self.screen)
 
     def feed(self, data: bytes) -> None:
         try:
