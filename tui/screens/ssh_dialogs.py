@@ -36,13 +36,19 @@ class ConnectDialog(ModalScreen):
     """Returns an `SshTarget`, or None when cancelled."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    # One labelled row per field, port and user side by side: the whole dialog fits 80x24.
     DEFAULT_CSS = """
     ConnectDialog { align: center middle; }
-    ConnectDialog > Vertical { width: 70; max-width: 95%; height: auto; border: thick $primary; padding: 1 2; background: $surface; }
+    ConnectDialog > Vertical { width: 76; max-width: 100%; height: auto; max-height: 100%;
+                               border: thick $primary; padding: 0 1; background: $surface; }
     ConnectDialog .title { text-style: bold; margin-bottom: 1; }
-    ConnectDialog Label { margin-top: 1; }
+    ConnectDialog .row { height: 3; }
+    ConnectDialog .row Label { width: 9; padding-top: 1; }
+    ConnectDialog .row Input, ConnectDialog .row Select { width: 1fr; }
+    ConnectDialog #port { width: 10; }
+    ConnectDialog #user-label { width: 6; margin-left: 1; }
     ConnectDialog #error { color: $error; height: auto; }
-    ConnectDialog Horizontal { height: auto; margin-top: 1; align: right middle; }
+    ConnectDialog #buttons { height: auto; align: right middle; }
     ConnectDialog Button { margin-left: 1; }
     ConnectDialog .-hidden { display: none; }
     """
@@ -58,20 +64,25 @@ class ConnectDialog(ModalScreen):
         host, port, user = self.initial
         with Vertical():
             yield Static("New SSH session", classes="title")
-            yield Label("Host ([user@]host)")
-            yield Input(host, id="host", placeholder="db-01.example or 10.0.0.5")
-            yield Label("Port")
-            yield Input(str(port), id="port", type="integer")
-            yield Label("User")
-            yield Input(user or getpass.getuser(), id="user")
-            yield Label("Authentication")
-            yield Select([("ssh-agent and ~/.ssh keys", "agent"), ("Key file", "key"), ("Password", "password"),
-                          ("Stored password (pool VM)", "stored")],
-                         value="agent", allow_blank=False, id="auth")
-            yield Input(placeholder="~/.ssh/id_ed25519", id="key", classes="-hidden")
-            yield Input(placeholder="password (never stored or shown)", password=True, id="password", classes="-hidden")
+            with Horizontal(classes="row"):
+                yield Label("Host")
+                yield Input(host, id="host", placeholder="[user@]host: db-01.example or 10.0.0.5")
+            with Horizontal(classes="row"):
+                yield Label("Port")
+                yield Input(str(port), id="port", type="integer")
+                yield Label("User", id="user-label")
+                yield Input(user or getpass.getuser(), id="user")
+            with Horizontal(classes="row"):
+                yield Label("Auth")
+                yield Select([("ssh-agent and ~/.ssh keys", "agent"), ("Key file", "key"), ("Password", "password"),
+                              ("Stored password (pool VM)", "stored")],
+                             value="agent", allow_blank=False, id="auth")
+            with Horizontal(classes="row -hidden", id="secret-row"):
+                yield Label("", id="secret-label")
+                yield Input(placeholder="~/.ssh/id_ed25519", id="key", classes="-hidden")
+                yield Input(placeholder="never stored or shown", password=True, id="password", classes="-hidden")
             yield Static("", id="error")
-            with Horizontal():
+            with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Connect", id="connect", variant="primary")
 
@@ -83,6 +94,8 @@ class ConnectDialog(ModalScreen):
     def on_select_changed(self, event: Select.Changed) -> None:
         self.query_one("#key").set_class(event.value != "key", "-hidden")
         self.query_one("#password").set_class(event.value != "password", "-hidden")
+        self.query_one("#secret-row").set_class(event.value not in ("key", "password"), "-hidden")
+        self.query_one("#secret-label", Label).update("Key file" if event.value == "key" else "Password")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self._submit()
