@@ -144,17 +144,46 @@ def main() -> None:
 
     cli = shutil.which("sqlite3")
     figures: dict[str, float] = {}
-    runs = 3
-    for _ in range(runs):
-        if cli:
-            figures.setdefault("cli", 1e9)
-            figures["cli"] = min(figures["cli"], timed(lambda: subprocess.run(
-                [cli, str(src), f".backup '{fresh(out / 'cli.db')}'"], check=True)))
+    # jumpdeck's copy ends with an fsync (a backup must survive a power cut before it
+    # gets its name); the CLI's `.backup` does not. So the CLI is timed both ways: as it
+    # is (the baseline) and followed by the same fsync (the same durability).
+    import core.maintenance.backup as backup_module
+
+    fsyncs: list[float] = []
+    real_fsync = backup_module.fsync_path
+
+    def timed_fsync(path: Path) -> None:
+        t0 = time.perf_counter()
+        real_fsync(path)
+        fsyncs.append(time.perf_counter() - t0)
+
+    backup_module.fsync_path = timed_fsync
+    runs = 5
+
+    def run_cli() -> None:
+        target = fresh(out / "cli.db")
+        seconds = timed(lambda: subprocess.run([cli, str(src), f".backup '{target}'"], check=True))
+        figures["cli"] = min(figures.get("cli", 1e9), seconds)
+        seconds += timed(lambda: real_fsync(target))
+        figures["cli_fsync"] = min(figures.get("cli_fsync", 1e9), seconds)
+        target.unlink()
+
+    def run_ours() -> None:
         info, copy_s, check_s = copy_verified(Source("live", "live", src, "production"), out)
         figures["copy"] = min(figures.get("copy", 1e9), copy_s)
+        figures["copy_no_fsync"] = min(figures.get("copy_no_fsync", 1e9), copy_s - fsyncs[-1])
         figures["verified"] = min(figures.get("verified", 1e9), copy_s + check_s)
         figures["quick_check"] = min(figures.get("quick_check", 1e9), check_s)
         info.path.unlink()
+
+    # Alternate who goes first, so neither always finds the page cache as the other left it.
+    for index in range(runs):
+        order = (run_cli, run_ours) if index % 2 == 0 or not cli else (run_ours, run_cli)
+        for step in order:
+            if step is run_cli and not cli:
+                continue
+            step()
+    backup_module.fsync_path = real_fsync
     figures["api_one_step"] = timed(lambda: api_copy(src, out / "one.db", -1))
     figures["api_1024"] = timed(lambda: api_copy(src, out / "steps.db", 1024))
     figures["vacuum_into"] = timed(lambda: sqlite3.connect(src).execute(f"VACUUM INTO '{fresh(out / 'vac.db')}'"))
@@ -164,7 +193,8 @@ def main() -> None:
 
     print(f"\n{'what':42} {'seconds':>8} {'x CLI':>7}")
     base = figures.get("cli")
-    labels = [("cli", "sqlite3 CLI .backup (baseline)"), ("copy", "jumpdeck copy (API, 1024-page steps, fsync)"),
+    labels = [("cli", "sqlite3 CLI .backup (baseline)"), ("cli_fsync", "sqlite3 CLI .backup + fsync"),
+              ("copy", "jumpdeck copy (API, 1024-page steps, fsync)"), ("copy_no_fsync", "  of which before the fsync"),
               ("verified", "jumpdeck verified backup (copy+quick_check+rename)"), ("quick_check", "  of which quick_check"),
               ("api_one_step", "backup API, all pages in one step"), ("api_1024", "backup API, 1024-page steps"),
               ("vacuum_into", "VACUUM INTO"), ("cp", "cp (not consistent under writers)"),
@@ -174,7 +204,12 @@ def main() -> None:
             ratio = f"{figures[key] / base:6.2f}x" if base else "   n/a"
             print(f"{label:42.42} {figures[key]:8.2f} {ratio:>7}")
     if base:
-        print(f"goals: copy <= 1.1x CLI: {figures['copy'] / base:.2f}x; verified <= 2.0x CLI: {figures['verified'] / base:.2f}x")
+        print(f"goals: copy <= 1.1x CLI: {figures['copy'] / base:.2f}x "
+              f"({figures['copy'] / figures['cli_fsync']:.2f}x the CLI + the same fsync; "
+              f"{figures['copy_no_fsync'] / base:.2f}x without the fsync); "
+              f"verified <= 2.0x CLI: {figures['verified'] / base:.2f}x "
+              f"({figures['verified'] / figures['cli_fsync']:.2f}x the CLI + fsync)")
+        print(f"best of {runs} runs each, alternating which goes first")
 
     # Writers during a backup: a copy of the source so the inserts do not change it.
     for mode in ("wal", "delete"):

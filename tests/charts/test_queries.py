@@ -28,11 +28,12 @@ def _files(config):
     return [archive_db_path(config, 2025), live_db_path(config)]
 
 
-@pytest.fixture(params=[False, True], ids=["raw", "rollup"])
+@pytest.fixture(params=[(False, 1), (True, 1), (False, 3)], ids=["raw", "rollup", "raw-in-3-pieces"])
 def data(two_years, request):
-    if request.param:
+    rollup, parallel = request.param
+    if rollup:
         refresh_rollups(two_years)
-    return ProductionData(two_years, use_rollup=request.param)
+    return ProductionData(two_years, use_rollup=rollup, parallel=parallel)
 
 
 @pytest.mark.parametrize("lo,hi", RANGES)
@@ -224,7 +225,7 @@ def replace_home(config, home):
 async def test_a_query_past_the_timeout_is_stopped(two_years):
     from core.production.models import QueryTimeout
 
-    data = ProductionData(two_years, use_rollup=False)
+    data = ProductionData(two_years, use_rollup=False, parallel=1)  # one query long enough to be stopped
     data.reader.timeout = 0
     with pytest.raises(QueryTimeout) as info:
         await data.daily_totals(DateRange.parse("2026-01-01", "2026-12-31"))
@@ -278,3 +279,16 @@ async def test_lot_lookup_scans_without_an_index_and_seeks_with_one(two_years, m
         assert live, "the live file has an index on lot_number: no NOT INDEXED there"
     finally:
         data.close()
+
+
+def test_range_parts_cover_the_range_in_month_aligned_pieces():
+    from core.production.queries import range_parts
+
+    assert range_parts("2026-03-17", "2026-03-30", 4) == [("2026-03-17", "2026-03-30")]
+    assert range_parts("2026-01-01", "2027-01-01", 1) == [("2026-01-01", "2027-01-01")]
+    assert range_parts("2026-01-01", "2027-01-01", 2) == [("2026-01-01", "2026-07-01"), ("2026-07-01", "2027-01-01")]
+    parts = range_parts("2026-01-20", "2026-04-05", 3)  # 4 month pieces in 3 parts
+    assert parts == [("2026-01-20", "2026-02-01"), ("2026-02-01", "2026-04-01"), ("2026-04-01", "2026-04-05")]
+    parts = range_parts("2026-01-20", "2026-12-05", 5)
+    assert parts[0][0] == "2026-01-20" and parts[-1][1] == "2026-12-05" and len(parts) <= 5
+    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:]))  # no gap, no overlap
