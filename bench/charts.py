@@ -218,18 +218,22 @@ async def measure_screen(config) -> dict[str, float]:
     from tui.screens.charts import ChartsScreen
 
     # Key handled -> chart redrawn, measured inside the app (Pilot's own waits excluded).
+    # "Drawn" is when the figure for the new answer is built and handed to the repaint
+    # (ChartPlot builds it in a thread after the answer arrives).
+    from tui.widgets.chart_plot import ChartPlot
+
     marks: dict[str, float] = {}
-    original_action, original_show = ChartsScreen.action_next_preset, ChartsScreen._show_result
+    original_action, original_build = ChartsScreen.action_next_preset, ChartPlot.build
 
     def action(self) -> None:
         marks["key"] = time.perf_counter()
         original_action(self)
 
-    def show(self) -> None:
-        original_show(self)
+    async def build(self) -> None:
+        await original_build(self)
         marks["drawn"] = time.perf_counter()
 
-    ChartsScreen.action_next_preset, ChartsScreen._show_result = action, show
+    ChartsScreen.action_next_preset, ChartPlot.build = action, build
     app = JumpdeckApp(config, user="bench", start_mode="charts")
     out: dict[str, float] = {}
     async with app.run_test(size=(120, 40)) as pilot:
@@ -237,7 +241,8 @@ async def measure_screen(config) -> dict[str, float]:
             while True:
                 await pilot.pause(0.005)
                 screen = app.screen
-                if isinstance(screen, ChartsScreen) and screen.loads_done > after and not screen.query_one("#charts-body").loading:
+                if isinstance(screen, ChartsScreen) and screen.loads_done > after and not screen.query_one("#charts-body").loading \
+                        and not screen.chart_building:
                     return screen
 
         screen = await settled(0)
@@ -254,7 +259,7 @@ async def measure_screen(config) -> dict[str, float]:
             await pilot.pause()  # the repaint
             switches.append(time.perf_counter() - started)
             inside.append(marks["drawn"] - marks["key"])
-        out["cached switch, key to chart redrawn, worst of 6"] = max(inside)
+        out["cached switch, key to figure built, worst of 6"] = max(inside)
         out["cached switch, through Pilot incl. repaint, worst of 6"] = max(switches)
         # A cold query: daily totals over the year read raw rows (the rollup is monthly).
         lags: list[float] = []

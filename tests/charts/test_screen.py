@@ -42,7 +42,7 @@ async def _settled(pilot, after: int = 0) -> ChartsScreen:
         await pilot.pause(0.02)
         screen = pilot.app.screen
         if (isinstance(screen, ChartsScreen) and screen.loads_done > after
-                and not screen.query_one("#charts-body").loading
+                and not screen.query_one("#charts-body").loading and not screen.chart_building
                 and not any(w.group == "charts" and w.is_running for w in screen.workers)):
             await pilot.pause(0.05)
             return screen

@@ -20,6 +20,8 @@ from textual.suggester import Suggester
 from textual.widgets import DataTable, Input, Select, Static
 from textual_plotext import PlotextPlot
 
+from tui.widgets.chart_plot import ChartPlot
+
 from tui.screens.base import JumpdeckScreen
 from tui.widgets.production_chart import KINDS, draw
 
@@ -154,7 +156,7 @@ class ChartsScreen(JumpdeckScreen):
         with Vertical(id="charts-body"):
             yield Static(id="charts-title")
             with Horizontal(id="charts-view"):
-                yield PlotextPlot(id="charts-plot")
+                yield ChartPlot(id="charts-plot")
                 side = DataTable(id="charts-side", zebra_stripes=True, cursor_type="none", show_cursor=False)
                 side.can_focus = False
                 yield side
@@ -227,12 +229,23 @@ class ChartsScreen(JumpdeckScreen):
         self.call_after_refresh(self._redraw_if_resized)
 
     def _draw(self) -> None:
-        plot = self.query_one("#charts-plot", PlotextPlot)
+        plot = self.query_one("#charts-plot", ChartPlot)
         # The title is a Static above the plot: Textual draws it in the theme's colors.
-        draw(plot.plt, self.kind, self.result, marker=self.marker, width=max(plot.size.width, 40),
-             height=plot.size.height, title="")
+        with plot.lock:
+            draw(plot.plt, self.kind, self.result, marker=self.marker, width=max(plot.size.width, 40),
+                 height=plot.size.height, title="")
         self._drawn_size = plot.size
-        plot.refresh()
+        plot.invalidate()
+        self._build_chart()
+
+    @work(exclusive=True, group="charts-build", exit_on_error=False)
+    async def _build_chart(self) -> None:
+        await self.query_one("#charts-plot", ChartPlot).build()
+
+    @property
+    def chart_building(self) -> bool:
+        """The figure for the latest answer is still being built (tests and the bench wait)."""
+        return self.query_one("#charts-plot", ChartPlot).building
 
     _drawn_size = None
 
