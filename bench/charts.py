@@ -229,8 +229,8 @@ async def measure_screen(config) -> dict[str, float]:
         marks["key"] = time.perf_counter()
         original_action(self)
 
-    async def build(self) -> None:
-        await original_build(self)
+    async def build(self, *args) -> None:  # noqa: ANN002
+        await original_build(self, *args)
         marks["drawn"] = time.perf_counter()
 
     ChartsScreen.action_next_preset, ChartPlot.build = action, build

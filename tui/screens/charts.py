@@ -224,9 +224,10 @@ class ChartsScreen(JumpdeckScreen):
         side.display = beside
         if beside:
             _fill(side, headers, rows)
-        self._draw()
-        # Showing or hiding the side table resizes the plot only after the next layout.
-        self.call_after_refresh(self._redraw_if_resized)
+        # Showing or hiding the side table resizes the plot only after the next layout:
+        # draw then, at the size it will have (the plot counts as building meanwhile).
+        self.query_one("#charts-plot", ChartPlot).invalidate()
+        self.call_after_refresh(self._draw)
 
     def _draw(self) -> None:
         plot = self.query_one("#charts-plot", ChartPlot)
@@ -240,12 +241,14 @@ class ChartsScreen(JumpdeckScreen):
 
     @work(exclusive=True, group="charts-build", exit_on_error=False)
     async def _build_chart(self) -> None:
-        await self.query_one("#charts-plot", ChartPlot).build()
+        content = (self.kind, self.marker, self.result_range, tuple(self.result or ()))
+        await self.query_one("#charts-plot", ChartPlot).build(content)
 
     @property
     def chart_building(self) -> bool:
         """The figure for the latest answer is still being built (tests and the bench wait)."""
-        return self.query_one("#charts-plot", ChartPlot).building
+        plot = self.query_one("#charts-plot", ChartPlot)
+        return plot.display and not plot.settled
 
     _drawn_size = None
 
