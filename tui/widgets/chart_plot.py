@@ -3,8 +3,8 @@
 `PlotextPlot.render` builds the whole figure (plotext's layout, then its ANSI text
 parsed back into Rich) on every repaint, on the event loop: 150-200 ms for a year of
 daily totals here, during which no key is handled. This plot builds the figure once
-after the data changes, in a thread, and repaints from that; only a size the figure was
-not built for (a resize) is built in place.
+after the data changes, in a thread, lines included, and repaints from that; a resize
+rebuilds it in a thread too, with the old figure up meanwhile.
 """
 
 from __future__ import annotations
@@ -84,11 +84,7 @@ class ChartPlot(PlotextPlot):
         remembered = (content, key) if content is not None else None
         figures = self._figures
         if remembered in figures:
-            text, lines = figures[remembered]
-            self.building = False
-            self._built, self._built_for, self._lines, self._lines_for = text, key, lines, key
-            self.builds += 1
-            self.refresh()
+            self._show(*figures[remembered], key)
             return
         theme = self._get_plotext_theme_name(self.app.theme)
 
@@ -109,11 +105,14 @@ class ChartPlot(PlotextPlot):
         text, lines = await asyncio.to_thread(make)
         if generation != self._generation:
             return  # the data changed meanwhile: a newer build follows
-        self.building = False
-        self._built, self._built_for, self._lines, self._lines_for = text, key, lines, key
         if remembered is not None:
             while len(figures) >= self.FIGURES_KEPT:
                 figures.pop(next(iter(figures)))
             figures[remembered] = (text, lines)
+        self._show(text, lines, key)
+
+    def _show(self, text: Text, lines: list[Strip], key: tuple) -> None:
+        self.building = False
+        self._built, self._built_for, self._lines, self._lines_for = text, key, lines, key
         self.builds += 1
         self.refresh()
