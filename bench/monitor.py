@@ -73,6 +73,23 @@ async def measure(service, rounds: int, *, history: bool, everyone: bool | None 
     return times, requests, rows
 
 
+async def prometheus_alone(url: str, service, rounds: int) -> list[float]:  # noqa: ANN001
+    """The floor under a refresh: the same three instant queries sent in parallel with
+    plain httpx and not decoded, so what is left of a refresh's time is jumpdeck's."""
+    import httpx
+
+    queries = list(service._queries.values())
+    times = []
+    async with httpx.AsyncClient(base_url=url, trust_env=False, timeout=10) as client:
+        for _ in range(rounds):
+            started, now = time.perf_counter(), f"{time.time():.3f}"
+            answers = await asyncio.gather(*(client.post("/api/v1/query", data={"query": q, "time": now})
+                                             for q in queries))
+            times.append((time.perf_counter() - started) * 1000)
+            assert all(a.status_code == 200 for a in answers)
+    return times
+
+
 async def naive_refresh(url: str, instances: list[str]) -> tuple[float, int]:
     """The seed's shape: one query per VM and metric, gathered (32 at a time)."""
     from core.monitor.prometheus import PrometheusClient, instance_regex
@@ -138,6 +155,8 @@ async def run(vms: int, rounds: int, workdir: Path) -> None:
                 await service.resources(everyone=False)
                 store_ms.append((time.perf_counter() - t) * 1000)
             print(f"{'  of which the store read (1000 pool rows)':44} {'':5} {'':4}  {summary(store_ms)}")
+            raw_ms = await prometheus_alone(stack.url, service, rounds)
+            print(f"{'Prometheus alone: the 3 queries, plain httpx':44} {vms:5d} {3:4d}  {summary(raw_ms)}")
             await service.aclose()
             await solo.aclose()
 
@@ -221,10 +240,12 @@ async def screen_bench(config, *, rounds: int) -> None:
 
         watcher = asyncio.create_task(watch_renders())
         presses = 0
+        whole_ms: list[float] = []
         for i in range(rounds):
             done = screen.refreshes
             if i % 2:  # every other refresh re-reads the hour too, as when the grid moves on
                 screen._service._history_key = None
+            polled = time.perf_counter()
             screen.load()
             # Keys while the refresh is in flight: time from press to the cursor moving.
             while screen.refreshes == done:
@@ -235,10 +256,12 @@ async def screen_bench(config, *, rounds: int) -> None:
                 while table.cursor_row == row and time.perf_counter() - t < 2:
                     await asyncio.sleep(0)
                 key_ms.append((time.perf_counter() - t) * 1000)
+            whole_ms.append((time.perf_counter() - polled) * 1000)
         running = False
         await tick
         await watcher
         print(f"\nMonitor screen, {table.row_count} rows, {rounds} refreshes with keys pressed meanwhile:")
+        print(f"  poll to table updated (snapshot, then the table):      {summary(whole_ms)}")
         print(f"  snapshot to table updated (diff, changed cells, re-sort): {summary(render_ms)}")
         print(f"  key press to cursor move ({len(key_ms)} keys): {summary(key_ms)}  max {max(key_ms):.1f} ms")
         print(f"  event-loop stall (5 ms ticker overshoot): {summary(lags)}  max {max(lags):.1f} ms")

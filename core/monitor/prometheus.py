@@ -13,8 +13,9 @@ import enum
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote_plus, urlsplit, urlunsplit
 
 from core.errors import JumpdeckError
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 THREAD_DECODE_BYTES = 64 * 1024
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 SET_URL_REMEDY = ("Set it with `jumpdeck settings set prometheus_url http://HOST:9090`, in the settings dialog, "
                   "or with JUMPDECK_PROMETHEUS_URL.")
@@ -81,6 +83,19 @@ def check_url(url: str) -> str:
 
 
 _REGEX_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$])")
+
+
+@lru_cache(maxsize=16)
+def _form_value(value: str) -> str:
+    """A form field's value, percent-encoded. A fleet's query is 20-40 KB and Python's
+    quoting goes byte by byte (8 ms a query, on the event loop); the same queries go out
+    on every refresh until the set of instances changes, so they are encoded once."""
+    return quote_plus(value)
+
+
+def form_body(form: dict[str, str]) -> bytes:
+    """`application/x-www-form-urlencoded`, as httpx would send `data=form`."""
+    return "&".join(f"{quote_plus(key)}={_form_value(value)}" for key, value in form.items()).encode("ascii")
 
 
 def instance_regex(instances: Iterable[str]) -> str:
@@ -188,7 +203,7 @@ class PrometheusClient:
         url = f"{self.base_url}/api/v1/{endpoint}"
         self.requests += 1
         try:
-            response = await self._client().post(url, data=form)
+            response = await self._client().post(url, content=form_body(form), headers=FORM_HEADERS)
         except httpx.TimeoutException:
             raise PrometheusError(
                 PrometheusProblem.TIMEOUT,

@@ -185,6 +185,8 @@ class MonitorService:
         self._lock = asyncio.Lock()  # one refresh at a time: polls never overlap
         self._history_key: tuple[str, float, frozenset[str]] | None = None
         self._histories: dict[str, dict[str, tuple[float | None, ...]]] = {}
+        self._queries_key: frozenset[str] | None = None
+        self._queries: dict[str, str] = {}
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -198,25 +200,33 @@ class MonitorService:
             self._client = PrometheusClient(url, timeout=timeout, event_hooks=self._event_hooks)
         return self._client
 
-    async def _fetch(self, client: PrometheusClient, instances: set[str], *, history: bool
+    async def _fetch(self, client: PrometheusClient, instances: frozenset[str], *, history: bool
                      ) -> tuple[dict[str, dict[str, float | None]], dict[str, dict[str, tuple[float | None, ...]]]]:
         """Current values (3 instant queries) and, with `history`, the hour's series.
 
         History points sit on a fixed grid (multiples of the step), so they only change
         when a step has passed: the 3 range queries run then, or when the set of
         instances changes, and are reused in between."""
-        match = f'instance=~"{instance_regex(instances)}"'
-        queries = {metric: template.format(match=match) for metric, template in METRIC_QUERIES.items()}
+        queries = self._queries_for(instances)
         if not history:
             return await _current(client, queries), {m: {} for m in queries}
         end = float(int(time.time()) // HISTORY_STEP * HISTORY_STEP)
-        cache_key = (client.base_url, end, frozenset(instances))
+        cache_key = (client.base_url, end, instances)
         if self._history_key != cache_key:
             values, histories = await asyncio.gather(_current(client, queries), _history(client, queries, end))
             self._history_key, self._histories = cache_key, histories
         else:
             values = await _current(client, queries)
         return values, self._histories
+
+    def _queries_for(self, instances: frozenset[str]) -> dict[str, str]:
+        """The three PromQL queries for a set of instances; the last set's are kept
+        (escaping 1,000 labels is 10 ms, and the set rarely changes between refreshes)."""
+        if self._queries_key != instances:
+            match = f'instance=~"{instance_regex(instances)}"'
+            self._queries = {metric: template.format(match=match) for metric, template in METRIC_QUERIES.items()}
+            self._queries_key = instances
+        return self._queries
 
     async def resources(self, *, everyone: bool | None = None) -> list[Resource]:
         return await list_resources(self.ctx.store, self.ctx.actor, everyone=everyone)
@@ -261,7 +271,7 @@ class MonitorService:
             return failed(exc.problem, exc.message, exc.remedy, redact_url(url))
         before = client.requests
         try:
-            values, histories = await self._fetch(client, set(instances.values()), history=history)
+            values, histories = await self._fetch(client, frozenset(instances.values()), history=history)
         except PrometheusError as exc:
             return failed(exc.problem, exc.message, exc.remedy, client.display_url, requests=client.requests - before)
 

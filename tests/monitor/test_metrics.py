@@ -9,9 +9,10 @@ from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from hypothesis import given, settings as hsettings, strategies as st
 
 from core.monitor.prometheus import PrometheusClient, PrometheusError, PrometheusProblem, instance_regex
-from core.monitor.service import Level, MonitorService, Thresholds, sort_worst_first
+from core.monitor.service import Level, MonitorService, Reading, Thresholds, sort_worst_first
 from tests.monitor.prom_stack import free_port
 from tests.monitor.rows import add_run
 
@@ -253,3 +254,30 @@ async def test_unusable_instance_template_is_a_stated_problem(ctx, prom):
     await service.aclose()
     assert snap.problem is PrometheusProblem.QUERY_ERROR and "{hostname}:9100" in snap.message
     assert [row.state for row in snap.rows] == [Level.UNKNOWN] and snap.requests == 0
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(value=st.one_of(st.none(), st.floats(min_value=0, max_value=100, allow_nan=False)),
+       level=st.sampled_from(list(Level)), spark=st.booleans(), ascii_only=st.booleans(),
+       history=st.lists(st.one_of(st.none(), st.floats(min_value=0, max_value=100)), max_size=32))
+def test_metric_width_is_the_width_of_the_drawn_cell(value, level, spark, ascii_only, history) -> None:  # noqa: ANN001
+    """The Monitor gives the table widths without drawing cells; a wrong width would
+    cut a value or shift every column after it."""
+    from rich.cells import cell_len
+
+    from tui.widgets.metric_cell import metric_text, metric_width
+
+    reading = Reading(value, level, tuple(history))
+    assert metric_width(reading, spark=spark) == cell_len(metric_text(reading, ascii_only=ascii_only, spark=spark).plain)
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(form=st.dictionaries(st.text(min_size=1, max_size=8), st.text(max_size=60), min_size=1, max_size=4))
+def test_form_body_is_what_httpx_would_send(form) -> None:  # noqa: ANN001
+    """The client encodes its forms itself (cached: a fleet's query is tens of KB);
+    Prometheus must receive exactly the form httpx's `data=` would have sent."""
+    from urllib.parse import parse_qsl
+
+    from core.monitor.prometheus import form_body
+
+    assert dict(parse_qsl(form_body(form).decode("ascii"), keep_blank_values=True)) == form

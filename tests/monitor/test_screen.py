@@ -262,3 +262,22 @@ async def test_ssh_key_names_the_way_in(config, prom):
             assert any("ssh root@127.0.0.1" in str(n.message) for n in app._notifications)
         else:
             assert app.current_mode == "ssh"
+
+
+@pytest.mark.parametrize("spark", [True, False])
+@pytest.mark.parametrize("run_id", [None, 7])
+def test_row_widths_match_the_cells_drawn(spark, run_id) -> None:  # noqa: ANN001
+    """Widths are given to the table without building the cells (those are built for the
+    rows on screen): each must be the width of the cell that is drawn later."""
+    from rich.cells import cell_len
+
+    from core.monitor.resources import Resource, RunLinks
+    from core.monitor.service import Level, Reading, ResourceStatus
+    from tui.screens.monitor import _cells, _widths
+
+    resource = Resource("VM-데이터-01", "10.0.0.1", run_id, "" if run_id is None else "web", "alb+web", "kim",
+                        "COMPLETED", "assigned", "root", 22, RunLinks())
+    readings = (Reading(99.96, Level.CRITICAL, (1.0, None, 50.0)), Reading(None, Level.NO_DATA), Reading(5.0, Level.OK))
+    row = ResourceStatus(resource, "10.0.0.1:9100", *readings, Level.CRITICAL)
+    drawn = tuple(cell_len(cell if isinstance(cell, str) else cell.plain) for cell in _cells(row, False, spark))
+    assert _widths(row, spark) == drawn

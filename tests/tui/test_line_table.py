@@ -116,3 +116,36 @@ async def test_widths_hint_and_cached_lines_follow_changes() -> None:
         assert "changed value" in table._final["k3"][1].text
         table.set_rows(["k0"], {})
         assert set(table._final) <= {"k0"}
+
+
+async def test_lazy_rows_build_only_the_rows_drawn() -> None:
+    """A 1,000-row refresh must not build 1,000 rows' cells: lazy rows are built when
+    drawn (or read), and draw exactly like the same cells given directly."""
+    from tui.widgets.line_table import LazyRow, widest
+
+    app = TableApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        table = app.query_one(LineTable)
+        rows = _rows(200)
+        table.set_rows(list(rows), rows)
+        await pilot.pause()
+        plain = {key: list(table._strips[key]) for key in table._strips}
+        table.clear()
+        built: list[str] = []
+
+        def builder(key: str, cells: tuple):  # noqa: ANN202
+            def build() -> tuple:
+                built.append(key)
+                return cells
+            return build
+
+        lazy = {key: LazyRow(builder(key, cells), (len(cells[0]), len(cells[1].plain))) for key, cells in rows.items()}
+        table.set_rows(list(lazy), lazy, widths=widest(lazy.values()))
+        await pilot.pause()
+        assert 0 < len(built) <= 10  # the rows on a 10-line screen, not 200
+        assert {key: list(table._strips[key]) for key in built} == {key: plain[key] for key in built}
+        assert table.get_row("k150")[0] == "row-150"  # reading a row builds it
+        assert "k150" in built
+        table.move_cursor(120)
+        await pilot.pause()
+        assert "k120" in built and len(built) <= 21

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -23,7 +24,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from tui.screens.base import JumpdeckScreen
-from tui.widgets.line_table import LineTable, PreparedRow, prepare_row, widest
+from tui.widgets.line_table import LazyRow, LineTable, widest
 
 if TYPE_CHECKING:
     from core.monitor.service import MonitorService, MonitorSnapshot, ResourceStatus
@@ -38,14 +39,32 @@ COLUMNS = [("state", "State"), ("vm", "VM"), ("ip", "IP"), ("cpu", "CPU"), ("mem
            ("run", "Run"), ("service", "Service"), ("role", "Role")]
 
 
+def _plain_cells(row: ResourceStatus) -> tuple[str, str, str, str, str]:
+    """The text cells: VM, IP, run, service, role."""
+    r = row.resource
+    return r.vm_name, r.ip, "-" if r.run_id is None else f"#{r.run_id}", r.service or "-", r.role
+
+
 def _cells(row: ResourceStatus, ascii_only: bool, spark: bool = True) -> tuple[Text | str, ...]:
     """The cells in `COLUMNS` order."""
     from tui.widgets.metric_cell import metric_text, state_text
 
-    r = row.resource
-    return (state_text(row.state), r.vm_name, r.ip,
+    vm, ip, run, service, role = _plain_cells(row)
+    return (state_text(row.state), vm, ip,
             *(metric_text(reading, ascii_only=ascii_only, spark=spark) for reading in (row.cpu, row.mem, row.disk)),
-            "-" if r.run_id is None else f"#{r.run_id}", r.service or "-", r.role)
+            run, service, role)
+
+
+def _widths(row: ResourceStatus, spark: bool) -> tuple[int, ...]:
+    """How wide `_cells` are, without building them."""
+    from rich.cells import cell_len
+
+    from tui.widgets.metric_cell import metric_width
+
+    vm, ip, run, service, role = _plain_cells(row)
+    return (len(row.state.label), cell_len(vm), cell_len(ip),
+            *(metric_width(reading, spark=spark) for reading in (row.cpu, row.mem, row.disk)),
+            cell_len(run), cell_len(service), cell_len(role))
 
 
 def _signature(row: ResourceStatus) -> tuple:
@@ -54,18 +73,18 @@ def _signature(row: ResourceStatus) -> tuple:
                                        for r in (row.cpu, row.mem, row.disk)))
 
 
-def _changed_cells(rows: list[ResourceStatus], needle: str, shown: dict[str, tuple], ascii_only: bool, spark: bool,
-                   console) -> tuple[list[ResourceStatus], dict[str, PreparedRow], dict[str, tuple], tuple[int, ...] | None]:  # noqa: ANN001
-    """The rows the filter keeps, and prepared cells (widths and segments worked out)
+def _changed_cells(rows: list[ResourceStatus], needle: str, shown: dict[str, tuple], ascii_only: bool, spark: bool
+                   ) -> tuple[list[ResourceStatus], dict[str, LazyRow], dict[str, tuple], tuple[int, ...] | None]:
+    """The rows the filter keeps, and lazy rows (widths known, cells built when drawn)
     and signatures of those that differ from `shown` (a copy: this runs in a thread
     while the screen may go on)."""
     kept = [row for row in rows if matches(row, needle)]
-    built: dict[str, PreparedRow] = {}
+    built: dict[str, LazyRow] = {}
     signatures: dict[str, tuple] = {}
     for row in kept:
         signature = _signature(row)
         if shown.get(row.key) != signature:
-            built[row.key] = prepare_row(_cells(row, ascii_only, spark), console)
+            built[row.key] = LazyRow(partial(_cells, row, ascii_only, spark), _widths(row, spark))
             signatures[row.key] = signature
     return kept, built, signatures, widest(built.values())
 
@@ -244,9 +263,10 @@ class MonitorScreen(JumpdeckScreen):
         """Bring the table to the snapshot (and filter) with as little work on the event
         loop as can be.
 
-        Cells are built only for rows whose values changed, in a thread (pure data: Rich
-        Text objects), so the event loop only takes the result and a key pressed meanwhile
-        waits about one GIL switch interval. Then the table takes the new order and
+        Rows whose values changed are found in a thread, with their widths; their cells
+        are built when the table draws them, so a refresh builds cells for the rows on
+        screen only (a few milliseconds), and a key pressed meanwhile waits about one GIL
+        switch interval. Then the table takes the new order and
         changed rows in one step; it redraws only rows on
         screen whose cells changed. Rows are re-ordered worst first only when a row came,
         went or changed state; then the selected resource keeps the cursor and stays on
@@ -262,7 +282,7 @@ class MonitorScreen(JumpdeckScreen):
             self._narrow = self.size.width < NARROW_WIDTH
         spark = not self._narrow
         rows, built, signatures, widths = await asyncio.to_thread(
-            _changed_cells, snap.rows, self._filter, dict(self._signatures), ascii_only, spark, self.app.console)
+            _changed_cells, snap.rows, self._filter, dict(self._signatures), ascii_only, spark)
 
         wanted = {row.key: row.state.value for row in rows}
         reorder = wanted.keys() != set(self._shown) or any(self._states.get(k) != v for k, v in wanted.items())

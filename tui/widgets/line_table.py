@@ -12,7 +12,7 @@ stripes, sideways scrolling, keys, click and `enter`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -45,8 +45,35 @@ class PreparedRow:
     lines: tuple[list[Segment], ...]
 
 
+class LazyRow:
+    """A row whose cells are built the first time they are needed (drawn, or read with
+    `get_row`). The caller knows their widths without building them, and widths are all
+    `set_rows` needs: a 1,000-row refresh then builds the cells of the rows on screen,
+    not of every row (in the Monitor, building all of them was 150 ms of GIL-holding
+    work per refresh, 400 ms while keys were pressed). `build` must give cells exactly
+    as wide as `widths` says."""
+
+    __slots__ = ("_build", "_cells", "widths")
+
+    def __init__(self, build: Callable[[], Sequence[Cell]], widths: tuple[int, ...]) -> None:
+        self._build: Callable[[], Sequence[Cell]] | None = build
+        self._cells: tuple[Cell, ...] | None = None
+        self.widths = widths
+
+    @property
+    def built(self) -> bool:
+        return self._cells is not None
+
+    @property
+    def cells(self) -> tuple[Cell, ...]:
+        if self._cells is None:
+            assert self._build is not None
+            self._cells, self._build = tuple(self._build()), None
+        return self._cells
+
+
 def widest(rows) -> tuple[int, ...] | None:  # noqa: ANN001
-    """The widest cell per column over prepared rows (None for none): `set_rows(widths=)`."""
+    """The widest cell per column over prepared or lazy rows (None for none): `set_rows(widths=)`."""
     rows = list(rows)
     return tuple(map(max, zip(*(row.widths for row in rows)))) if rows else None
 
@@ -100,7 +127,7 @@ class LineTable(ScrollView, can_focus=True):
         self.columns = list(columns)  # (key, label)
         self._widths = [cell_len(label) for _, label in self.columns]
         self._order: list[str] = []
-        self._cells: dict[str, tuple[Cell, ...]] = {}
+        self._cells: dict[str, tuple[Cell, ...] | LazyRow] = {}
         self._strips: dict[str, Strip] = {}  # a row drawn at the current widths, unstyled by cursor/zebra
         self._lines: dict[str, tuple[list[Segment], ...]] = {}  # prepared rows' rendered cells
         self._final: dict[str, tuple[tuple, Strip]] = {}  # (signature, finished line) of rows off the cursor
@@ -116,17 +143,18 @@ class LineTable(ScrollView, can_focus=True):
         return list(self._order)
 
     def get_row_at(self, index: int) -> tuple[Cell, ...]:
-        return self._cells[self._order[index]]
+        return self.get_row(self._order[index])
 
     def get_row(self, key: str) -> tuple[Cell, ...]:
-        return self._cells[key]
+        row = self._cells[key]
+        return row.cells if isinstance(row, LazyRow) else row
 
     def column_width(self, key: str) -> int:
         return self._widths[[k for k, _ in self.columns].index(key)]
 
-    def set_rows(self, order: Sequence[str], changed: dict[str, tuple[Cell, ...] | PreparedRow], *,
+    def set_rows(self, order: Sequence[str], changed: dict[str, tuple[Cell, ...] | PreparedRow | LazyRow], *,
                  widths: Sequence[int] | None = None) -> None:
-        """Show rows in `order`; `changed` holds the cells (or `PreparedRow`s) of new rows
+        """Show rows in `order`; `changed` holds the cells (or `PreparedRow`s, `LazyRow`s) of new rows
         and of rows whose cells differ from what is shown. `widths`, when the caller has
         them, are the widest cells of `changed` per column (saves a pass here). The cursor
         stays on its index (callers that want it to follow a row move it)."""
@@ -143,6 +171,11 @@ class LineTable(ScrollView, can_focus=True):
             if isinstance(row, PreparedRow):
                 cells[key] = row.cells
                 lines[key] = row.lines
+                if widths is None:
+                    sizes.append(row.widths)
+            elif isinstance(row, LazyRow):
+                cells[key] = row
+                lines.pop(key, None)
                 if widths is None:
                     sizes.append(row.widths)
             else:
@@ -249,7 +282,7 @@ class LineTable(ScrollView, can_focus=True):
         key = self._order[index]
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._strips[key] = self._draw(self._cells[key], lines=self._lines.get(key))
+            strip = self._strips[key] = self._draw(self.get_row(key), lines=self._lines.get(key))
             self._final.pop(key, None)
         if index == self.cursor_row:
             return self._styled(strip, base + cursor_style, scroll_x, width, base)

@@ -49,18 +49,30 @@ def sparkline(history: Sequence[float | None], *, width: int = SPARK_WIDTH, asci
     return "".join(out)
 
 
+def _value_label(reading: Reading, spark: bool) -> str:
+    """The cell's text after its sparkline (all of it without one)."""
+    if reading.value is None:
+        label = {Level.NO_DATA: "no data", Level.UNREACHABLE: "?", Level.UNKNOWN: "-"}.get(reading.level, "-")
+        return f"{' ' * SPARK_WIDTH} {label:>6}" if spark else label
+    return f" {reading.value:5.1f}%" if spark else f"{reading.value:5.1f}%"
+
+
 def metric_text(reading: Reading, *, ascii_only: bool = False, spark: bool = True) -> Text:
     """`spark=False` (narrow terminals) leaves the sparkline out: the value is what must fit."""
     style = LEVEL_STYLES[reading.level]
-    pad = f"{' ' * SPARK_WIDTH} " if spark else ""
-    if reading.value is None:
-        label = {Level.NO_DATA: "no data", Level.UNREACHABLE: "?", Level.UNKNOWN: "-"}.get(reading.level, "-")
-        return Text(f"{pad}{label:>6}" if spark else label, style=style)
-    if not spark:
-        return Text(f"{reading.value:5.1f}%", style=style)
+    label = _value_label(reading, spark)
+    if reading.value is None or not spark:
+        return Text(label, style=style)
     text = Text(sparkline(reading.history, ascii_only=ascii_only), style="cyan" if reading.level is Level.OK else style)
-    text.append(f" {reading.value:5.1f}%", style=style)
+    text.append(label, style=style)
     return text
+
+
+def metric_width(reading: Reading, *, spark: bool = True) -> int:
+    """How wide `metric_text` is, without drawing the sparkline (a table's column widths
+    are needed for every row, the cells only for the rows on screen)."""
+    label = _value_label(reading, spark)
+    return len(label) + (SPARK_WIDTH if spark and reading.value is not None else 0)
 
 
 def state_text(level: Level) -> Text:
