@@ -33,11 +33,13 @@ PRELOAD = (
     "tui.cli", "tui.launch", "tui.app", "tui.screens.boot", "tui.screens.servers",
     "textual.drivers.linux_driver", "textual.layouts.horizontal", "textual.scrollbar",
     "core.context", "core.demo", "core.activity", "core.users", "core.settings", "core.secrets",
-    "core.servers.checks", "core.servers.registry",
+    "core.servers.checks", "core.servers.registry", "core.servers.fleet_checks", "core.serve.check_relay",
     "core.store.engine", "core.store.models", "sqlalchemy.orm", "sqlalchemy.dialects.sqlite", "sqlite3",
-    # Every server's password is a Fernet token, opened for the first round of checks.
-    "cryptography.fernet",
 )
+# Not here, on purpose: cryptography and the DB drivers. A session's rounds of checks run
+# in the serve-ssh server (core/serve/check_relay.py), so a session decrypts nothing and
+# connects to no DB unless its operator opens a form's test, a dashboard or a backup;
+# then that child imports what it needs.
 MAX_MESSAGE = 1 << 20
 
 
@@ -49,23 +51,6 @@ def preload() -> None:
     from tui.cli import build_parser
 
     build_parser()  # imports every command module, as each child's main() does
-    from cryptography.fernet import Fernet
-
-    # Fernet's first use sets up OpenSSL's cipher and MAC: once here, not in each child.
-    warm = Fernet(Fernet.generate_key())
-    warm.decrypt(warm.encrypt(b"warm"))
-    # The first round of checks loads the fleet's drivers in every session. Loaded here,
-    # their initialisation runs once and the children only fault in the code they run
-    # (measured on the demo fleet: 6-8 MB less RSS per session). A missing driver stays
-    # missing: the child reports it as `driver_missing` when it checks.
-    from core.servers.drivers import DriverError, load_driver
-    from core.servers.registry import DbType
-
-    for db_type in DbType:
-        try:
-            load_driver(db_type).preload()
-        except DriverError:
-            pass
 
 
 def _report_exits(sock: socket.socket) -> None:

@@ -3,13 +3,15 @@
 The sessions live in the server process, while the admin looking at them is a child
 jumpdeck (or a local one) on the same data dir. The server listens on a unix socket
 `<data dir>/serve.sock` (0600, so only the OS account running jumpdeck can connect)
-speaking one JSON line each way: {"op": "list"} or {"op": "end", "id": N, "by": NAME}.
+speaking one JSON line each way: {"op": "list"} or {"op": "end", "id": N, "by": NAME};
+and the sessions' rounds of checks, one line per result (`core/serve/check_relay.py`).
 
 Who asks is decided by the server, not by the request: the peer's pid (SO_PEERCRED)
 is looked up among the session children, so a child can only speak as the user its
 session belongs to; a process that is not a session child (a local jumpdeck of the
 same OS account, which has the store anyway) speaks as the name it gives. Either way
-the user's current role is read from the store and `MANAGE_SESSIONS` required.
+the user's current role is read from the store, and `MANAGE_SESSIONS` required (for
+checks, `TEST_CONNECTION`, which the registry asks for).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from core.errors import ConfigError, JumpdeckError, NotFound, PermissionDenied, StoreError
 from core.identity import Actor, Operation, Role, UserStatus, require
+from core.serve.check_relay import CHECK_OPS, error_reply
 from core.serve.sessions import LiveSession
 
 if TYPE_CHECKING:
@@ -83,10 +86,15 @@ class ControlServer:
             try:
                 if uid != os.getuid():
                     raise PermissionDenied("Only the account that runs serve-ssh may manage its sessions.")
-                reply = await self._answer(json.loads(line or b"{}"), pid)
+                request = json.loads(line or b"{}")
+                if request.get("op") in CHECK_OPS:
+                    # A session's round of checks: answered line by line as results land.
+                    await self.server.checks.serve(await self._actor(request, pid), request, writer)
+                    return
+                reply = await self._answer(request, pid)
             except JumpdeckError as error:
-                reply = {"ok": False, "kind": type(error).__name__, "error": error.message, "remedy": error.remedy}
-            except (ValueError, KeyError, TypeError):
+                reply = error_reply(error)
+            except (ValueError, KeyError, TypeError, AttributeError):
                 reply = {"ok": False, "kind": "ValidationError", "error": "The control request was not understood.", "remedy": None}
             writer.write(json.dumps(reply).encode() + b"\n")
             await writer.drain()

@@ -23,6 +23,7 @@ from core.context import ACTOR_ENV, ORIGIN_ENV
 from core.errors import Conflict, JumpdeckError
 from core.identity import Actor, Operation, UserStatus, denial
 from core.serve.sessions import SessionLimits, SessionTable
+from core.servers.fleet_checks import CHECKS_ENV, CHECKS_VIA_SERVE
 
 if TYPE_CHECKING:
     from core.context import Context
@@ -90,6 +91,9 @@ class ServeServer:
         self.port = options.port
         self.prefork: Prefork | None = None
         self._starting_prefork: Prefork | None = None
+        from core.serve.check_relay import CheckRelay
+
+        self.checks = CheckRelay(ctx)  # every session's rounds of checks run here
 
     # ----------------------------------------------------------------- running
     async def start(self) -> None:
@@ -160,6 +164,7 @@ class ServeServer:
         starter = self.prefork or self._starting_prefork
         if starter is not None:
             await starter.close()
+        self.checks.close()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
 
@@ -199,6 +204,7 @@ class ServeServer:
             ACTOR_ENV: actor.user,
             ORIGIN_ENV: actor.origin,
             "JUMPDECK_HOME": str(self.ctx.config.home),
+            CHECKS_ENV: CHECKS_VIA_SERVE,  # the session's rounds of checks run in this server
         })
         env.setdefault("LANG", "C.UTF-8")
         if self.ctx.config.store_url and not self.ctx.config.demo:

@@ -89,6 +89,15 @@ class CheckResult:
             "checked_at": self.checked_at.isoformat(),
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CheckResult:
+        """The inverse of `as_json` (a result checked in the serve-ssh server, read by a session)."""
+        return cls(data["id"], str(data["name"]), DbType(data["db_type"]), str(data["host"]), int(data["port"]),
+                   Status(data["status"]), data["latency_ms"], data.get("version"),
+                   ErrorKind(data["error_kind"]) if data.get("error_kind") else None,
+                   str(data.get("message") or ""), str(data.get("hint") or ""),
+                   datetime.fromisoformat(data["checked_at"]))
+
 
 @dataclass(frozen=True)
 class CheckProgress:

@@ -33,6 +33,7 @@ from tui.widgets.server_grid import ServerGrid, short_version, status_text
 
 if TYPE_CHECKING:
     from core.servers.checks import CheckEngine, CheckResult
+    from core.servers.fleet_checks import FleetChecks
     from core.servers.registry import ServerInfo, ServerRegistry
 
 MANAGE_ACTIONS = {"add", "edit", "delete"}
@@ -116,7 +117,8 @@ class ServersScreen(JumpdeckScreen):
     def __init__(self) -> None:
         super().__init__()
         self.fleet = FleetView()
-        self.engine: CheckEngine | None = None
+        self.checks: FleetChecks | None = None  # rounds and single tests: here, or in the serve-ssh server
+        self._engine: CheckEngine | None = None  # the forms' and dashboard's, made when first needed
         self.registry: ServerRegistry | None = None
         self.poller: Poller | None = None
         self.selected_server_id: int | None = None
@@ -143,13 +145,29 @@ class ServersScreen(JumpdeckScreen):
         yield Static("", id="servers-detail")
         yield Static("", id="servers-status")
 
+    @property
+    def engine(self) -> CheckEngine:
+        """This process's check engine, for what only runs here (a form's test, the
+        dashboard). Under serve-ssh the grid's rounds do not use it, so a session that
+        never opens those loads no driver."""
+        from core.servers.fleet_checks import LocalFleetChecks
+
+        if isinstance(self.checks, LocalFleetChecks):
+            return self.checks.engine
+        if self._engine is None:
+            from core.servers.checks import CheckEngine
+
+            config = self.app.config
+            self._engine = CheckEngine(concurrency=config.check_concurrency, timeout=config.check_timeout)
+        return self._engine
+
     def on_mount(self) -> None:
-        from core.servers.checks import CheckEngine
+        from core.servers.fleet_checks import open_fleet_checks
         from core.servers.registry import ServerRegistry
 
         config = self.app.config
-        self.engine = CheckEngine(concurrency=config.check_concurrency, timeout=config.check_timeout)
         self.registry = ServerRegistry(self.ctx.store, self.ctx.secrets)
+        self.checks = open_fleet_checks(self.ctx, registry=self.registry)
         self.poller = Poller(self._poll_round, interval=None)
         self.poller.start()
         search = self.query_one("#servers-search", Input)
@@ -164,8 +182,10 @@ class ServersScreen(JumpdeckScreen):
     async def on_unmount(self) -> None:
         if self.poller is not None:
             await self.poller.stop()
-        if self.engine is not None:
-            self.engine.close()
+        if self.checks is not None:
+            self.checks.close()
+        if self._engine is not None:
+            self._engine.close()
 
     # ------------------------------------------------------------ loading
     @work(exclusive=True, group="servers-load")
@@ -383,21 +403,21 @@ class ServersScreen(JumpdeckScreen):
                      label: str = "checking", quiet: bool = False) -> str | None:
         """One round over the active fleet (or `server_ids`). None when another runs.
         A `quiet` round (polling) keeps the last results on the cards until new ones land."""
-        if self.round_progress is not None or self.registry is None or self.engine is None:
+        if self.round_progress is not None or self.checks is None:
             return None
         from core.servers.checks import summarize
 
-        targets = await self.registry.check_targets(self.ctx.actor, server_ids)
-        if not targets:
+        checking = await self.checks.start(self.ctx.actor, server_ids, sequential=sequential)
+        if not checking.server_ids:
             return ""
-        self.round_progress = (0, len(targets))
+        self.round_progress = (0, len(checking.server_ids))
         self._round_label = label
         if not quiet:
-            self.fleet.mark_checking(t.server_id for t in targets if t.server_id is not None)
+            self.fleet.mark_checking(checking.server_ids)
         self.redraw()
         results = []
         try:
-            async for step in self.engine.check_round(targets, sequential=sequential):
+            async for step in checking:
                 results.append(step.result)
                 self.round_progress = (step.done, step.total)
                 self._land(step.result)
@@ -408,7 +428,15 @@ class ServersScreen(JumpdeckScreen):
 
     @work(group="servers-round", exit_on_error=False)
     async def run_round(self, *, sequential: bool, announce: bool = False) -> None:
-        summary = await self._round(sequential=sequential, label="testing all" if sequential else "checking")
+        from core.errors import JumpdeckError
+
+        try:
+            summary = await self._round(sequential=sequential, label="testing all" if sequential else "checking")
+        except JumpdeckError as error:  # refused, or (under serve-ssh) the server stopped answering
+            from tui.screens.base import notify_error
+
+            notify_error(self, error)
+            return
         if summary is None:
             self.notify("A round of checks is already running; wait for it to finish.", severity="warning")
         elif announce and summary:
@@ -420,14 +448,12 @@ class ServersScreen(JumpdeckScreen):
 
     @work(group="servers-test", exit_on_error=False)
     async def test_one(self, server_id: int) -> None:
-        from core.servers.checks import check_server
-
-        assert self.engine is not None and self.registry is not None
+        assert self.checks is not None
         self.fleet.mark_checking([server_id])
         self.query_one(ServerGrid).refresh_row(server_id)
         self._draw_detail()
         try:
-            result = await check_server(self.engine, self.registry, self.ctx.actor, server_id)
+            result = await self.checks.check_one(self.ctx.actor, server_id)
         except Exception as error:  # the server vanished, or the key changed
             from tui.screens.base import notify_error
 
@@ -579,7 +605,7 @@ class ServersScreen(JumpdeckScreen):
         from core.servers.dashboard import DashboardService
         from tui.screens.server_dashboard import ServerDashboardScreen
 
-        assert self.registry is not None and self.engine is not None
+        assert self.registry is not None
         self.selected_server_id = info.id
         self._draw_banner()
         self.refresh_bindings()

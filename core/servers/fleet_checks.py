@@ -1,0 +1,81 @@
+"""Where a face's rounds of checks run: here, or in the serve-ssh server.
+
+A face asks for a round (`start`) and gets the ids it covers, then the results as they
+land. `LocalFleetChecks` decrypts the passwords and checks from this process's engine.
+A serve-ssh session uses `RemoteFleetChecks` (core/serve/check_relay.py) instead: the
+server checks for every session, so a session holds no password and loads no driver
+(about 30 MB less per session), and twenty operators opening the grid at once make one
+check per server, not twenty.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, AsyncIterator, Iterable, Protocol
+
+if TYPE_CHECKING:
+    from core.context import Context
+    from core.identity import Actor
+    from core.servers.checks import CheckEngine, CheckProgress, CheckResult
+    from core.servers.registry import ServerRegistry
+
+# Set by serve-ssh in its sessions' environment: checks go through its control socket.
+CHECKS_ENV = "JUMPDECK_CHECKS"
+CHECKS_VIA_SERVE = "serve"
+
+
+@dataclass
+class CheckRound:
+    """A round under way: the servers it checks, then one step per result."""
+
+    server_ids: list[int]
+    steps: AsyncIterator[CheckProgress]
+
+    def __aiter__(self) -> AsyncIterator[CheckProgress]:
+        return self.steps
+
+
+class FleetChecks(Protocol):
+    async def start(self, actor: Actor, server_ids: Iterable[int] | None = None, *,
+                    sequential: bool = False) -> CheckRound: ...
+
+    async def check_one(self, actor: Actor, server_id: int) -> CheckResult: ...
+
+    def close(self) -> None: ...
+
+
+class LocalFleetChecks:
+    """Checks from this process: the registry decrypts, the engine connects."""
+
+    def __init__(self, engine: CheckEngine, registry: ServerRegistry) -> None:
+        self.engine = engine
+        self.registry = registry
+
+    async def start(self, actor: Actor, server_ids: Iterable[int] | None = None, *,
+                    sequential: bool = False) -> CheckRound:
+        targets = await self.registry.check_targets(actor, server_ids)
+        ids = [t.server_id for t in targets if t.server_id is not None]
+        return CheckRound(ids, self.engine.check_round(targets, sequential=sequential))
+
+    async def check_one(self, actor: Actor, server_id: int) -> CheckResult:
+        from core.servers.checks import check_server
+
+        return await check_server(self.engine, self.registry, actor, server_id)
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+def open_fleet_checks(ctx: Context, engine: CheckEngine | None = None,
+                      registry: ServerRegistry | None = None) -> FleetChecks:
+    """The serve-ssh server's checks inside one of its sessions, this process's otherwise."""
+    if os.environ.get(CHECKS_ENV) == CHECKS_VIA_SERVE:
+        from core.serve.check_relay import RemoteFleetChecks
+
+        return RemoteFleetChecks(ctx.config)
+    from core.servers.checks import CheckEngine
+    from core.servers.registry import ServerRegistry
+
+    engine = engine or CheckEngine(concurrency=ctx.config.check_concurrency, timeout=ctx.config.check_timeout)
+    return LocalFleetChecks(engine, registry or ServerRegistry(ctx.store, ctx.secrets))
