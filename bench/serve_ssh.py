@@ -133,6 +133,9 @@ def main() -> None:
         ssh_cmd = shlex.join(["ssh", "-tt", "-p", str(port), "-i", str(key), "-o", f"UserKnownHostsFile={base / 'kh'}",
                               "-o", "StrictHostKeyChecking=no", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
                               "-o", "LogLevel=ERROR", "bench@127.0.0.1"])
+        # A session that outlives the others: a tmux server whose last session ends exits,
+        # and a new-session racing that exit fails.
+        tmux("new-session", "-d", "-s", "keep", "-x", "20", "-y", "5", "sleep 3600")
         # Warm both paths once (page cache, host key in known_hosts).
         for name, cmd in (("warm-d", direct_cmd), ("warm-s", ssh_cmd)):
             time_to_marker(name, cmd)

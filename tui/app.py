@@ -93,6 +93,19 @@ def _screen_factory(entry: ScreenEntry) -> Callable[[], Screen]:
     return make
 
 
+def _terminal_driver():  # noqa: ANN202
+    """On Linux, Textual's driver with an input thread that sleeps while idle
+    (tui/quiet_driver.py); elsewhere Textual's choice. Tests run headless either way."""
+    import os
+    import sys
+
+    if sys.platform.startswith("linux") and not os.environ.get("TEXTUAL_DRIVER"):
+        from tui.quiet_driver import QuietLinuxDriver
+
+        return QuietLinuxDriver
+    return None
+
+
 class JumpdeckApp(App[int]):
     """The shell. Screens find the open context at `self.app.ctx`."""
 
@@ -114,7 +127,7 @@ class JumpdeckApp(App[int]):
     ]
 
     def __init__(self, config: Config, *, user: str | None = None, start_mode: str = "servers") -> None:
-        super().__init__()
+        super().__init__(driver_class=_terminal_driver())
         self.config = config
         self.ctx: Context | None = None
         self._user = user

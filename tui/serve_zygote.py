@@ -31,7 +31,8 @@ import sys
 # libraries stay out: a child imports them when its operator first opens one.
 PRELOAD = (
     "tui.cli", "tui.launch", "tui.app", "tui.screens.boot", "tui.screens.servers",
-    "textual.drivers.linux_driver", "textual.layouts.horizontal", "textual.scrollbar",
+    "textual.drivers.linux_driver", "tui.quiet_driver", "textual._xterm_parser", "textual.layouts.horizontal",
+    "textual.scrollbar",
     "core.context", "core.demo", "core.activity", "core.users", "core.settings", "core.secrets",
     "core.servers.checks", "core.servers.registry", "core.servers.fleet_checks", "core.serve.check_relay",
     "core.store.engine", "core.store.models", "sqlalchemy.orm", "sqlalchemy.dialects.sqlite", "sqlite3",

@@ -17,7 +17,8 @@ class Clock:
 
 def test_full_passes_wait_for_a_quiet_operator_or_the_longest_interval():
     clock = Clock()
-    schedule = CollectorSchedule(clock)
+    promoted = [100]
+    schedule = CollectorSchedule(clock, lambda: promoted[0])
     before = gc.get_threshold()
     schedule.start()
     try:
@@ -38,6 +39,12 @@ def test_full_passes_wait_for_a_quiet_operator_or_the_longest_interval():
         clock.now += 1
         schedule.input_seen()
         assert schedule.tick() and schedule.passes == 2
+        # Idle: quiet and long enough, but nothing moved into the oldest generation.
+        promoted[0] = before[2] - 1
+        clock.now += AT_LEAST_EVERY
+        assert not schedule.tick() and schedule.passes == 2
+        promoted[0] = before[2]
+        assert schedule.tick() and schedule.passes == 3
     finally:
         schedule.stop()
     assert gc.get_threshold() == before
