@@ -44,11 +44,13 @@ class QuietLinuxDriver(LinuxDriver):
         parser = XTermParser(self._debug)
         decode = getincrementaldecoder("utf-8")().decode
 
+        unknown = object()
+
         def timeout() -> float | None:
-            deadline = getattr(parser, "_timeout_time", POLL)
+            deadline = getattr(parser, "_timeout_time", unknown)
             if deadline is None:
                 return None  # nothing pending: sleep until a key (or the stop byte)
-            if deadline == POLL:
+            if deadline is unknown:
                 return POLL
             return max(0.0, deadline - get_time())
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import App, ComposeResult
 
-from tui.widgets.line_table import LineTable
+from tui.widgets.line_table import LazyRow, LineTable
 
 COLUMNS = [("name", "Name"), ("value", "Value")]
 
@@ -74,9 +74,11 @@ async def test_a_wider_cell_widens_its_column_and_clear_resets_widths() -> None:
         assert table.row_count == 0 and table.column_width("name") == len("Name")
 
 
-async def test_prepared_rows_draw_exactly_like_plain_cells() -> None:
-    from tui.widgets.line_table import prepare_row
+def _lazy(cells: tuple) -> LazyRow:
+    return LazyRow(lambda: cells, tuple(len(c if isinstance(c, str) else c.plain) for c in cells))
 
+
+async def test_lazy_rows_draw_exactly_like_plain_cells() -> None:
     app = TableApp()
     async with app.run_test(size=(40, 10)) as pilot:
         table = app.query_one(LineTable)
@@ -85,23 +87,23 @@ async def test_prepared_rows_draw_exactly_like_plain_cells() -> None:
         await pilot.pause()
         plain = {key: list(table._strips[key]) for key in rows}
         table.clear()
-        table.set_rows(list(rows), {key: prepare_row(cells, app.console) for key, cells in rows.items()})
+        table.set_rows(list(rows), {key: _lazy(cells) for key, cells in rows.items()})
         await pilot.pause()
         assert {key: list(table._strips[key]) for key in rows} == plain
-        # Widths come from the prepared row too: a longer prepared cell widens its column.
-        table.set_rows(list(rows), {"k2": prepare_row(("a much longer name", "x"), app.console)})
+        # Widths come from the lazy row too: a longer cell widens its column.
+        table.set_rows(list(rows), {"k2": _lazy(("a much longer name", "x"))})
         assert table.column_width("name") == len("a much longer name")
         await pilot.pause()
         assert "a much longer name" in "".join(seg.text for seg in table._strips["k2"])
 
 
 async def test_widths_hint_and_cached_lines_follow_changes() -> None:
-    from tui.widgets.line_table import prepare_row, widest
+    from tui.widgets.line_table import widest
 
     app = TableApp()
     async with app.run_test(size=(40, 10)) as pilot:
         table = app.query_one(LineTable)
-        prepared = {f"k{i}": prepare_row((f"row-{i}", f"v{i}"), app.console) for i in range(6)}
+        prepared = {f"k{i}": _lazy((f"row-{i}", f"v{i}")) for i in range(6)}
         table.set_rows(list(prepared), prepared, widths=widest(prepared.values()))
         await pilot.pause()
         first = {key: table._final[key][1] for key in table._final}
@@ -109,7 +111,7 @@ async def test_widths_hint_and_cached_lines_follow_changes() -> None:
         table.refresh()
         await pilot.pause()
         assert all(table._final[key][1] is line for key, line in first.items())  # reused, not rebuilt
-        changed = {"k3": prepare_row(("row-3", "changed value"), app.console)}
+        changed = {"k3": _lazy(("row-3", "changed value"))}
         table.set_rows(list(prepared), changed, widths=widest(changed.values()))
         await pilot.pause()
         assert table.column_width("value") == len("changed value")
@@ -121,7 +123,7 @@ async def test_widths_hint_and_cached_lines_follow_changes() -> None:
 async def test_lazy_rows_build_only_the_rows_drawn() -> None:
     """A 1,000-row refresh must not build 1,000 rows' cells: lazy rows are built when
     drawn (or read), and draw exactly like the same cells given directly."""
-    from tui.widgets.line_table import LazyRow, widest
+    from tui.widgets.line_table import widest
 
     app = TableApp()
     async with app.run_test(size=(40, 10)) as pilot:

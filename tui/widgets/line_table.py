@@ -34,17 +34,6 @@ def _plain(cell: Cell) -> str:
     return cell.plain if isinstance(cell, Text) else cell
 
 
-@dataclass(frozen=True)
-class PreparedRow:
-    """A row's cells with their widths and rendered segments, worked out beforehand
-    (`prepare_row` is pure and may run in a thread): `set_rows` and drawing then only
-    place them, which keeps a 1,000-row refresh off the event loop."""
-
-    cells: tuple[Cell, ...]
-    widths: tuple[int, ...]
-    lines: tuple[list[Segment], ...]
-
-
 class LazyRow:
     """A row whose cells are built the first time they are needed (drawn, or read with
     `get_row`). The caller knows their widths without building them, and widths are all
@@ -73,14 +62,9 @@ class LazyRow:
 
 
 def widest(rows) -> tuple[int, ...] | None:  # noqa: ANN001
-    """The widest cell per column over prepared or lazy rows (None for none): `set_rows(widths=)`."""
+    """The widest cell per column over lazy rows (None for none): `set_rows(widths=)`."""
     rows = list(rows)
     return tuple(map(max, zip(*(row.widths for row in rows)))) if rows else None
-
-
-def prepare_row(cells: Sequence[Cell], console) -> PreparedRow:  # noqa: ANN001
-    lines = tuple(list((cell if isinstance(cell, Text) else Text(cell)).render(console)) for cell in cells)
-    return PreparedRow(tuple(cells), tuple(cell_len(_plain(cell)) for cell in cells), lines)
 
 
 class LineTable(ScrollView, can_focus=True):
@@ -129,7 +113,6 @@ class LineTable(ScrollView, can_focus=True):
         self._order: list[str] = []
         self._cells: dict[str, tuple[Cell, ...] | LazyRow] = {}
         self._strips: dict[str, Strip] = {}  # a row drawn at the current widths, unstyled by cursor/zebra
-        self._lines: dict[str, tuple[list[Segment], ...]] = {}  # prepared rows' rendered cells
         self._final: dict[str, tuple[tuple, Strip]] = {}  # (signature, finished line) of rows off the cursor
         self._paint: tuple = ()  # per-paint styles and width, set by render_lines
 
@@ -152,35 +135,26 @@ class LineTable(ScrollView, can_focus=True):
     def column_width(self, key: str) -> int:
         return self._widths[[k for k, _ in self.columns].index(key)]
 
-    def set_rows(self, order: Sequence[str], changed: dict[str, tuple[Cell, ...] | PreparedRow | LazyRow], *,
+    def set_rows(self, order: Sequence[str], changed: dict[str, tuple[Cell, ...] | LazyRow], *,
                  widths: Sequence[int] | None = None) -> None:
-        """Show rows in `order`; `changed` holds the cells (or `PreparedRow`s, `LazyRow`s) of new rows
+        """Show rows in `order`; `changed` holds the cells (or `LazyRow`s) of new rows
         and of rows whose cells differ from what is shown. `widths`, when the caller has
         them, are the widest cells of `changed` per column (saves a pass here). The cursor
         stays on its index (callers that want it to follow a row move it)."""
-        cells, lines, strips = self._cells, self._lines, self._strips
+        cells, strips = self._cells, self._strips
         if len(order) != len(cells) or changed.keys() - cells.keys():
             for key in cells.keys() - set(order):
                 del cells[key]
                 strips.pop(key, None)
-                lines.pop(key, None)
                 self._final.pop(key, None)
         sizes: list[Sequence[int]] = [] if widths is None else [widths]
         for key, row in changed.items():
             strips.pop(key, None)
-            if isinstance(row, PreparedRow):
-                cells[key] = row.cells
-                lines[key] = row.lines
-                if widths is None:
-                    sizes.append(row.widths)
-            elif isinstance(row, LazyRow):
-                cells[key] = row
-                lines.pop(key, None)
+            cells[key] = row
+            if isinstance(row, LazyRow):
                 if widths is None:
                     sizes.append(row.widths)
             else:
-                cells[key] = row
-                lines.pop(key, None)
                 sizes.append([cell_len(_plain(cell)) for cell in row])
         new_widths = [max(column) for column in zip(self._widths, *sizes)] if sizes else self._widths
         if new_widths != self._widths:  # a wider column moves every later cell: redraw all rows
@@ -194,7 +168,7 @@ class LineTable(ScrollView, can_focus=True):
 
     def clear(self) -> None:
         """Forget rows and column widths (widths only grow otherwise)."""
-        self._order, self._cells, self._strips, self._lines, self._final = [], {}, {}, {}, {}
+        self._order, self._cells, self._strips, self._final = [], {}, {}, {}
         self._widths = [cell_len(label) for _, label in self.columns]
         self._resize_virtual()
         self.cursor_row = 0
@@ -246,16 +220,12 @@ class LineTable(ScrollView, can_focus=True):
                 self.action_select()
 
     # -------------------------------------------------------------- rendering
-    def _draw(self, cells: Sequence[Cell], style: Style | None = None,
-              lines: tuple[list[Segment], ...] | None = None) -> Strip:
+    def _draw(self, cells: Sequence[Cell], style: Style | None = None) -> Strip:
         console = self.app.console
         segments: list[Segment] = [Segment(" ")]
         gap = Segment(" " * CELL_GAP)
-        for index, (cell, width) in enumerate(zip(cells, self._widths)):
-            if lines is not None:
-                line = lines[index]
-            else:
-                line = list((cell if isinstance(cell, Text) else Text(cell)).render(console))
+        for cell, width in zip(cells, self._widths):
+            line = list((cell if isinstance(cell, Text) else Text(cell)).render(console))
             segments.extend(Segment.adjust_line_length(line, width))
             segments.append(gap)
         strip = Strip(segments, self._line_width())
@@ -282,7 +252,7 @@ class LineTable(ScrollView, can_focus=True):
         key = self._order[index]
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._strips[key] = self._draw(self.get_row(key), lines=self._lines.get(key))
+            strip = self._strips[key] = self._draw(self.get_row(key))
             self._final.pop(key, None)
         if index == self.cursor_row:
             return self._styled(strip, base + cursor_style, scroll_x, width, base)
