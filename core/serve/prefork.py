@@ -38,8 +38,10 @@ class Prefork:
     async def start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
+            # -OO: no docstrings in the starter, so none in any session (SQLAlchemy's
+            # alone are megabytes); nothing jumpdeck loads reads them at run time.
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "tui.serve_zygote", str(theirs.fileno())],
+                [sys.executable, "-OO", "-m", "tui.serve_zygote", str(theirs.fileno())],
                 pass_fds=[theirs.fileno()], env=self._env, cwd=self._cwd, stdin=subprocess.DEVNULL,
                 start_new_session=True)
         finally:
