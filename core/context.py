@@ -17,13 +17,19 @@ from core.identity import Actor
 if TYPE_CHECKING:
     from core.activity import ActivityService
     from core.secrets import SecretBox
-    from core.settings import SettingsService
+    from core.settings import Settings, SettingsService
     from core.store.engine import Store
     from core.users import UserService
 
 # serve-ssh sets these for each session's child so it acts as the mapped user.
 ACTOR_ENV = "JUMPDECK_ACTOR"
 ORIGIN_ENV = "JUMPDECK_ORIGIN"
+# ...and this: the session's first screen and its checks come from the server.
+SERVE_SESSION_ENV = "JUMPDECK_SERVE_SESSION"
+
+
+def in_serve_session() -> bool:
+    return os.environ.get(SERVE_SESSION_ENV) == "1"
 
 
 @dataclass
@@ -35,6 +41,9 @@ class Context:
     users: UserService
     settings: SettingsService
     activity: ActivityService
+    # The settings as read when the context opened, where that came for free (a serve-ssh
+    # session gets them with its identity); None elsewhere: ask `settings`.
+    settings_at_open: Settings | None = None
 
     def close(self) -> None:
         self.store.close()
@@ -77,6 +86,8 @@ async def open_context(config: Config, *, user: str | None = None, origin: str |
 
     config.ensure_dirs()
     setup_logging(config)
+    if in_serve_session():
+        return await _open_session_context(config)
     store = await asyncio.to_thread(
         open_store, sqlite_path=config.store_path, store_url=config.store_url, connect_timeout=config.store_connect_timeout
     )
@@ -87,3 +98,21 @@ async def open_context(config: Config, *, user: str | None = None, origin: str |
     if store.degraded:
         await ctx.activity.record(actor, "STORE_FALLBACK", "STORE", store.url_display, store.degraded_reason or "")
     return ctx
+
+
+async def _open_session_context(config: Config) -> Context:
+    """A serve-ssh session's context: identity, settings and the store's state from the
+    server (which resolved this user when it accepted the key); the store itself opens
+    on first use. The server migrated it and audits a fallback, so neither happens here."""
+    from core.activity import ActivityService
+    from core.secrets import load_secret_box
+    from core.serve.session_boot import hello
+    from core.settings import Settings, SettingsService
+    from core.store.engine import deferred_store
+    from core.users import UserService
+
+    facts = await hello(config, local_user_name())
+    store = deferred_store(sqlite_path=config.store_path, store_url=config.store_url,
+                           connect_timeout=config.store_connect_timeout, **facts.store)
+    return Context(config, store, load_secret_box(config.key_path), facts.actor, UserService(store),
+                   SettingsService(store), ActivityService(store), settings_at_open=Settings(facts.settings))

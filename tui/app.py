@@ -175,7 +175,7 @@ class JumpdeckApp(App[int]):
         if boot:
             boot.status("Opening the store…")
         self.ctx = await open_context(self.config, user=self._user)
-        settings = await self.ctx.settings.get()
+        settings = self.ctx.settings_at_open or await self.ctx.settings.get()
         self.notice = settings.get("system_notice") or ""
         if self.ctx.actor.status.value != "active":
             # No screen is installed for a pending or disabled user: core would refuse

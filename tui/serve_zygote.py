@@ -1,5 +1,5 @@
 """serve-ssh's session starter: a process that has already imported jumpdeck (Textual,
-SQLAlchemy, the screens) and forks one child per session.
+the shell, the Servers screen) and forks one child per session.
 
 A fresh interpreter spends most of its start-up importing; forking a warm one makes the
 first frame over ssh faster than starting `jumpdeck` by hand, and the children share the
@@ -35,12 +35,13 @@ PRELOAD = (
     "textual.scrollbar",
     "core.context", "core.demo", "core.activity", "core.users", "core.settings", "core.secrets",
     "core.servers.checks", "core.servers.registry", "core.servers.fleet_checks", "core.serve.check_relay",
-    "core.store.engine", "core.store.models", "sqlalchemy.orm", "sqlalchemy.dialects.sqlite", "sqlite3",
+    "core.store.engine", "core.serve.session_boot",
 )
-# Not here, on purpose: cryptography and the DB drivers. A session's rounds of checks run
-# in the serve-ssh server (core/serve/check_relay.py), so a session decrypts nothing and
-# connects to no DB unless its operator opens a form's test, a dashboard or a backup;
-# then that child imports what it needs.
+# Not here, on purpose: SQLAlchemy, cryptography and the DB drivers. A session's first
+# screen comes from the serve-ssh server (core/serve/session_boot.py) and so do its rounds
+# of checks (core/serve/check_relay.py): a session opens its store, decrypts and connects
+# only when its operator goes further (another screen, a form, a dashboard); then that
+# child imports what it needs.
 MAX_MESSAGE = 1 << 20
 
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from core.config import Config
     from core.context import Context
     from core.identity import Actor
+    from core.servers.registry import ServerInfo
 
 log = logging.getLogger("jumpdeck.serve")
 CHECK_OPS = ("round", "check")
@@ -42,7 +43,7 @@ def error_reply(error: JumpdeckError) -> dict[str, Any]:
     return {"ok": False, "kind": type(error).__name__, "error": error.message, "remedy": error.remedy}
 
 
-def _raise_refusal(reply: dict[str, Any]) -> None:
+def raise_refusal(reply: dict[str, Any]) -> None:
     if not reply.get("ok"):
         raise _ERRORS.get(reply.get("kind"), JumpdeckError)(reply.get("error") or "The serve-ssh server refused.",
                                                             remedy=reply.get("remedy"))
@@ -112,6 +113,34 @@ class CheckRelay:
 
 
 # ----------------------------------------------------------------- client side
+RECONNECT = "Reconnect; if it keeps failing, ask the admin to look at the serve-ssh server."
+
+
+async def open_request(config: Config, request: dict[str, Any], timeout: float, *, unreachable: str,
+                       stopped: tuple[str, str]) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, dict]:
+    """Send a session's request to its server; the open connection and the first reply.
+    A refusal raises its own error; a server that is gone or silent, a StoreError with
+    the caller's sentence (`unreachable`, or `stopped` as sentence and remedy)."""
+    from core.serve.control import socket_path
+
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(str(socket_path(config))),
+                                                CONNECT_TIMEOUT)
+    except (OSError, asyncio.TimeoutError):
+        raise StoreError(unreachable, remedy=RECONNECT) from None
+    try:
+        writer.write(json.dumps(request).encode() + b"\n")
+        await writer.drain()
+        reply = json.loads(await asyncio.wait_for(reader.readline(), timeout) or b"{}")
+        raise_refusal(reply)
+    except (OSError, ValueError, asyncio.TimeoutError):
+        writer.close()
+        raise StoreError(stopped[0], remedy=stopped[1]) from None
+    except JumpdeckError:
+        writer.close()
+        raise
+    return reader, writer, reply
+
 async def _no_steps() -> AsyncIterator[CheckProgress]:
     return
     yield  # an async generator that yields nothing
@@ -126,28 +155,10 @@ class RemoteFleetChecks:
         self.step_timeout = config.check_timeout * 2 + 10
 
     async def _open(self, request: dict[str, Any]) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, dict]:
-        from core.serve.control import socket_path
-
-        path = socket_path(self.config)
-        try:
-            reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(str(path)), CONNECT_TIMEOUT)
-        except (OSError, asyncio.TimeoutError):
-            raise StoreError("The serve-ssh server, which runs this session's checks, does not answer.",
-                             remedy="Reconnect; if it keeps failing, ask the admin to look at the serve-ssh server.") from None
-        try:
-            writer.write(json.dumps(request).encode() + b"\n")
-            await writer.drain()
-            reply = json.loads(await asyncio.wait_for(reader.readline(), self.step_timeout) or b"{}")
-        except (OSError, ValueError, asyncio.TimeoutError):
-            writer.close()
-            raise StoreError("The serve-ssh server stopped answering before the checks began.",
-                             remedy="Press r to try again.") from None
-        try:
-            _raise_refusal(reply)
-        except JumpdeckError:
-            writer.close()
-            raise
-        return reader, writer, reply
+        return await open_request(
+            self.config, request, self.step_timeout,
+            unreachable="The serve-ssh server, which runs this session's checks, does not answer.",
+            stopped=("The serve-ssh server stopped answering before the checks began.", "Press r to try again."))
 
     async def start(self, actor: Actor, server_ids: Iterable[int] | None = None, *,
                     sequential: bool = False) -> CheckRound:
@@ -180,6 +191,11 @@ class RemoteFleetChecks:
         _, writer, reply = await self._open({"op": "check", "id": int(server_id), "by": actor.user})
         writer.close()
         return CheckResult.from_json(reply["result"])
+
+    async def servers(self, actor: Actor) -> list[ServerInfo]:
+        from core.serve.session_boot import list_servers
+
+        return await list_servers(self.config, actor)
 
     def close(self) -> None:
         pass

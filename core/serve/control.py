@@ -4,14 +4,16 @@ The sessions live in the server process, while the admin looking at them is a ch
 jumpdeck (or a local one) on the same data dir. The server listens on a unix socket
 `<data dir>/serve.sock` (0600, so only the OS account running jumpdeck can connect)
 speaking one JSON line each way: {"op": "list"} or {"op": "end", "id": N, "by": NAME};
-and the sessions' rounds of checks, one line per result (`core/serve/check_relay.py`).
+the sessions' rounds of checks, one line per result (`core/serve/check_relay.py`); and
+what a session's first screen needs (`core/serve/session_boot.py`).
 
 Who asks is decided by the server, not by the request: the peer's pid (SO_PEERCRED)
 is looked up among the session children, so a child can only speak as the user its
 session belongs to; a process that is not a session child (a local jumpdeck of the
 same OS account, which has the store anyway) speaks as the name it gives. Either way
 the user's current role is read from the store, and `MANAGE_SESSIONS` required (for
-checks, `TEST_CONNECTION`, which the registry asks for).
+checks, `TEST_CONNECTION`, which the registry asks for; for a session's first screen, the
+user's own facts and the fleet `VIEW` lets them see).
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from typing import TYPE_CHECKING
 
 from core.errors import ConfigError, JumpdeckError, NotFound, PermissionDenied, StoreError
 from core.identity import Actor, Operation, Role, UserStatus, require
+from core.serve import session_boot
 from core.serve.check_relay import CHECK_OPS, error_reply
+from core.serve.session_boot import BOOT_OPS
 from core.serve.sessions import LiveSession
 
 if TYPE_CHECKING:
@@ -91,7 +95,11 @@ class ControlServer:
                     # A session's round of checks: answered line by line as results land.
                     await self.server.checks.serve(await self._actor(request, pid), request, writer)
                     return
-                reply = await self._answer(request, pid)
+                if request.get("op") in BOOT_OPS:
+                    # A session's first screen (core/serve/session_boot.py); any user's own.
+                    reply = await session_boot.answer(self.server.ctx, await self._actor(request, pid), request)
+                else:
+                    reply = await self._answer(request, pid)
             except JumpdeckError as error:
                 reply = error_reply(error)
             except (ValueError, KeyError, TypeError, AttributeError):

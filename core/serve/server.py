@@ -19,11 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
-from core.context import ACTOR_ENV, ORIGIN_ENV
+from core.context import ACTOR_ENV, ORIGIN_ENV, SERVE_SESSION_ENV
 from core.errors import Conflict, JumpdeckError
 from core.identity import Actor, Operation, UserStatus, denial
 from core.serve.sessions import SessionLimits, SessionTable
-from core.servers.fleet_checks import CHECKS_ENV, CHECKS_VIA_SERVE
 
 if TYPE_CHECKING:
     from core.context import Context
@@ -204,7 +203,8 @@ class ServeServer:
             ACTOR_ENV: actor.user,
             ORIGIN_ENV: actor.origin,
             "JUMPDECK_HOME": str(self.ctx.config.home),
-            CHECKS_ENV: CHECKS_VIA_SERVE,  # the session's rounds of checks run in this server
+            # The session's first screen and its rounds of checks come from this server.
+            SERVE_SESSION_ENV: "1",
         })
         env.setdefault("LANG", "C.UTF-8")
         if self.ctx.config.store_url and not self.ctx.config.demo:

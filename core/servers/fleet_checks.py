@@ -1,28 +1,26 @@
-"""Where a face's rounds of checks run: here, or in the serve-ssh server.
+"""Where a face's fleet and its rounds of checks come from: here, or the serve-ssh server.
 
 A face asks for a round (`start`) and gets the ids it covers, then the results as they
 land. `LocalFleetChecks` decrypts the passwords and checks from this process's engine.
 A serve-ssh session uses `RemoteFleetChecks` (core/serve/check_relay.py) instead: the
 server checks for every session, so a session holds no password and loads no driver
 (about 30 MB less per session), and twenty operators opening the grid at once make one
-check per server, not twenty.
+check per server, not twenty. The fleet itself (`servers`) comes from the server too,
+so a session on the grid need not open the store (core/serve/session_boot.py).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, AsyncIterator, Iterable, Protocol
+
+from core.context import in_serve_session
 
 if TYPE_CHECKING:
     from core.context import Context
     from core.identity import Actor
     from core.servers.checks import CheckEngine, CheckProgress, CheckResult
-    from core.servers.registry import ServerRegistry
-
-# Set by serve-ssh in its sessions' environment: checks go through its control socket.
-CHECKS_ENV = "JUMPDECK_CHECKS"
-CHECKS_VIA_SERVE = "serve"
+    from core.servers.registry import ServerInfo, ServerRegistry
 
 
 @dataclass
@@ -41,6 +39,10 @@ class FleetChecks(Protocol):
                     sequential: bool = False) -> CheckRound: ...
 
     async def check_one(self, actor: Actor, server_id: int) -> CheckResult: ...
+
+    async def servers(self, actor: Actor) -> list[ServerInfo]:
+        """The fleet to show, as `ServerRegistry.list` gives it."""
+        ...
 
     def close(self) -> None: ...
 
@@ -63,6 +65,9 @@ class LocalFleetChecks:
 
         return await check_server(self.engine, self.registry, actor, server_id)
 
+    async def servers(self, actor: Actor) -> list[ServerInfo]:
+        return await self.registry.list(actor)
+
     def close(self) -> None:
         self.engine.close()
 
@@ -70,7 +75,7 @@ class LocalFleetChecks:
 def open_fleet_checks(ctx: Context, engine: CheckEngine | None = None,
                       registry: ServerRegistry | None = None) -> FleetChecks:
     """The serve-ssh server's checks inside one of its sessions, this process's otherwise."""
-    if os.environ.get(CHECKS_ENV) == CHECKS_VIA_SERVE:
+    if in_serve_session():
         from core.serve.check_relay import RemoteFleetChecks
 
         return RemoteFleetChecks(ctx.config)

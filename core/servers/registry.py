@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -102,6 +102,21 @@ class ServerInfo:
     corp_count: int = 0
     corp_warnings: int = 0
     corp_errors: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data.update(db_type=self.db_type.value, tags=list(self.tags), created_at=self.created_at.isoformat(),
+                    updated_at=self.updated_at.isoformat())
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ServerInfo:
+        """The inverse of `as_json` (the fleet as the serve-ssh server listed it for a session)."""
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        values.update(db_type=DbType(data["db_type"]), tags=tuple(data["tags"]),
+                      created_at=datetime.fromisoformat(data["created_at"]),
+                      updated_at=datetime.fromisoformat(data["updated_at"]))
+        return cls(**values)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TypeVar
 
@@ -38,20 +37,37 @@ def _redact_url(url: str) -> str:
         return url.split(":", 1)[0] + "://…"
 
 
-@dataclass
 class Store:
-    """An open metadata store."""
+    """The metadata store: open, or opened on first use (`deferred_store`)."""
 
-    engine: Engine
-    url_display: str  # the URL with any password hidden
-    kind: str  # "sqlite" or "postgresql"
-    degraded_reason: str | None = None  # set when a configured PostgreSQL was unreachable
-    _executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="store"))
-    _session_factory: Callable[[], Session] | None = None
+    def __init__(self, engine: Engine | None = None, url_display: str = "", kind: str = "sqlite",
+                 degraded_reason: str | None = None, *, opener: Callable[[Store], Engine] | None = None) -> None:
+        self._engine = engine
+        self._opener = opener
+        self.url_display = url_display  # the URL with any password hidden
+        self.kind = kind  # "sqlite" or "postgresql"
+        self.degraded_reason = degraded_reason  # set when a configured PostgreSQL was unreachable
+        self._engine_lock = threading.Lock()
+        # Threads start with the first call, so a store nobody uses costs none.
+        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="store")
+        self._session_factory: Callable[[], Session] | None = None
 
     @property
     def degraded(self) -> bool:
         return self.degraded_reason is not None
+
+    @property
+    def opened(self) -> bool:
+        return self._engine is not None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            with self._engine_lock:  # the store threads may ask at once
+                if self._engine is None:
+                    assert self._opener is not None
+                    self._engine = self._opener(self)
+        return self._engine
 
     def session(self) -> Session:
         if self._session_factory is None:
@@ -72,7 +88,8 @@ class Store:
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
-        self.engine.dispose()
+        if self._engine is not None:
+            self._engine.dispose()
 
 
 def _sqlite_engine(path: Path) -> Engine:
@@ -150,6 +167,26 @@ def open_store(
 ) -> Store:
     """Open (and migrate) the store. A configured but unreachable PostgreSQL falls back
     to the local SQLite file, loudly: the returned store has `degraded_reason` set."""
+    engine, shown, degraded_reason = _open_engine(sqlite_path, store_url, connect_timeout)
+    return Store(engine, shown, engine.dialect.name, degraded_reason)
+
+
+def deferred_store(*, sqlite_path: Path | str, store_url: str | None, connect_timeout: float = 3.0,
+                   url_display: str, kind: str, degraded_reason: str | None) -> Store:
+    """A store that a serve-ssh session opens on its first use, with what the server
+    said of it meanwhile. The session's first screen comes from the server
+    (core/serve/session_boot.py), so a session that stays there never loads SQLAlchemy
+    (about 20 MB of its memory); the first call opens it in a store thread."""
+    def opener(store: Store) -> Engine:
+        engine, store.url_display, store.degraded_reason = _open_engine(sqlite_path, store_url, connect_timeout)
+        store.kind = engine.dialect.name
+        return engine
+
+    return Store(None, url_display, kind, degraded_reason, opener=opener)
+
+
+def _open_engine(sqlite_path: Path | str, store_url: str | None, connect_timeout: float) -> tuple[Engine, str, str | None]:
+    """(engine, URL to show, why degraded or None), migrated."""
     from sqlalchemy.exc import SQLAlchemyError
 
     sqlite_path = Path(sqlite_path)
@@ -159,7 +196,7 @@ def open_store(
             try:
                 engine = _postgres_engine(store_url, connect_timeout)
                 migrate(engine)
-                return Store(engine=engine, url_display=_redact_url(store_url), kind=engine.dialect.name)
+                return engine, _redact_url(store_url), None
             except SQLAlchemyError as exc:
                 # Only the driver's first line: it names host and port, never the password.
                 first_line = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(getattr(exc, "orig", exc)).strip() else type(exc).__name__
@@ -177,4 +214,4 @@ def open_store(
                 f"The local store {sqlite_path} cannot be opened: {getattr(exc, 'orig', exc)}.",
                 remedy="Check the file's permissions and free disk space, or set JUMPDECK_HOME to another directory.",
             ) from None
-        return Store(engine=engine, url_display=str(sqlite_path), kind="sqlite", degraded_reason=degraded_reason)
+        return engine, str(sqlite_path), degraded_reason

@@ -94,3 +94,43 @@ async def test_unreachable_postgresql_falls_back_loudly(tmp_path) -> None:
     finally:
         ctx.close()
     assert config.store_path.exists()
+
+
+async def test_a_deferred_store_opens_on_first_use_once_and_works(tmp_path) -> None:
+    """A serve-ssh session's store: nothing is opened (no file, no engine) until a call
+    needs it; concurrent first calls open it once; then it is an ordinary store."""
+    import asyncio
+
+    from core.store.engine import deferred_store
+    from core.store.models import SettingsRow
+
+    path = tmp_path / "deferred.db"
+    store = deferred_store(sqlite_path=path, store_url=None, url_display="as the server said", kind="sqlite",
+                           degraded_reason=None)
+    assert not store.opened and not path.exists() and store.url_display == "as the server said"
+    opened = []
+    original = store._opener
+
+    def counting(s):  # noqa: ANN001, ANN202
+        opened.append(1)
+        return original(s)
+
+    store._opener = counting
+    await asyncio.gather(*(store.run(lambda s: s.get(SettingsRow, 1)) for _ in range(8)))
+    assert opened == [1] and store.opened and path.exists()
+    # What the server said is replaced by what this process found.
+    assert store.url_display == str(path)
+    await store.run(lambda s: s.add(SettingsRow(id=1, system_notice="written", extra={})))
+    store.close()
+    again = open_store(sqlite_path=path, store_url=None)
+    assert again.run_sync(lambda s: s.get(SettingsRow, 1).system_notice) == "written"
+    again.close()
+
+
+def test_an_unused_deferred_store_closes_without_opening(tmp_path) -> None:
+    from core.store.engine import deferred_store
+
+    store = deferred_store(sqlite_path=tmp_path / "never.db", store_url=None, url_display="x", kind="sqlite",
+                           degraded_reason=None)
+    store.close()
+    assert not store.opened and not (tmp_path / "never.db").exists()

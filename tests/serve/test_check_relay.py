@@ -155,7 +155,7 @@ def _maps(pid: int) -> str:
         return f.read()
 
 
-def test_sessions_show_checks_made_by_the_server_and_load_no_driver(tmux, pg_url):
+def test_sessions_show_checks_made_by_the_server_and_load_no_driver_nor_store(tmux, pg_url):
     import asyncio as aio
 
     from core.config import load_config
@@ -192,8 +192,15 @@ def test_sessions_show_checks_made_by_the_server_and_load_no_driver(tmux, pg_url
         for session in live:
             maps = _maps(session.pid)
             assert "psycopg2" not in maps and "_rust" not in maps, f"session {session.user} loaded a driver"
+            # Nor the store: the grid's fleet came from the server (core/serve/session_boot.py).
+            assert "sqlalchemy" not in maps, f"session {session.user} opened the store for its first screen"
         # The server process itself did the checking.
         assert "psycopg2" in _maps(server.process.pid)
+        # Going further opens the session's own store: the Activity screen reads it.
+        admin_pid = next(s.pid for s in live if s.user == "admin")
+        tmux.send("r1", "7")
+        assert wait_until(lambda: "SSH_CONNECT" in tmux.capture("r1"), 30), tmux.capture("r1")
+        assert "sqlalchemy" in _maps(admin_pid)
     finally:
         stop_serve(server)
         silent.close()

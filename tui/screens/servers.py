@@ -190,8 +190,8 @@ class ServersScreen(JumpdeckScreen):
     # ------------------------------------------------------------ loading
     @work(exclusive=True, group="servers-load")
     async def reload(self) -> None:
-        assert self.registry is not None
-        servers = await self.registry.list(self.ctx.actor)
+        assert self.checks is not None
+        servers = await self.checks.servers(self.ctx.actor)
         self.fleet.load(servers)
         self.redraw()
         first = not self._loaded_once

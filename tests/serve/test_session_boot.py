@@ -1,0 +1,97 @@
+"""A serve-ssh session's first screen from the server (core/serve/session_boot.py):
+the wire and its rule over the real control socket, and a context that opens its
+store only when a call needs it."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from core.context import SERVE_SESSION_ENV, open_context
+from core.errors import PermissionDenied
+from core.identity import Role, UserStatus
+from core.secrets import Secret
+from core.serve import session_boot
+from core.serve.check_relay import CheckRelay, RemoteFleetChecks
+from core.serve.control import ControlServer
+from core.serve.sessions import SessionLimits, SessionTable
+from core.servers.registry import ServerInfo, ServerRegistry, ServerSpec
+
+
+@pytest.fixture
+async def control(ctx):
+    """The server's control socket over `ctx`'s store (the test is not a session child,
+    so it speaks as the name it gives, as a local jumpdeck would)."""
+    fake_server = SimpleNamespace(ctx=ctx, table=SessionTable(SessionLimits()), checks=CheckRelay(ctx))
+    server = ControlServer(fake_server)
+    await server.start()
+    yield server
+    await server.close()
+    fake_server.checks.close()
+
+
+async def _two_servers(ctx) -> list[ServerInfo]:  # noqa: ANN001
+    registry = ServerRegistry(ctx.store, ctx.secrets)
+    await registry.create(ctx.actor, ServerSpec("boot-pg", "postgresql", "127.0.0.1", "postgres", Secret("pw-boot-1"),
+                                                5432, "postgres", tags=("prod", "erp"), description="first"))
+    await registry.create(ctx.actor, ServerSpec("boot-my", "mysql", "127.0.0.1", "root", Secret("pw-boot-2"), 3306, "",
+                                                is_active=False))
+    return await registry.list(ctx.actor)
+
+
+async def test_hello_and_the_fleet_come_from_the_servers_store(ctx, control):
+    await ctx.settings.set(ctx.actor, {"system_notice": "patch night"})
+    expected = await _two_servers(ctx)
+
+    facts = await session_boot.hello(ctx.config, "admin")
+    assert (facts.actor.user, facts.actor.role, facts.actor.status) == ("admin", Role.ADMIN, UserStatus.ACTIVE)
+    assert facts.settings == (await ctx.settings.get()).values and facts.settings["system_notice"] == "patch night"
+    assert facts.store == {"url_display": ctx.store.url_display, "kind": "sqlite", "degraded_reason": None}
+
+    listed = await RemoteFleetChecks(ctx.config).servers(ctx.actor)
+    assert listed == expected  # every field, dates and tags included
+    assert "pw-boot-1" not in repr([s.as_json() for s in listed]) and "pw-boot-2" not in repr(listed)
+
+
+async def test_the_fleet_is_refused_to_a_pending_user(ctx, control):
+    await _two_servers(ctx)
+    await ctx.users.add(ctx.actor, "newbie", Role.VIEWER)
+    from core.store.models import UserRow
+
+    def make_pending(session) -> None:  # noqa: ANN001
+        session.query(UserRow).filter(UserRow.name == "newbie").update({"status": UserStatus.PENDING.value})
+
+    await ctx.store.run(make_pending)
+    facts = await session_boot.hello(ctx.config, "newbie")
+    assert facts.actor.status is UserStatus.PENDING  # the app shows the pending screen
+    with pytest.raises(PermissionDenied):
+        await session_boot.list_servers(ctx.config, facts.actor)
+    with pytest.raises(PermissionDenied):
+        await session_boot.hello(ctx.config, "nobody-at-all")
+
+
+async def test_a_session_context_opens_its_store_on_first_use(ctx, control, monkeypatch):
+    await ctx.settings.set(ctx.actor, {"system_notice": "from the server"})
+    monkeypatch.setenv(SERVE_SESSION_ENV, "1")
+    monkeypatch.setenv("JUMPDECK_ACTOR", "admin")
+    session_ctx = await open_context(ctx.config)
+    try:
+        assert not session_ctx.store.opened
+        assert session_ctx.actor.is_admin and session_ctx.settings_at_open.get("system_notice") == "from the server"
+        assert session_ctx.store.url_display == ctx.store.url_display
+        # The first call that needs the store opens it, and sees the same data.
+        users = await session_ctx.users.list(session_ctx.actor)
+        assert session_ctx.store.opened and [u.name for u in users] == [u.name for u in await ctx.users.list(ctx.actor)]
+    finally:
+        session_ctx.close()
+
+
+async def test_a_session_without_its_server_gets_a_sentence(ctx, monkeypatch):
+    """No control socket (the server is gone): a sentence and a remedy, no traceback."""
+    from core.errors import StoreError
+
+    monkeypatch.setenv(SERVE_SESSION_ENV, "1")
+    with pytest.raises(StoreError) as caught:
+        await open_context(ctx.config)
+    assert "does not answer" in caught.value.message and caught.value.remedy
