@@ -164,7 +164,12 @@ def main() -> None:
         server_rss_before = memory_kb(server.pid)[0]
         for i in range(args.sessions):
             time_to_marker(f"n{i}", ssh_cmd, timeout=90)
-        time.sleep(5)  # let every app finish its start-up work (store open, first checks)
+        # Let every app finish its start-up work: the first round of checks, and the one
+        # full collector pass each app runs at its first look at the clock (tui/collector.py,
+        # CHECK_EVERY after start: 25-35 ms, once) over what its start-up left behind.
+        from tui.collector import CHECK_EVERY
+
+        time.sleep(CHECK_EVERY + 5)
         live = asyncio.run(list_sessions(config, admin))
         pids = [x.pid for x in live]
         mem = [memory_kb(p) for p in pids]
@@ -180,20 +185,35 @@ def main() -> None:
               f"{statistics.median(m[0] for m in direct_mem) / 1024:5.1f} MB (the baseline, same run)")
 
         watched = [server.pid, *pids]
-        ticks0 = sum(cpu_ticks(p) for p in watched)
+        before = {p: cpu_ticks(p) for p in watched}
+        ticks0 = sum(before.values())
         bytes0 = {x.id: x.bytes_out for x in live}
         t0 = time.monotonic()
         time.sleep(args.window)
         elapsed = time.monotonic() - t0
-        ticks1 = sum(cpu_ticks(p) for p in watched)
+        after = {p: cpu_ticks(p) for p in watched}
+        ticks1 = sum(after.values())
         live1 = asyncio.run(list_sessions(config, admin))
         hz = os.sysconf("SC_CLK_TCK")
         cpu = (ticks1 - ticks0) / hz / elapsed * 100
         per_min = [(x.bytes_out - bytes0.get(x.id, 0)) * 60 / elapsed for x in live1]
         print(f"idle CPU of {len(pids)} sessions + server together  {cpu:5.2f} % of one core over {elapsed:.0f} s "
-              f"(goal <= 1 %)")
+              f"(goal <= 1 %); the server {(after[server.pid] - before[server.pid]) / hz / elapsed * 100:4.2f} %, "
+              f"the busiest session {max(after[p] - before[p] for p in pids) / hz / elapsed * 100:4.2f} %")
         print(f"bytes sent to an idle session                median {statistics.median(per_min):6.0f} B/min, "
               f"max {max(per_min):6.0f} B/min (measured over {elapsed:.0f} s, scaled to a minute; goal <= 2048)")
+        # A session on its first screen reads nothing from the store (the server sends the
+        # fleet); one that goes further opens it. The cost of having been everywhere:
+        for key, title in (("2", "Provision"), ("3", "Monitor"), ("4", "SSH"), ("5", "Charts"),
+                           ("6", "Maintenance"), ("7", "Activity"), ("8", "Users"), ("1", "Servers")):
+            tmux("send-keys", "-t", "n0", key)
+            deadline = time.monotonic() + 30
+            while f"jumpdeck  {title}" not in tmux("capture-pane", "-p", "-t", "n0") and time.monotonic() < deadline:
+                time.sleep(0.05)
+        time.sleep(3)
+        everywhere = next(x.pid for x in live if x.id == min(y.id for y in live))
+        print(f"memory of a session after opening every screen  RSS {memory_kb(everywhere)[0] / 1024:5.1f} MB "
+              f"(the store, SQLAlchemy and each screen's libraries load on first use)")
         for i in range(args.sessions):
             quit_pane(f"n{i}")
     finally:

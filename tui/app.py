@@ -218,6 +218,12 @@ class JumpdeckApp(App[int]):
         self.notice = notice
         self.header_signal.publish(None)
 
+    async def store_ready(self) -> None:
+        """Before the first thing that reads the store in a serve-ssh session (whose first
+        screen came from the server): open it in a thread, not on the loop."""
+        if self.ctx is not None:
+            await self.ctx.store.ready()
+
     # ----------------------------------------------------------------- actions
     async def action_switch(self, mode: str) -> None:
         if self.ctx is None or mode not in self._modes:
@@ -230,6 +236,7 @@ class JumpdeckApp(App[int]):
                 return
             self.pop_screen()
         await _import_screen_module(next(e for e in SCREENS if e.mode == mode))
+        await self.store_ready()
         await self.switch_mode(mode)
 
     def action_help(self) -> None:
@@ -283,11 +290,12 @@ class JumpdeckApp(App[int]):
         shown = text if len(text) <= 60 else text[:57] + "…"
         self.notify(f"Copied: {shown}", timeout=3)
 
-    def action_settings(self) -> None:
+    async def action_settings(self) -> None:
         if self.ctx is None:
             return
         from tui.screens.settings_dialog import SettingsDialog
 
+        await self.store_ready()
         self.push_screen(SettingsDialog())
 
     def action_ssh_sessions(self) -> None:

@@ -69,6 +69,19 @@ class Store:
                     self._engine = self._opener(self)
         return self._engine
 
+    async def ready(self) -> None:
+        """Open a deferred store off the event loop: importing SQLAlchemy and the models
+        takes most of a second, and the services import it on the loop when first
+        called. A no-op once open."""
+        if self._engine is None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._open_now)
+
+    def _open_now(self) -> None:
+        import sqlalchemy.orm  # noqa: F401 - what the services import next, on the loop
+        import core.store.models  # noqa: F401
+
+        self.engine  # noqa: B018 - opening is the point
+
     def session(self) -> Session:
         if self._session_factory is None:
             from sqlalchemy.orm import sessionmaker

@@ -116,8 +116,10 @@ async def test_a_deferred_store_opens_on_first_use_once_and_works(tmp_path) -> N
         return original(s)
 
     store._opener = counting
-    await asyncio.gather(*(store.run(lambda s: s.get(SettingsRow, 1)) for _ in range(8)))
+    await asyncio.gather(store.ready(), *(store.run(lambda s: s.get(SettingsRow, 1)) for _ in range(8)))
     assert opened == [1] and store.opened and path.exists()
+    await store.ready()  # open already: nothing more
+    assert opened == [1]
     # What the server said is replaced by what this process found.
     assert store.url_display == str(path)
     await store.run(lambda s: s.add(SettingsRow(id=1, system_notice="written", extra={})))

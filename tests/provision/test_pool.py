@@ -112,8 +112,10 @@ async def test_allocation_race_postgresql(config, pg_temp_url, per_run) -> None:
     # Enough connections for every racer to be inside its transaction at once.
     from sqlalchemy import create_engine
 
-    store.engine.dispose()
-    store.engine = create_engine(pg_temp_url, pool_size=20, max_overflow=5)
+    from core.store.engine import Store
+
+    store.close()
+    store = Store(create_engine(pg_temp_url, pool_size=20, max_overflow=5), store.url_display, store.kind)
     try:
         won, refused = _race(store, 20, 10, per_run)
         _check_race(store, won, refused, 10, per_run)

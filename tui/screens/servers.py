@@ -327,8 +327,8 @@ class ServersScreen(JumpdeckScreen):
         self.action_reset_filters()
 
     @on(Button.Pressed, "#servers-banner-open")
-    def _banner_pressed(self) -> None:
-        self.action_open_selected()
+    async def _banner_pressed(self) -> None:
+        await self.action_open_selected()
 
     @on(Input.Changed, "#servers-search")
     def _search_changed(self, event: Input.Changed) -> None:
@@ -525,17 +525,19 @@ class ServersScreen(JumpdeckScreen):
         self._draw_status()
         self.notify(f"Polling: {interval_label(new)}.", timeout=3)
 
-    def action_add(self) -> None:
+    async def action_add(self) -> None:
         from tui.screens.server_form import ServerForm
 
+        await self.app.store_ready()
         self.app.push_screen(ServerForm(self.engine, self.registry), self._saved)
 
-    def action_edit(self) -> None:
+    async def action_edit(self) -> None:
         row = self.query_one(ServerGrid).current
         if row is None:
             return
         from tui.screens.server_form import ServerForm
 
+        await self.app.store_ready()
         self.app.push_screen(ServerForm(self.engine, self.registry, row.info), self._saved)
 
     def _saved(self, info: ServerInfo | None) -> None:
@@ -546,10 +548,11 @@ class ServersScreen(JumpdeckScreen):
         if self.AUTO_CHECK:
             self.call_after_refresh(self.test_one, info.id)
 
-    def action_delete(self) -> None:
+    async def action_delete(self) -> None:
         row = self.query_one(ServerGrid).current
         if row is None:
             return
+        await self.app.store_ready()
         info = row.info
         if info.corp_count:
             self.notify(f"Server '{info.name}' has {info.corp_count} corp DB{'s' if info.corp_count != 1 else ''}; "
@@ -579,9 +582,10 @@ class ServersScreen(JumpdeckScreen):
             f"Delete '{info.name}' ({info.db_type.label} {info.host}:{info.port})? Its connection settings and stored "
             "password go with it; the activity log keeps the record.", confirm_label="Delete"), answer)
 
-    def action_open(self) -> None:
+    async def action_open(self) -> None:
         row = self.query_one(ServerGrid).current
         if row is not None:
+            await self.app.store_ready()
             self._open_dashboard(row.info)
 
     def open_by_id(self, server_id: int) -> None:
@@ -595,9 +599,10 @@ class ServersScreen(JumpdeckScreen):
         grid.select_id(server_id)
         self._open_dashboard(row.info)
 
-    def action_open_selected(self) -> None:
+    async def action_open_selected(self) -> None:
         row = self.fleet.rows.get(self.selected_server_id) if self.selected_server_id is not None else None
         if row is not None:
+            await self.app.store_ready()
             self._open_dashboard(row.info)
 
     def _open_dashboard(self, info: ServerInfo) -> None:
@@ -630,4 +635,5 @@ class ServersScreen(JumpdeckScreen):
 
             notify_error(self, error)
             return
+        await self.app.store_ready()  # the session is audited
         await open_ssh_session(self.app, target)
