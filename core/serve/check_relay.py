@@ -131,7 +131,10 @@ async def open_request(config: Config, request: dict[str, Any], timeout: float, 
     try:
         writer.write(json.dumps(request).encode() + b"\n")
         await writer.drain()
-        reply = json.loads(await asyncio.wait_for(reader.readline(), timeout) or b"{}")
+        line = await asyncio.wait_for(reader.readline(), timeout)
+        if not line:
+            raise ConnectionResetError  # closed without a word: not a refusal
+        reply = json.loads(line)
         raise_refusal(reply)
     except (OSError, ValueError, asyncio.TimeoutError):
         writer.close()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import socket
 import struct
@@ -37,7 +38,11 @@ if TYPE_CHECKING:
     from core.config import Config
     from core.serve.server import ServeServer
 
+log = logging.getLogger("jumpdeck.serve")
 SOCKET_NAME = "serve.sock"
+# For the request line, which a client sends as soon as it connects: only a stuck peer
+# takes long, but a server whose loop was busy for a moment must not drop a session's.
+REQUEST_TIMEOUT = 10.0
 TIMEOUT = 3.0
 # sockaddr_un holds 108 bytes with the terminating NUL.
 MAX_SOCKET_PATH = 107
@@ -45,6 +50,14 @@ MAX_SOCKET_PATH = 107
 
 def socket_path(config: Config) -> Path:
     return config.home / SOCKET_NAME
+
+
+def request_op(line: bytes) -> str:
+    """The op of a request line, for the log (never its other fields)."""
+    try:
+        return str(json.loads(line).get("op"))
+    except (ValueError, AttributeError):
+        return "?"
 
 
 def _peer_credentials(sock: socket.socket) -> tuple[int, int]:
@@ -85,7 +98,7 @@ class ControlServer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            line = await asyncio.wait_for(reader.readline(), TIMEOUT)
+            line = await asyncio.wait_for(reader.readline(), REQUEST_TIMEOUT)
             pid, uid = _peer_credentials(writer.get_extra_info("socket"))
             try:
                 if uid != os.getuid():
@@ -104,10 +117,15 @@ class ControlServer:
                 reply = error_reply(error)
             except (ValueError, KeyError, TypeError, AttributeError):
                 reply = {"ok": False, "kind": "ValidationError", "error": "The control request was not understood.", "remedy": None}
+            except Exception as exc:  # noqa: BLE001 - a sentence for the asker, the details in the log
+                log.exception("control request %r failed", request_op(line))
+                reply = {"ok": False, "kind": "StoreError",
+                         "error": f"The serve-ssh server could not answer ({type(exc).__name__}).",
+                         "remedy": "Try again; the serve-ssh server's jumpdeck.log has the details."}
             writer.write(json.dumps(reply).encode() + b"\n")
             await writer.drain()
-        except (asyncio.TimeoutError, OSError):
-            pass
+        except (asyncio.TimeoutError, OSError) as exc:
+            log.info("control connection dropped: %r", exc)
         finally:
             writer.close()
 

@@ -16,10 +16,13 @@ Wire format, one JSON line each way (`core/serve/control.py` decides who asks):
 
 from __future__ import annotations
 
+import asyncio
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core.errors import JumpdeckError
+from core.context import ORIGIN_ENV
+from core.errors import JumpdeckError, StoreError
 from core.identity import Actor, Role, UserStatus
 
 if TYPE_CHECKING:
@@ -58,13 +61,23 @@ class Hello:
 
 
 async def _ask(config: Config, request: dict[str, Any]) -> dict[str, Any]:
+    """One boot request, asked again once if the server dropped it (they only read)."""
     from core.serve.check_relay import RECONNECT, open_request
 
-    _, writer, reply = await open_request(
-        config, request, TIMEOUT, unreachable="The serve-ssh server, which this session starts from, does not answer.",
-        stopped=("The serve-ssh server stopped answering while this session started.", RECONNECT))
-    writer.close()
-    return reply
+    for attempt in (1, 2):
+        try:
+            _, writer, reply = await open_request(
+                config, request, TIMEOUT,
+                unreachable="The serve-ssh server, which this session starts from, does not answer.",
+                stopped=("The serve-ssh server stopped answering while this session started.", RECONNECT))
+        except StoreError:
+            if attempt == 2:
+                raise
+            await asyncio.sleep(0.2)
+            continue
+        writer.close()
+        return reply
+    raise AssertionError("unreachable")
 
 
 async def hello(config: Config, user: str) -> Hello:
@@ -73,7 +86,10 @@ async def hello(config: Config, user: str) -> Hello:
     reply = await _ask(config, {"op": "hello", "by": user})
     try:
         who = reply["actor"]
-        actor = Actor(str(who["user"]), Role(who["role"]), UserStatus(who["status"]), str(who["origin"]))
+        # The origin the server gave this session's environment: the server may answer
+        # before it has filed this pid under the session (then it says "local").
+        origin = os.environ.get(ORIGIN_ENV) or str(who["origin"])
+        actor = Actor(str(who["user"]), Role(who["role"]), UserStatus(who["status"]), origin)
         return Hello(actor, dict(reply["settings"]), dict(reply["store"]))
     except (KeyError, TypeError, ValueError):
         raise JumpdeckError("The serve-ssh server's answer to this session was not understood.",

@@ -95,3 +95,36 @@ async def test_a_session_without_its_server_gets_a_sentence(ctx, monkeypatch):
     with pytest.raises(StoreError) as caught:
         await open_context(ctx.config)
     assert "does not answer" in caught.value.message and caught.value.remedy
+
+
+async def test_a_dropped_boot_request_is_asked_again(ctx, control, monkeypatch):
+    """The server closing a connection without a reply (a hiccup) is not a refusal: the
+    session asks once more; a server that fails inside says so in a sentence."""
+    from core.serve import check_relay
+
+    real = check_relay.open_request
+    calls = []
+
+    async def flaky(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        if len(calls) == 1:
+            from core.errors import StoreError
+
+            raise StoreError("dropped")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(check_relay, "open_request", flaky)
+    facts = await session_boot.hello(ctx.config, "admin")
+    assert facts.actor.user == "admin" and len(calls) == 2
+
+
+async def test_a_failure_inside_the_server_reaches_the_session_as_a_sentence(ctx, control, monkeypatch):
+    from core.errors import JumpdeckError
+
+    async def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("database is locked at /secret/path")
+
+    monkeypatch.setattr(session_boot, "answer", broken)
+    with pytest.raises(JumpdeckError) as caught:
+        await session_boot.list_servers(ctx.config, ctx.actor)
+    assert "could not answer (RuntimeError)" in caught.value.message and "/secret/path" not in caught.value.message
