@@ -62,22 +62,21 @@ class Hello:
 
 async def _ask(config: Config, request: dict[str, Any]) -> dict[str, Any]:
     """One boot request, asked again once if the server dropped it (they only read)."""
+    try:
+        return await _ask_once(config, request)
+    except StoreError:
+        await asyncio.sleep(0.2)
+        return await _ask_once(config, request)
+
+
+async def _ask_once(config: Config, request: dict[str, Any]) -> dict[str, Any]:
     from core.serve.check_relay import RECONNECT, open_request
 
-    for attempt in (1, 2):
-        try:
-            _, writer, reply = await open_request(
-                config, request, TIMEOUT,
-                unreachable="The serve-ssh server, which this session starts from, does not answer.",
-                stopped=("The serve-ssh server stopped answering while this session started.", RECONNECT))
-        except StoreError:
-            if attempt == 2:
-                raise
-            await asyncio.sleep(0.2)
-            continue
-        writer.close()
-        return reply
-    raise AssertionError("unreachable")
+    _, writer, reply = await open_request(
+        config, request, TIMEOUT, unreachable="The serve-ssh server, which this session starts from, does not answer.",
+        stopped=("The serve-ssh server stopped answering while this session started.", RECONNECT))
+    writer.close()
+    return reply
 
 
 async def hello(config: Config, user: str) -> Hello:
