@@ -28,9 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.maintenance.backup import Source, copy_verified  # noqa: E402
-from core.maintenance.sqlite_files import check  # noqa: E402
-from core.production import schema  # noqa: E402
+from jumpdeck.core.maintenance.backup import Source, copy_verified  # noqa: E402
+from jumpdeck.core.maintenance.sqlite_files import check  # noqa: E402
+from jumpdeck.core.production import schema  # noqa: E402
 
 CACHE = Path("/tmp/jumpdeck-bench")
 
@@ -147,7 +147,7 @@ def main() -> None:
     # jumpdeck's copy ends with an fsync (a backup must survive a power cut before it
     # gets its name); the CLI's `.backup` does not. So the CLI is timed both ways: as it
     # is (the baseline) and followed by the same fsync (the same durability).
-    import core.maintenance.backup as backup_module
+    import jumpdeck.core.maintenance.backup as backup_module
 
     fsyncs: list[float] = []
     real_fsync = backup_module.fsync_path
@@ -235,9 +235,9 @@ def main() -> None:
 
 
 async def watcher_and_rollover(src: Path, out: Path, figures: dict[str, float]) -> None:
-    from core.config import load_config
-    from core.context import open_context
-    from core.maintenance import rollover, watcher
+    from jumpdeck.core.config import load_config
+    from jumpdeck.core.context import open_context
+    from jumpdeck.core.maintenance import rollover, watcher
 
     config = load_config(cli={"home": str(out / "home")}, env={"JUMPDECK_CONFIG": str(out / "none.toml")})
     config.ensure_dirs()

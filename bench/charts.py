@@ -32,12 +32,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.config import load_config  # noqa: E402
-from core.production.generate import generate  # noqa: E402
-from core.production.models import DateRange  # noqa: E402
-from core.production.queries import ProductionData  # noqa: E402
-from core.production.rollup import refresh_rollups, rollup_path  # noqa: E402
-from core.production.schema import live_db_path  # noqa: E402
+from jumpdeck.core.config import load_config  # noqa: E402
+from jumpdeck.core.production.generate import generate  # noqa: E402
+from jumpdeck.core.production.models import DateRange  # noqa: E402
+from jumpdeck.core.production.queries import ProductionData  # noqa: E402
+from jumpdeck.core.production.rollup import refresh_rollups, rollup_path  # noqa: E402
+from jumpdeck.core.production.schema import live_db_path  # noqa: E402
 
 YEAR = ("2026-01-01", "2027-01-01")
 QUARTER = ("2026-04-01", "2026-07-01")
@@ -214,13 +214,13 @@ def plotext_timings() -> tuple[float, float]:
 async def measure_screen(config) -> dict[str, float]:
     """The Charts screen headless at 120x40: a cached range switch (press to repaint) and
     the event loop's worst lag while a cold query runs (keys are handled on that loop)."""
-    from tui.app import JumpdeckApp
-    from tui.screens.charts import ChartsScreen
+    from jumpdeck.tui.app import JumpdeckApp
+    from jumpdeck.tui.screens.charts import ChartsScreen
 
     # Key handled -> chart redrawn, measured inside the app (Pilot's own waits excluded).
     # "Drawn" is when the figure for the new answer is built and handed to the repaint
     # (ChartPlot builds it in a thread after the answer arrives).
-    from tui.widgets.chart_plot import ChartPlot
+    from jumpdeck.tui.widgets.chart_plot import ChartPlot
 
     marks: dict[str, float] = {}
     original_action, original_build = ChartsScreen.action_next_preset, ChartPlot.build

@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.secrets import Secret  # noqa: E402
-from core.servers.checks import CheckEngine, CheckTarget  # noqa: E402
-from core.servers.registry import Credentials, DbType  # noqa: E402
+from jumpdeck.core.secrets import Secret  # noqa: E402
+from jumpdeck.core.servers.checks import CheckEngine, CheckTarget  # noqa: E402
+from jumpdeck.core.servers.registry import Credentials, DbType  # noqa: E402
 
 HOST = "127.0.0.1"
 

@@ -36,11 +36,11 @@ async def follower(home: str, run_id: int) -> None:
     """The second process: follow the run into a RunLog and time each drawn batch."""
     from textual.app import App, ComposeResult
 
-    from core.config import load_config
-    from core.context import open_context
-    from core.provision.events import TERMINAL_STATUSES
-    from core.provision.service import ProvisionService
-    from tui.widgets.run_log import RunLog
+    from jumpdeck.core.config import load_config
+    from jumpdeck.core.context import open_context
+    from jumpdeck.core.provision.events import TERMINAL_STATUSES
+    from jumpdeck.core.provision.service import ProvisionService
+    from jumpdeck.tui.widgets.run_log import RunLog
 
     config = load_config(cli={"home": home})
     ctx = await open_context(config, user="admin")
@@ -85,10 +85,10 @@ def stop_services(root: Path) -> None:
 
 
 async def leader(runs: int) -> None:
-    from core.config import load_config
-    from core.context import open_context
-    from core.provision.pool import Pool
-    from core.provision.service import ProvisionService
+    from jumpdeck.core.config import load_config
+    from jumpdeck.core.context import open_context
+    from jumpdeck.core.provision.pool import Pool
+    from jumpdeck.core.provision.service import ProvisionService
 
     tmp = Path(tempfile.mkdtemp(prefix="jd-follow-bench-"))
     try:

@@ -35,8 +35,8 @@ def silent_listeners(count: int) -> list[socket.socket]:
 
 async def seed(config, n: int, silent_ports: list[int]) -> None:
     """Insert the fleet in one transaction (the registry's per-server path is for people)."""
-    from core.context import open_context
-    from core.store.models import ServerRow
+    from jumpdeck.core.context import open_context
+    from jumpdeck.core.store.models import ServerRow
 
     ctx = await open_context(config, user="admin")
     try:
@@ -63,20 +63,20 @@ async def seed(config, n: int, silent_ports: list[int]) -> None:
 
 
 async def measure(config, presses: int, timeout: float) -> tuple[float, list[float], int, float]:
-    import core.context
-    from tui.app import JumpdeckApp
-    from tui.screens.servers import ServersScreen
-    from tui.widgets.server_grid import ServerGrid
+    import jumpdeck.core.context
+    from jumpdeck.tui.app import JumpdeckApp
+    from jumpdeck.tui.screens.servers import ServersScreen
+    from jumpdeck.tui.widgets.server_grid import ServerGrid
 
     marks: dict[str, float] = {}
-    real_open = core.context.open_context
+    real_open = jumpdeck.core.context.open_context
 
     async def timed_open(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         ctx = await real_open(*args, **kwargs)
         marks["store_open"] = time.perf_counter()
         return ctx
 
-    core.context.open_context = timed_open
+    jumpdeck.core.context.open_context = timed_open
     real_render = ServerGrid.render_line
 
     def timed_render(self, y):  # noqa: ANN001, ANN202
@@ -126,7 +126,7 @@ async def measure(config, presses: int, timeout: float) -> tuple[float, list[flo
                 await asyncio.sleep(0.005)
             await app.workers.wait_for_complete()
     finally:
-        core.context.open_context = real_open
+        jumpdeck.core.context.open_context = real_open
         ServerGrid.render_line = real_render
         ServerGrid.action_move = real_move
     first_paint = (marks["first_paint"] - marks["store_open"]) * 1000
@@ -140,7 +140,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=2.0)
     args = parser.parse_args()
 
-    from core.config import load_config
+    from jumpdeck.core.config import load_config
 
     socks = silent_listeners(args.n // 10)
     with tempfile.TemporaryDirectory() as home:

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import Log  # noqa: E402
 
-from tui.widgets.run_log import RunLog  # noqa: E402
+from jumpdeck.tui.widgets.run_log import RunLog  # noqa: E402
 
 CAP = 20_000
 

@@ -36,7 +36,7 @@ def fleet_ips(count: int) -> list[str]:
 
 
 async def seed(ctx, ips: list[str], url: str) -> None:
-    from core.store.models import ProvisionRunRow, WorkloadVmRow
+    from jumpdeck.core.store.models import ProvisionRunRow, WorkloadVmRow
 
     await ctx.settings.set(ctx.actor, {"prometheus_url": url, "prometheus_instance": "{ip}:9100"})
 
@@ -92,8 +92,8 @@ async def prometheus_alone(url: str, service, rounds: int) -> list[float]:  # no
 
 async def naive_refresh(url: str, instances: list[str]) -> tuple[float, int]:
     """The seed's shape: one query per VM and metric, gathered (32 at a time)."""
-    from core.monitor.prometheus import PrometheusClient, instance_regex
-    from core.monitor.service import METRIC_QUERIES
+    from jumpdeck.core.monitor.prometheus import PrometheusClient, instance_regex
+    from jumpdeck.core.monitor.service import METRIC_QUERIES
 
     gate = asyncio.Semaphore(32)
     async with PrometheusClient(url) as client:
@@ -107,9 +107,9 @@ async def naive_refresh(url: str, instances: list[str]) -> tuple[float, int]:
 
 
 async def run(vms: int, rounds: int, workdir: Path) -> None:
-    from core.config import load_config
-    from core.context import open_context
-    from core.monitor.service import MonitorService
+    from jumpdeck.core.config import load_config
+    from jumpdeck.core.context import open_context
+    from jumpdeck.core.monitor.service import MonitorService
     from tests.monitor.rows import add_run
 
     ips = fleet_ips(vms)
@@ -134,7 +134,7 @@ async def run(vms: int, rounds: int, workdir: Path) -> None:
             results = {}
             from dataclasses import replace
 
-            from core.identity import Actor, Role
+            from jumpdeck.core.identity import Actor, Role
 
             solo = MonitorService(replace(ctx, actor=Actor("other", Role.OPERATOR)))
             await solo.snapshot()
@@ -190,9 +190,9 @@ def send_key(app, key: str) -> None:
 async def screen_bench(config, *, rounds: int) -> None:
     """The Monitor screen with the fleet: how long a refresh holds the event loop (a key
     pressed then waits that long) and how long keys take while refreshes run."""
-    from tui.app import JumpdeckApp
-    from tui.screens.monitor import MonitorScreen
-    from tui.widgets.line_table import LineTable
+    from jumpdeck.tui.app import JumpdeckApp
+    from jumpdeck.tui.screens.monitor import MonitorScreen
+    from jumpdeck.tui.widgets.line_table import LineTable
 
     app = JumpdeckApp(config, user="bench", start_mode="monitor")
     async with app.run_test(size=(120, 40)) as pilot:

@@ -78,7 +78,7 @@ def python_under(pid: int) -> int:
     """The jumpdeck process in a pane: the pane's shell may have exec'd it or forked it."""
     for _ in range(5):
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            if b"tui.cli" in f.read():
+            if b"jumpdeck.tui.cli" in f.read():
                 return pid
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         if not children:
@@ -108,7 +108,7 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="jdb", dir="/tmp"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUMPDECK_") and k not in ("TMUX", "TMUX_PANE")}
     env.update({"JUMPDECK_HOME": str(base / "h"), "JUMPDECK_CONFIG": str(base / "none.toml"), "JUMPDECK_ACTOR": "bench"})
-    jd = [sys.executable, "-m", "tui.cli"]
+    jd = [sys.executable, "-m", "jumpdeck.tui.cli"]
     key = base / "key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "bench", "-f", str(key)], check=True)
     # The first --demo command seeds the demo store; bench is its first user, hence admin.
@@ -155,9 +155,9 @@ def main() -> None:
               f"(goal <= 1.30 and <= 800 ms)")
 
         # ---- N sessions at once: memory, idle CPU, idle bytes
-        from core.config import load_config
-        from core.identity import Actor, Role
-        from core.serve.control import list_sessions
+        from jumpdeck.core.config import load_config
+        from jumpdeck.core.identity import Actor, Role
+        from jumpdeck.core.serve.control import list_sessions
 
         config = load_config(cli={"home": str(base / "h")}, env={"JUMPDECK_CONFIG": str(base / "none.toml")}, demo=True)
         admin = Actor("bench", Role.ADMIN)
@@ -167,7 +167,7 @@ def main() -> None:
         # Let every app finish its start-up work: the first round of checks, and the one
         # full collector pass each app runs at its first look at the clock (tui/collector.py,
         # CHECK_EVERY after start: 25-35 ms, once) over what its start-up left behind.
-        from tui.collector import CHECK_EVERY
+        from jumpdeck.tui.collector import CHECK_EVERY
 
         time.sleep(CHECK_EVERY + 5)
         live = asyncio.run(list_sessions(config, admin))

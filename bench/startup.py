@@ -35,13 +35,13 @@ print(json.dumps({"first_frame": Minimal().run(headless=True, size=(120, 40))}))
 JUMPDECK = r"""
 import time, json, sys
 t0 = time.perf_counter()
-from core.config import load_config
-from tui.app import JumpdeckApp
+from jumpdeck.core.config import load_config
+from jumpdeck.tui.app import JumpdeckApp
 marks = {}
-import tui.app
+import jumpdeck.tui.app
 from pathlib import Path
 class Timed(JumpdeckApp):
-    CSS_PATH = str(Path(tui.app.__file__).with_name("app.tcss"))  # a -c subclass has no file of its own
+    CSS_PATH = str(Path(jumpdeck.tui.app.__file__).with_name("app.tcss"))  # a -c subclass has no file of its own
     def on_ready(self):
         marks["first_frame"] = time.perf_counter() - t0
         self.set_interval(0.005, self._poll)

@@ -61,7 +61,7 @@ def pyte_floor(data: bytes, cols: int, rows: int) -> tuple[float, float]:
 def own_floor(data: bytes, cols: int, rows: int, scrollback: int) -> float:
     """CPU seconds for jumpdeck's own emulator (fast paths) to parse `data` with no SSH
     and no UI: the end-to-end time over this is the cost of SSH, slicing and drawing."""
-    from tui.widgets.terminal_screen import Emulator
+    from jumpdeck.tui.widgets.terminal_screen import Emulator
 
     emulator = Emulator(cols, rows, scrollback=scrollback)
     cpu = time.process_time()
@@ -219,11 +219,11 @@ def rss_mb() -> float:
 
 
 async def run(quick: bool) -> int:
-    from core.config import load_config
+    from jumpdeck.core.config import load_config
     from tests.fixtures.sshd import start_sshd, stop_sshd
-    from core.ssh import SshAuth, SshTarget
-    from tui.app import JumpdeckApp
-    from tui.screens.ssh import SshScreen
+    from jumpdeck.core.ssh import SshAuth, SshTarget
+    from jumpdeck.tui.app import JumpdeckApp
+    from jumpdeck.tui.screens.ssh import SshScreen
 
     work = Path(tempfile.mkdtemp(prefix="jumpdeck-bench-"))
     info = start_sshd(work / "sshd")

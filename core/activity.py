@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from core.identity import Actor, Operation, require
+from jumpdeck.core.identity import Actor, Operation, require
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from core.store.engine import Store
+    from jumpdeck.core.store.engine import Store
 
 DETAIL_MAX = 2000
 
@@ -64,7 +64,7 @@ def record(
 ) -> None:
     """Add one audit row in the caller's transaction. Callers never pass secrets in
     `detail`; `tests/core/test_secrets_never_leak.py` holds them to it."""
-    from core.store.models import ActivityRow
+    from jumpdeck.core.store.models import ActivityRow
 
     session.add(
         ActivityRow(
@@ -102,7 +102,7 @@ class ActivityService:
         require(actor, Operation.VIEW)
         from sqlalchemy import or_, select
 
-        from core.store.models import ActivityRow
+        from jumpdeck.core.store.models import ActivityRow
 
         def query(session: Session) -> ActivityPage:
             stmt = select(ActivityRow).order_by(ActivityRow.id.desc()).limit(limit + 1)
@@ -127,7 +127,7 @@ class ActivityService:
         require(actor, Operation.VIEW)
         from sqlalchemy import select
 
-        from core.store.models import ActivityRow
+        from jumpdeck.core.store.models import ActivityRow
 
         def query(session: Session) -> dict[str, list[str]]:
             out = {}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from core.errors import ConfigError
+from jumpdeck.core.errors import ConfigError
 
 APP_NAME = "jumpdeck"
 ENV_PREFIX = "JUMPDECK_"

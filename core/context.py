@@ -11,15 +11,15 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from core.config import Config
-from core.identity import Actor
+from jumpdeck.core.config import Config
+from jumpdeck.core.identity import Actor
 
 if TYPE_CHECKING:
-    from core.activity import ActivityService
-    from core.secrets import SecretBox
-    from core.settings import Settings, SettingsService
-    from core.store.engine import Store
-    from core.users import UserService
+    from jumpdeck.core.activity import ActivityService
+    from jumpdeck.core.secrets import SecretBox
+    from jumpdeck.core.settings import Settings, SettingsService
+    from jumpdeck.core.store.engine import Store
+    from jumpdeck.core.users import UserService
 
 # serve-ssh sets these for each session's child so it acts as the mapped user.
 ACTOR_ENV = "JUMPDECK_ACTOR"
@@ -78,11 +78,11 @@ async def open_context(config: Config, *, user: str | None = None, origin: str |
     the fallback is audited here and shown by each face (banner / warning line)."""
     import asyncio
 
-    from core.activity import ActivityService
-    from core.secrets import load_secret_box
-    from core.settings import SettingsService
-    from core.store.engine import open_store
-    from core.users import UserService
+    from jumpdeck.core.activity import ActivityService
+    from jumpdeck.core.secrets import load_secret_box
+    from jumpdeck.core.settings import SettingsService
+    from jumpdeck.core.store.engine import open_store
+    from jumpdeck.core.users import UserService
 
     config.ensure_dirs()
     setup_logging(config)
@@ -104,12 +104,12 @@ async def _open_session_context(config: Config) -> Context:
     """A serve-ssh session's context: identity, settings and the store's state from the
     server (which resolved this user when it accepted the key); the store itself opens
     on first use. The server migrated it and audits a fallback, so neither happens here."""
-    from core.activity import ActivityService
-    from core.secrets import load_secret_box
-    from core.serve.session_boot import hello
-    from core.settings import Settings, SettingsService
-    from core.store.engine import deferred_store
-    from core.users import UserService
+    from jumpdeck.core.activity import ActivityService
+    from jumpdeck.core.secrets import load_secret_box
+    from jumpdeck.core.serve.session_boot import hello
+    from jumpdeck.core.settings import Settings, SettingsService
+    from jumpdeck.core.store.engine import deferred_store
+    from jumpdeck.core.users import UserService
 
     facts = await hello(config, local_user_name())
     store = deferred_store(sqlite_path=config.store_path, store_url=config.store_url,

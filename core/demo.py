@@ -11,10 +11,10 @@ import socket
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from core.config import Config
+from jumpdeck.core.config import Config
 
 if TYPE_CHECKING:
-    from core.context import Context
+    from jumpdeck.core.context import Context
 
 DEMO_MARKER = ".demo-seeded"
 
@@ -32,7 +32,7 @@ async def ensure_demo(config: Config, *, user: str | None = None) -> bool:
     marker = config.home / DEMO_MARKER
     if marker.exists():
         return False
-    from core.context import open_context
+    from jumpdeck.core.context import open_context
 
     ctx = await open_context(config, user=user)
     try:
@@ -44,9 +44,9 @@ async def ensure_demo(config: Config, *, user: str | None = None) -> bool:
 
 
 async def seed_demo(ctx: Context) -> None:
-    from core.identity import Role
-    from core.secrets import Secret
-    from core.servers.registry import ServerRegistry, ServerSpec
+    from jumpdeck.core.identity import Role
+    from jumpdeck.core.secrets import Secret
+    from jumpdeck.core.servers.registry import ServerRegistry, ServerSpec
 
     actor = ctx.actor
     registry = ServerRegistry(ctx.store, ctx.secrets)
@@ -83,7 +83,7 @@ async def seed_demo(ctx: Context) -> None:
         # for a new server, so the demo stores the empty one after the fact.
         from sqlalchemy import update
 
-        from core.store.models import ServerRow
+        from jumpdeck.core.store.models import ServerRow
 
         empty = ctx.secrets.encrypt(Secret(""))
         await ctx.store.run(lambda s: s.execute(update(ServerRow).where(ServerRow.name_key == "local-mariadb")
@@ -93,8 +93,8 @@ async def seed_demo(ctx: Context) -> None:
     await ctx.users.add(actor, "lee.viewer", Role.VIEWER)
     await ctx.settings.set(actor, {"system_notice": "Demo data: nothing here touches a real system."})
 
-    from core import activity
-    from core.store.models import CorpRow, ProvisionRunRow, ServerRow, WorkloadVmRow, utcnow
+    from jumpdeck.core import activity
+    from jumpdeck.core.store.models import CorpRow, ProvisionRunRow, ServerRow, WorkloadVmRow, utcnow
 
     def seed_rows(session) -> None:  # noqa: ANN001
         from sqlalchemy import select
@@ -134,7 +134,7 @@ async def seed_demo(ctx: Context) -> None:
         activity.record(session, actor, "SEED", "DEMO", "", "demo data created")
 
     await ctx.store.run(seed_rows)
-    from core.provision.demo import seed_run_logs
+    from jumpdeck.core.provision.demo import seed_run_logs
 
     await seed_run_logs(ctx)
     await seed_production_demo(ctx.config)
@@ -144,9 +144,9 @@ async def seed_production_demo(config: Config, rows: int = 200_000) -> None:
     """Charts data: last year in an archive file, this year live (about a second to write)."""
     import asyncio
 
-    from core.production.generate import generate
-    from core.production.rollup import refresh_rollups
-    from core.production.schema import live_db_path
+    from jumpdeck.core.production.generate import generate
+    from jumpdeck.core.production.rollup import refresh_rollups
+    from jumpdeck.core.production.schema import live_db_path
 
     if live_db_path(config).exists():
         return

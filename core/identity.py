@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from core.errors import PermissionDenied
+from jumpdeck.core.errors import PermissionDenied
 
 
 class Role(str, enum.Enum):

@@ -11,15 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from core import activity
-from core.errors import ConfigError
-from core.identity import Actor, Operation, require
-from core.secrets import KEY_ENV, SecretBox, commit_new_key, stage_new_key
+from jumpdeck.core import activity
+from jumpdeck.core.errors import ConfigError
+from jumpdeck.core.identity import Actor, Operation, require
+from jumpdeck.core.secrets import KEY_ENV, SecretBox, commit_new_key, stage_new_key
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from core.context import Context
+    from jumpdeck.core.context import Context
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ async def rotate_key(ctx: Context, actor: Actor) -> RotationResult:
         )
     from sqlalchemy import select
 
-    from core.store.models import ENCRYPTED_COLUMNS
+    from jumpdeck.core.store.models import ENCRYPTED_COLUMNS
 
     key_path = ctx.config.key_path
     new_key = stage_new_key(key_path)

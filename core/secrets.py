@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from core.errors import SecretError
+from jumpdeck.core.errors import SecretError
 
 KEY_ENV = "JUMPDECK_KEY"
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from core import activity
-from core.errors import ValidationError
-from core.identity import Actor, Operation, require
+from jumpdeck.core import activity
+from jumpdeck.core.errors import ValidationError
+from jumpdeck.core.identity import Actor, Operation, require
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from core.store.engine import Store
+    from jumpdeck.core.store.engine import Store
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def _spec(key: str) -> SettingSpec:
 
 
 def _load_row(session: Session):  # noqa: ANN202
-    from core.store.models import SettingsRow
+    from jumpdeck.core.store.models import SettingsRow
 
     row = session.get(SettingsRow, 1)
     if row is None:

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from core import activity
-from core.errors import Conflict, NotFound, ValidationError
-from core.identity import Actor, Operation, Role, UserStatus, require
+from jumpdeck.core import activity
+from jumpdeck.core.errors import Conflict, NotFound, ValidationError
+from jumpdeck.core.identity import Actor, Operation, Role, UserStatus, require
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from core.store.engine import Store
+    from jumpdeck.core.store.engine import Store
 
 USER_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,99}$")
 KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
@@ -102,7 +102,7 @@ def _to_user(row) -> User:  # noqa: ANN001
 def _get_row(session: Session, name: str):  # noqa: ANN202
     from sqlalchemy import select
 
-    from core.store.models import UserRow
+    from jumpdeck.core.store.models import UserRow
 
     row = session.scalar(select(UserRow).where(UserRow.name == name))
     if row is None:
@@ -121,7 +121,7 @@ class UserService:
         activate the others, and on a fresh install that is whoever set it up."""
         from sqlalchemy import func, select
 
-        from core.store.models import UserRow
+        from jumpdeck.core.store.models import UserRow
 
         def resolve(session: Session) -> Actor:
             row = session.scalar(select(UserRow).where(UserRow.name == name))
@@ -147,7 +147,7 @@ class UserService:
         from sqlalchemy import select
         from sqlalchemy.orm import selectinload
 
-        from core.store.models import UserRow
+        from jumpdeck.core.store.models import UserRow
 
         def query(session: Session) -> list[User]:
             rows = session.scalars(select(UserRow).options(selectinload(UserRow.keys)).order_by(UserRow.name))
@@ -161,7 +161,7 @@ class UserService:
         name = validate_user_name(name)
         from sqlalchemy import select
 
-        from core.store.models import UserKeyRow, UserRow
+        from jumpdeck.core.store.models import UserKeyRow, UserRow
 
         def add(session: Session) -> User:
             if session.scalar(select(UserRow).where(UserRow.name == name)) is not None:
@@ -182,7 +182,7 @@ class UserService:
     def _add_key_row(session: Session, row, key: PublicKey) -> None:  # noqa: ANN001
         from sqlalchemy import select
 
-        from core.store.models import UserKeyRow
+        from jumpdeck.core.store.models import UserKeyRow
 
         existing = session.scalar(select(UserKeyRow).where(UserKeyRow.fingerprint == key.fingerprint))
         if existing is not None:
@@ -223,7 +223,7 @@ class UserService:
         require(actor, Operation.MANAGE_USERS)
         from sqlalchemy import func, select
 
-        from core.store.models import UserRow
+        from jumpdeck.core.store.models import UserRow
 
         def change(session: Session) -> User:
             row = _get_row(session, name)
@@ -267,7 +267,7 @@ class UserService:
         """For serve-ssh's key check: the user owning a key, whatever their status."""
         from sqlalchemy import select
 
-        from core.store.models import UserKeyRow
+        from jumpdeck.core.store.models import UserKeyRow
 
         def find(session: Session) -> User | None:
             key = session.scalar(select(UserKeyRow).where(UserKeyRow.fingerprint == fingerprint))

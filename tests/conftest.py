@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import Config, load_config
-from core.identity import Actor, Role, UserStatus
+from jumpdeck.core.config import Config, load_config
+from jumpdeck.core.identity import Actor, Role, UserStatus
 
 REQUIRE_SERVICES = os.environ.get("JUMPDECK_REQUIRE_SERVICES") == "1"
 
@@ -50,7 +50,7 @@ def config(tmp_path: Path) -> Config:
 @pytest.fixture
 async def ctx(config):
     """An open context whose actor is the first user, hence admin."""
-    from core.context import open_context
+    from jumpdeck.core.context import open_context
 
     context = await open_context(config, user="admin")
     yield context

@@ -24,11 +24,11 @@ from textual.screen import Screen
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
-from core.config import Config
-from tui.screens.boot import BootScreen
+from jumpdeck.core.config import Config
+from jumpdeck.tui.screens.boot import BootScreen
 
 if TYPE_CHECKING:
-    from core.context import Context
+    from jumpdeck.core.context import Context
 
 
 @dataclass(frozen=True)
@@ -46,20 +46,20 @@ class ScreenEntry:
 
 
 SCREENS: list[ScreenEntry] = [
-    ScreenEntry("1", "servers", "Servers", "tui.screens.servers:ServersScreen",
+    ScreenEntry("1", "servers", "Servers", "jumpdeck.tui.screens.servers:ServersScreen",
                 "The DB fleet grid: live status checks, filters, add/edit/delete with test-before-save, the server dashboard."),
-    ScreenEntry("2", "provision", "Provision", "tui.screens.provision:ProvisionScreen",
+    ScreenEntry("2", "provision", "Provision", "jumpdeck.tui.screens.provision:ProvisionScreen",
                 "Provisioning from templates with real Ansible playbooks, a streaming log, run history and the VM pool."),
-    ScreenEntry("3", "monitor", "Monitor", "tui.screens.monitor:MonitorScreen",
+    ScreenEntry("3", "monitor", "Monitor", "jumpdeck.tui.screens.monitor:MonitorScreen",
                 "CPU, memory and disk of your provisioned resources, live from Prometheus."),
-    ScreenEntry("4", "ssh", "SSH", "tui.screens.ssh:SshScreen",
+    ScreenEntry("4", "ssh", "SSH", "jumpdeck.tui.screens.ssh:SshScreen",
                 "An embedded SSH terminal with tabs and honest host-key checks."),
-    ScreenEntry("5", "charts", "Charts", "tui.screens.charts:ChartsScreen",
+    ScreenEntry("5", "charts", "Charts", "jumpdeck.tui.screens.charts:ChartsScreen",
                 "Production figures drawn with plotext over live and archive data."),
-    ScreenEntry("6", "maintenance", "Maintenance", "tui.screens.maintenance:MaintenanceScreen",
+    ScreenEntry("6", "maintenance", "Maintenance", "jumpdeck.tui.screens.maintenance:MaintenanceScreen",
                 "Health, verified backups and restore, the DB watcher and the year-end archive rollover."),
-    ScreenEntry("7", "activity", "Activity", "tui.screens.activity:ActivityScreen", "The audit log."),
-    ScreenEntry("8", "users", "Users", "tui.screens.users:UsersScreen", "Users, roles and SSH keys."),
+    ScreenEntry("7", "activity", "Activity", "jumpdeck.tui.screens.activity:ActivityScreen", "The audit log."),
+    ScreenEntry("8", "users", "Users", "jumpdeck.tui.screens.users:UsersScreen", "Users, roles and SSH keys."),
 ]
 
 
@@ -85,7 +85,7 @@ def _screen_factory(entry: ScreenEntry) -> Callable[[], Screen]:
         except ModuleNotFoundError as exc:
             if exc.name != module_name:  # a real bug inside the module: let it surface
                 raise
-            from tui.screens.placeholder import PlaceholderScreen
+            from jumpdeck.tui.screens.placeholder import PlaceholderScreen
 
             return PlaceholderScreen(entry.title, entry.coming)
         return getattr(module, class_name)()
@@ -100,7 +100,7 @@ def _terminal_driver():  # noqa: ANN202
     import sys
 
     if sys.platform.startswith("linux") and not os.environ.get("TEXTUAL_DRIVER"):
-        from tui.quiet_driver import QuietLinuxDriver
+        from jumpdeck.tui.quiet_driver import QuietLinuxDriver
 
         return QuietLinuxDriver
     return None
@@ -135,7 +135,7 @@ class JumpdeckApp(App[int]):
         # Published when identity, store state or the notice changes; headers listen.
         self.header_signal: Signal[None] = Signal(self, "header")
         self.notice: str = ""
-        from tui.collector import CollectorSchedule
+        from jumpdeck.tui.collector import CollectorSchedule
 
         self.collector = CollectorSchedule()
 
@@ -147,7 +147,7 @@ class JumpdeckApp(App[int]):
         if self.config.keymap:
             self.set_keymap(dict(self.config.keymap))
         self.open_context()
-        from tui.collector import CHECK_EVERY
+        from jumpdeck.tui.collector import CHECK_EVERY
 
         self.collector.start()
         self.set_interval(CHECK_EVERY, self.collector.tick, name="collector")
@@ -163,11 +163,11 @@ class JumpdeckApp(App[int]):
 
     @work(exclusive=True, group="boot", exit_on_error=False)
     async def open_context(self) -> None:
-        from core.context import open_context
+        from jumpdeck.core.context import open_context
 
         boot = self.screen if isinstance(self.screen, BootScreen) else None
         if self.config.demo:
-            from core.demo import ensure_demo
+            from jumpdeck.core.demo import ensure_demo
 
             if boot:
                 boot.status("Preparing the demo data (first start only)…")
@@ -180,7 +180,7 @@ class JumpdeckApp(App[int]):
         if self.ctx.actor.status.value != "active":
             # No screen is installed for a pending or disabled user: core would refuse
             # every call anyway; this says so once, plainly.
-            from tui.screens.pending import PendingScreen
+            from jumpdeck.tui.screens.pending import PendingScreen
 
             await self.push_screen(PendingScreen(self.ctx.actor))
             return
@@ -201,7 +201,7 @@ class JumpdeckApp(App[int]):
     @on(Worker.StateChanged)
     def _boot_failed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "boot" and event.state is WorkerState.ERROR:
-            from core.errors import JumpdeckError
+            from jumpdeck.core.errors import JumpdeckError
 
             error = event.worker.error
             text = str(error) if isinstance(error, JumpdeckError) else f"jumpdeck could not start: {error!r}"
@@ -230,7 +230,7 @@ class JumpdeckApp(App[int]):
             return
         # Dialogs belong to the screen under them: close them before switching.
         while len(self.screen_stack) > 1 and not isinstance(self.screen, BootScreen):
-            from tui.screens.pending import PendingScreen
+            from jumpdeck.tui.screens.pending import PendingScreen
 
             if isinstance(self.screen, PendingScreen):
                 return
@@ -240,7 +240,7 @@ class JumpdeckApp(App[int]):
         await self.switch_mode(mode)
 
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen
+        from jumpdeck.tui.screens.help import HelpScreen
 
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss()
@@ -263,7 +263,7 @@ class JumpdeckApp(App[int]):
         if not work_items:
             self.exit(0)
             return
-        from tui.screens.confirm import ConfirmScreen
+        from jumpdeck.tui.screens.confirm import ConfirmScreen
 
         listed = "; ".join(work_items[:3]) + (f" and {len(work_items) - 3} more" if len(work_items) > 3 else "")
 
@@ -293,7 +293,7 @@ class JumpdeckApp(App[int]):
     async def action_settings(self) -> None:
         if self.ctx is None:
             return
-        from tui.screens.settings_dialog import SettingsDialog
+        from jumpdeck.tui.screens.settings_dialog import SettingsDialog
 
         await self.store_ready()
         self.push_screen(SettingsDialog())
@@ -301,7 +301,7 @@ class JumpdeckApp(App[int]):
     def action_ssh_sessions(self) -> None:
         if self.ctx is None:
             return
-        from tui.screens.sessions import SessionsScreen
+        from jumpdeck.tui.screens.sessions import SessionsScreen
 
         self.push_screen(SessionsScreen())
 

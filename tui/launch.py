@@ -8,15 +8,15 @@ import sys
 
 
 def launch_app(args: argparse.Namespace, *, start_mode: str = "servers") -> int:
-    from core.errors import ConfigError
-    from tui.cli import config_from_args
+    from jumpdeck.core.errors import ConfigError
+    from jumpdeck.tui.cli import config_from_args
 
     try:
         config = config_from_args(args)
     except ConfigError as error:
         print(f"jumpdeck: {error}", file=sys.stderr)
         return 2
-    from tui.app import JumpdeckApp
+    from jumpdeck.tui.app import JumpdeckApp
 
     app = JumpdeckApp(config, start_mode=start_mode)
     result = app.run()

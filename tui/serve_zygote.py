@@ -30,12 +30,12 @@ import sys
 # (fork copies the page tables of the zygote's heap), so the other screens and their
 # libraries stay out: a child imports them when its operator first opens one.
 PRELOAD = (
-    "tui.cli", "tui.launch", "tui.app", "tui.screens.boot", "tui.screens.servers",
-    "textual.drivers.linux_driver", "tui.quiet_driver", "textual._xterm_parser", "textual.layouts.horizontal",
+    "jumpdeck.tui.cli", "jumpdeck.tui.launch", "jumpdeck.tui.app", "jumpdeck.tui.screens.boot", "jumpdeck.tui.screens.servers",
+    "textual.drivers.linux_driver", "jumpdeck.tui.quiet_driver", "textual._xterm_parser", "textual.layouts.horizontal",
     "textual.scrollbar",
-    "core.context", "core.demo", "core.activity", "core.users", "core.settings", "core.secrets",
-    "core.servers.checks", "core.servers.registry", "core.servers.fleet_checks", "core.serve.check_relay",
-    "core.store.engine", "core.serve.session_boot",
+    "jumpdeck.core.context", "jumpdeck.core.demo", "jumpdeck.core.activity", "jumpdeck.core.users", "jumpdeck.core.settings", "jumpdeck.core.secrets",
+    "jumpdeck.core.servers.checks", "jumpdeck.core.servers.registry", "jumpdeck.core.servers.fleet_checks", "jumpdeck.core.serve.check_relay",
+    "jumpdeck.core.store.engine", "jumpdeck.core.serve.session_boot",
 )
 # Not here, on purpose: SQLAlchemy, cryptography and the DB drivers. A session's first
 # screen comes from the serve-ssh server (core/serve/session_boot.py) and so do its rounds
@@ -50,7 +50,7 @@ def preload() -> None:
 
     for name in PRELOAD:
         importlib.import_module(name)
-    from tui.cli import build_parser
+    from jumpdeck.tui.cli import build_parser
 
     build_parser()  # imports every command module, as each child's main() does
 
@@ -92,7 +92,7 @@ def _child(sock: socket.socket, slave: int, request: dict, wakeup: tuple[int, in
         import random
 
         random.seed()  # do not share the zygote's random state between sessions
-        from tui.cli import main
+        from jumpdeck.tui.cli import main
 
         try:
             code = main(list(request["args"]))

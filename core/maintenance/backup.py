@@ -32,16 +32,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator
 
-from core.config import Config
-from core.errors import JumpdeckError, NotFound
-from core.identity import Operation, require
-from core.maintenance import locks
-from core.maintenance.sqlite_files import check, connect, fsync_dir, fsync_path, side_files
-from core.maintenance.streaming import Cancelled, Emitter, stream
-from core.production import schema
+from jumpdeck.core.config import Config
+from jumpdeck.core.errors import JumpdeckError, NotFound
+from jumpdeck.core.identity import Operation, require
+from jumpdeck.core.maintenance import locks
+from jumpdeck.core.maintenance.sqlite_files import check, connect, fsync_dir, fsync_path, side_files
+from jumpdeck.core.maintenance.streaming import Cancelled, Emitter, stream
+from jumpdeck.core.production import schema
 
 if TYPE_CHECKING:
-    from core.context import Context
+    from jumpdeck.core.context import Context
 
 log = logging.getLogger("jumpdeck.maintenance")
 KINDS = ("live", "archive", "store")

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator
 
-from core.identity import Operation, require
-from core.maintenance.sqlite_files import check, checkpoint, count_rows, production_files, wal_size
-from core.maintenance.streaming import Emitter, stream
+from jumpdeck.core.identity import Operation, require
+from jumpdeck.core.maintenance.sqlite_files import check, checkpoint, count_rows, production_files, wal_size
+from jumpdeck.core.maintenance.streaming import Emitter, stream
 
 if TYPE_CHECKING:
-    from core.context import Context
+    from jumpdeck.core.context import Context
 
 
 @dataclass(frozen=True)

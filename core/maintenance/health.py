@@ -6,7 +6,7 @@ watcher's last run.
 
 The Charts query cache lives in the memory of each process (the TUI, every SSH session),
 so no other process can report its fill truthfully. What all of them share is the monthly
-rollup on disk (`core.production.rollup`): health says which production files it answers
+rollup on disk (`jumpdeck.core.production.rollup`): health says which production files it answers
 for (fresh), which changed since it was built (stale: Charts reads their raw rows until the
 watcher refreshes it) and how old the oldest build is.
 """
@@ -19,14 +19,14 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from core.maintenance import locks
-from core.maintenance.backup import last_good_backup
-from core.maintenance.sqlite_files import connect, production_files
-from core.maintenance.watcher import read_state
-from core.production import schema
+from jumpdeck.core.maintenance import locks
+from jumpdeck.core.maintenance.backup import last_good_backup
+from jumpdeck.core.maintenance.sqlite_files import connect, production_files
+from jumpdeck.core.maintenance.watcher import read_state
+from jumpdeck.core.production import schema
 
 if TYPE_CHECKING:
-    from core.context import Context
+    from jumpdeck.core.context import Context
 
 MIN_FREE_GB = 5.0
 WATCHER_STALE_HOURS = 48
@@ -94,7 +94,7 @@ class RollupState:
 
 def rollup_state(config, now: float | None = None) -> RollupState:  # noqa: ANN001
     """Blocking: one read of the rollup's `sources` table and a stat per production file."""
-    from core.production.rollup import RollupReader, rollup_path
+    from jumpdeck.core.production.rollup import RollupReader, rollup_path
 
     names = [f.path for f in production_files(config)]
     path = rollup_path(config)
@@ -190,7 +190,7 @@ async def check_health(ctx: Context, *, min_free_gb: float = MIN_FREE_GB) -> Hea
             reasons.append("the DB watcher has never run")
         elif watcher_age > WATCHER_STALE_HOURS * 3600:
             reasons.append(f"the DB watcher last ran {watcher_age / 3600:.0f} h ago")
-    from core.maintenance.rollover import pending_rollover
+    from jumpdeck.core.maintenance.rollover import pending_rollover
 
     pending = pending_rollover(config)
     if pending:

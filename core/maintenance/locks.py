@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.config import Config
-from core.errors import Conflict
+from jumpdeck.core.config import Config
+from jumpdeck.core.errors import Conflict
 
 KINDS = ("backup", "watcher", "rollover", "restore")
 _WORDS = {"backup": "a backup", "watcher": "the DB watcher", "rollover": "the archive rollover", "restore": "a restore"}

@@ -18,16 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import JumpdeckError, NotFound, ValidationError
-from core.identity import Operation, require
-from core.maintenance import locks
-from core.maintenance.backup import parse_name
-from core.maintenance.sqlite_files import check, checkpoint, connect, fsync_dir, fsync_path, is_wal, side_files
-from core.production import schema
+from jumpdeck.core.errors import JumpdeckError, NotFound, ValidationError
+from jumpdeck.core.identity import Operation, require
+from jumpdeck.core.maintenance import locks
+from jumpdeck.core.maintenance.backup import parse_name
+from jumpdeck.core.maintenance.sqlite_files import check, checkpoint, connect, fsync_dir, fsync_path, is_wal, side_files
+from jumpdeck.core.production import schema
 
 if TYPE_CHECKING:
-    from core.config import Config
-    from core.context import Context
+    from jumpdeck.core.config import Config
+    from jumpdeck.core.context import Context
 
 
 class RestoreFailed(JumpdeckError):
@@ -101,7 +101,7 @@ def _restore_sync(config: Config, backup: Path) -> RestoreResult:
         broken = None
         openers: list[int] = []
         if target.exists():
-            from core.maintenance.rollover import other_openers
+            from jumpdeck.core.maintenance.rollover import other_openers
 
             openers = [pid for pid in other_openers(target) if pid != os.getpid()]
             try:

@@ -38,19 +38,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator
 
-from core.config import Config
-from core.errors import Conflict, JumpdeckError, ValidationError
-from core.identity import Operation, require
-from core.maintenance import locks
-from core.maintenance.backup import Source, copy_verified
-from core.maintenance.sqlite_files import (
+from jumpdeck.core.config import Config
+from jumpdeck.core.errors import Conflict, JumpdeckError, ValidationError
+from jumpdeck.core.identity import Operation, require
+from jumpdeck.core.maintenance import locks
+from jumpdeck.core.maintenance.backup import Source, copy_verified
+from jumpdeck.core.maintenance.sqlite_files import (
     check, checkpoint, connect, count_rows, fsync_dir, fsync_path, production_files, side_files, wal_size,
 )
-from core.maintenance.streaming import Emitter, stream
-from core.production import schema
+from jumpdeck.core.maintenance.streaming import Emitter, stream
+from jumpdeck.core.production import schema
 
 if TYPE_CHECKING:
-    from core.context import Context
+    from jumpdeck.core.context import Context
 
 JOURNAL = ".rollover.json"
 CACHE_KIB = 256 * 1024

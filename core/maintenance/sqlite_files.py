@@ -7,8 +7,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.config import Config
-from core.production import schema
+from jumpdeck.core.config import Config
+from jumpdeck.core.production import schema
 
 BUSY_TIMEOUT_MS = 10_000
 

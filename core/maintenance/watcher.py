@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator
 
-from core.config import Config
-from core.identity import Operation, require
-from core.maintenance import locks
-from core.maintenance.sqlite_files import ProductionFile, checkpoint, connect, production_files, wal_size
-from core.production import schema
+from jumpdeck.core.config import Config
+from jumpdeck.core.identity import Operation, require
+from jumpdeck.core.maintenance import locks
+from jumpdeck.core.maintenance.sqlite_files import ProductionFile, checkpoint, connect, production_files, wal_size
+from jumpdeck.core.production import schema
 
 if TYPE_CHECKING:
-    from core.context import Context
+    from jumpdeck.core.context import Context
 
 ANALYZE_EVERY = 24 * 3600
 STATE_NAME = ".watcher_state.json"
@@ -124,10 +124,10 @@ def missing_indexes(conn: sqlite3.Connection) -> list[str] | None:
 
 
 def refresh_rollups_hook(config: Config, changed: list[ProductionFile], log: WatcherLog) -> None:
-    """Refresh the Charts rollups (`core.production.rollup.refresh_rollups`) when production
+    """Refresh the Charts rollups (`jumpdeck.core.production.rollup.refresh_rollups`) when production
     data changed, so the Charts screen's monthly figures follow the healed/changed files."""
     try:
-        from core.production import rollup
+        from jumpdeck.core.production import rollup
     except ImportError:
         return
     refresh = getattr(rollup, "refresh_rollups", None)

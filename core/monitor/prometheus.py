@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 from urllib.parse import quote_plus, urlsplit, urlunsplit
 
-from core.errors import JumpdeckError
+from jumpdeck.core.errors import JumpdeckError
 
 if TYPE_CHECKING:
     import httpx

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from core.identity import Actor, Operation, can, require
+from jumpdeck.core.identity import Actor, Operation, can, require
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from core.store.engine import Store
+    from jumpdeck.core.store.engine import Store
 
 # Pool statuses that mean "a run holds this VM".
 HELD_POOL_STATUSES = ("provisioning", "assigned")
@@ -110,8 +110,8 @@ def role_of(ip: str, links: RunLinks) -> str:
 def _load(session: Session, user: str | None) -> list[Resource]:
     from sqlalchemy import or_, select
 
-    from core.store.models import ProvisionRunRow as Run
-    from core.store.models import WorkloadVmRow as Vm
+    from jumpdeck.core.store.models import ProvisionRunRow as Run
+    from jumpdeck.core.store.models import WorkloadVmRow as Vm
 
     # Plain column rows, not ORM objects: a 1,000-VM refresh reads the store every 15 s.
     vm_columns = (Vm.vm_name, Vm.ip_address, Vm.status, Vm.project_id, Vm.occupy_user, Vm.ssh_user, Vm.ssh_port)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
-from core.monitor.prometheus import (
+from jumpdeck.core.monitor.prometheus import (
     SET_URL_REMEDY,
     PrometheusClient,
     PrometheusError,
@@ -24,11 +24,11 @@ from core.monitor.prometheus import (
     instance_regex,
     redact_url,
 )
-from core.monitor.resources import Resource, list_resources
+from jumpdeck.core.monitor.resources import Resource, list_resources
 
 if TYPE_CHECKING:
-    from core.context import Context
-    from core.settings import Settings
+    from jumpdeck.core.context import Context
+    from jumpdeck.core.settings import Settings
 
 HISTORY_SECONDS = 3600
 HISTORY_STEP = 120  # 31 points an hour: as wide as a sparkline cell, and light for 1,000 VMs

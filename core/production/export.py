@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
-from core.production.models import DayTotal, ItemTrend, MonthTotal, TopItem
+from jumpdeck.core.production.models import DayTotal, ItemTrend, MonthTotal, TopItem
 
 
 def table_of(result: Sequence[Any]) -> tuple[list[str], list[list[Any]]]:

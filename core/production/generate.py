@@ -23,13 +23,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Sequence
 
-from core.config import Config
-from core.errors import ValidationError
-from core.production.models import Item
-from core.production.schema import INDEXES, TABLE, archive_db_path, create_schema, live_db_path
+from jumpdeck.core.config import Config
+from jumpdeck.core.errors import ValidationError
+from jumpdeck.core.production.models import Item
+from jumpdeck.core.production.schema import INDEXES, TABLE, archive_db_path, create_schema, live_db_path
 
 if TYPE_CHECKING:
-    from core.context import Context
+    from jumpdeck.core.context import Context
 
 # Product families of a lens maker, as in the seed's item codes (e.g. BW0021).
 _FAMILIES = (("BW", "Biweekly"), ("MD", "1-Day Moist"), ("TR", "Toric"), ("CL", "Color"), ("MO", "Monthly"))
@@ -179,9 +179,9 @@ async def create_demo_data(ctx: Context, rows: int, years: Sequence[int] = (2025
     the monthly rollup so the first chart is fast."""
     import asyncio
 
-    from core.errors import Conflict
-    from core.identity import Operation, require
-    from core.production.rollup import refresh_rollups
+    from jumpdeck.core.errors import Conflict
+    from jumpdeck.core.identity import Operation, require
+    from jumpdeck.core.production.rollup import refresh_rollups
 
     ys, cutoff = _validate(rows, years, None)
     targets = {live_db_path(ctx.config) if y >= cutoff else archive_db_path(ctx.config, y) for y in ys}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from core.errors import JumpdeckError, NotFound, ValidationError
+from jumpdeck.core.errors import JumpdeckError, NotFound, ValidationError
 
 
 @dataclass(frozen=True)

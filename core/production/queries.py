@@ -22,17 +22,17 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from core.config import Config
-from core.production import source
-from core.production.cache import MISS, CacheStats, TTLCache
-from core.production.models import DateRange, DayTotal, Item, ItemTrend, LotRecord, MonthTotal, TopItem
-from core.production.rollup import RollupReader
-from core.production.schema import TABLE
+from jumpdeck.core.config import Config
+from jumpdeck.core.production import source
+from jumpdeck.core.production.cache import MISS, CacheStats, TTLCache
+from jumpdeck.core.production.models import DateRange, DayTotal, Item, ItemTrend, LotRecord, MonthTotal, TopItem
+from jumpdeck.core.production.rollup import RollupReader
+from jumpdeck.core.production.schema import TABLE
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from core.context import Context
+    from jumpdeck.core.context import Context
 
 MAX_THREADS = 4
 MAX_ITEMS_PER_TREND = 12
@@ -328,7 +328,7 @@ class ProductionData:
 
     async def item_trends(self, codes: Sequence[str], rng: DateRange) -> list[ItemTrend]:
         """Monthly quantity of each item over the range, in the order given."""
-        from core.errors import ValidationError
+        from jumpdeck.core.errors import ValidationError
 
         wanted = tuple(dict.fromkeys(c.strip() for c in codes if c.strip()))
         if not wanted:

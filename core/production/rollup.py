@@ -18,9 +18,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.config import Config
-from core.production import source
-from core.production.schema import TABLE, archive_db_path, archive_years, live_db_path
+from jumpdeck.core.config import Config
+from jumpdeck.core.production import source
+from jumpdeck.core.production.schema import TABLE, archive_db_path, archive_years, live_db_path
 
 log = logging.getLogger("jumpdeck.production")
 

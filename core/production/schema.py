@@ -11,7 +11,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from core.config import Config
+from jumpdeck.core.config import Config
 
 LIVE_DB_NAME = "production_analysis.db"
 ARCHIVE_RE = re.compile(r"^archive_(\d{4})\.db$")

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 from urllib.parse import quote
 
-from core.config import Config
-from core.production.models import ProductionLocked, ProductionUnavailable, QueryTimeout
-from core.production.schema import TABLE, archive_db_path, archive_years, live_db_path
+from jumpdeck.core.config import Config
+from jumpdeck.core.production.models import ProductionLocked, ProductionUnavailable, QueryTimeout
+from jumpdeck.core.production.schema import TABLE, archive_db_path, archive_years, live_db_path
 
 log = logging.getLogger("jumpdeck.production")
 T = TypeVar("T")

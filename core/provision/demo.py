@@ -1,4 +1,4 @@
-"""Demo logs for the sample runs `core.demo` creates, so the demo's run view has
+"""Demo logs for the sample runs `jumpdeck.core.demo` creates, so the demo's run view has
 something to replay: the steps each reached, in the mock runner's words."""
 
 from __future__ import annotations
@@ -7,14 +7,14 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.context import Context
+    from jumpdeck.core.context import Context
 
 
 async def seed_run_logs(ctx: Context) -> None:
     from sqlalchemy import select
 
-    from core.provision.templates import TEMPLATES
-    from core.store.models import ProvisionEventRow, ProvisionRunRow
+    from jumpdeck.core.provision.templates import TEMPLATES
+    from jumpdeck.core.store.models import ProvisionEventRow, ProvisionRunRow
 
     def go(session) -> None:  # noqa: ANN001
         for run in session.scalars(select(ProvisionRunRow)):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from core.provision.templates import Template
+from jumpdeck.core.provision.templates import Template
 
 PENDING, RUNNING, COMPLETED, FAILED, CANCELED = "PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELED"
 LIVE_STATUSES = (PENDING, RUNNING)

@@ -9,7 +9,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import JumpdeckError, ValidationError
+from jumpdeck.core.errors import JumpdeckError, ValidationError
 
 _WHERE = re.compile(r"\((\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]+):(\d+)\) is not in jumpdeck's known_hosts")
 

@@ -17,16 +17,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from core import activity
-from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from core.identity import Actor, Operation, require
-from core.secrets import Secret
+from jumpdeck.core import activity
+from jumpdeck.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from jumpdeck.core.identity import Actor, Operation, require
+from jumpdeck.core.secrets import Secret
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from core.secrets import SecretBox
-    from core.store.engine import Store
+    from jumpdeck.core.secrets import SecretBox
+    from jumpdeck.core.store.engine import Store
 
 AVAILABLE, PROVISIONING, ASSIGNED = "available", "provisioning", "assigned"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -92,7 +92,7 @@ class Pool:
         require(actor, Operation.VIEW)
         from sqlalchemy import select
 
-        from core.store.models import WorkloadVmRow
+        from jumpdeck.core.store.models import WorkloadVmRow
 
         return await self.store.run(lambda s: [_to_vm(r) for r in s.scalars(select(WorkloadVmRow).order_by(WorkloadVmRow.vm_name))])
 
@@ -103,7 +103,7 @@ class Pool:
         token = self._box().encrypt(ssh_password) if ssh_password else None
         from sqlalchemy import select
 
-        from core.store.models import WorkloadVmRow
+        from jumpdeck.core.store.models import WorkloadVmRow
 
         def go(session: Session) -> PoolVm:
             if session.scalar(select(WorkloadVmRow.id).where(WorkloadVmRow.vm_name == name)) is not None:
@@ -124,7 +124,7 @@ class Pool:
         token = self._box().encrypt(password) if password else None
         from sqlalchemy import select
 
-        from core.store.models import WorkloadVmRow
+        from jumpdeck.core.store.models import WorkloadVmRow
 
         def go(session: Session) -> None:
             row = session.scalar(select(WorkloadVmRow).where(WorkloadVmRow.vm_name == name))
@@ -144,7 +144,7 @@ class Pool:
         require(actor, Operation.VIEW)
         from sqlalchemy import select
 
-        from core.store.models import WorkloadVmRow
+        from jumpdeck.core.store.models import WorkloadVmRow
 
         def go(session: Session) -> StoredLogin | None:
             query = select(WorkloadVmRow).where(WorkloadVmRow.ip_address == host.strip("[]"))
@@ -171,7 +171,7 @@ class Pool:
         require(actor, Operation.MANAGE_POOL)
         from sqlalchemy import select
 
-        from core.store.models import WorkloadVmRow
+        from jumpdeck.core.store.models import WorkloadVmRow
 
         def go(session: Session) -> None:
             row = session.scalar(select(WorkloadVmRow).where(WorkloadVmRow.vm_name == name))
@@ -191,7 +191,7 @@ def allocate_in(session: Session, actor: Actor, run_id: int, count: int) -> list
     Conflict (the caller's transaction then rolls back, so nothing is half-taken)."""
     from sqlalchemy import func, select, update
 
-    from core.store.models import WorkloadVmRow
+    from jumpdeck.core.store.models import WorkloadVmRow
 
     if count <= 0:
         return []
@@ -228,7 +228,7 @@ def release_in(session: Session, actor: Actor, run_id: int, reason: str) -> int:
     """Return every VM of `run_id` to the pool. Returns how many were released."""
     from sqlalchemy import select, update
 
-    from core.store.models import WorkloadVmRow
+    from jumpdeck.core.store.models import WorkloadVmRow
 
     names = session.scalars(select(WorkloadVmRow.vm_name).where(WorkloadVmRow.project_id == run_id)).all()
     if not names:
@@ -245,7 +245,7 @@ def assign_in(session: Session, run_id: int) -> None:
     """A COMPLETED run keeps its VMs until it is torn down."""
     from sqlalchemy import update
 
-    from core.store.models import WorkloadVmRow
+    from jumpdeck.core.store.models import WorkloadVmRow
 
     session.execute(update(WorkloadVmRow).where(WorkloadVmRow.project_id == run_id)
                     .values(status=ASSIGNED).execution_options(synchronize_session=False))

@@ -13,7 +13,7 @@ import signal
 import time
 from pathlib import Path
 
-WORKER_MODULE = "core.provision.worker"
+WORKER_MODULE = "jumpdeck.core.provision.worker"
 _PR_SET_CHILD_SUBREAPER = 36
 
 

@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import AsyncIterator
 
-from core.provision.events import (
+from jumpdeck.core.provision.events import (
     STEP_MARKER,
     RunEvent,
     RunOutcome,

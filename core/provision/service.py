@@ -1,7 +1,7 @@
 """Durable provisioning runs (seeds 001, 002, 004).
 
 `start` records the run (PENDING), takes its VMs atomically and launches a detached
-worker process (`python -m core.provision.worker`) in its own session, so the playbook
+worker process (`python -m jumpdeck.core.provision.worker`) in its own session, so the playbook
 goes on when the jumpdeck that started it exits or its SSH link drops. The worker
 persists every event in `provision_events` as it arrives and keeps `status` and the
 seed's `details` JSON in step. Any process follows a run by reading events after the
@@ -21,11 +21,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator
 
-from core import activity
-from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from core.identity import Actor, Operation, require
-from core.provision import pool
-from core.provision.events import (
+from jumpdeck.core import activity
+from jumpdeck.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from jumpdeck.core.identity import Actor, Operation, require
+from jumpdeck.core.provision import pool
+from jumpdeck.core.provision.events import (
     CANCELED,
     COMPLETED,
     FAILED,
@@ -36,16 +36,15 @@ from core.provision.events import (
     RunEvent,
     RunHost,
 )
-from core.provision.process import kill_tree, worker_alive
-from core.provision.templates import get_template
+from jumpdeck.core.provision.process import kill_tree, worker_alive
+from jumpdeck.core.provision.templates import get_template
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from core.config import Config
-    from core.store.engine import Store
+    from jumpdeck.core.config import Config
+    from jumpdeck.core.store.engine import Store
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 _DNS_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_-]{0,99}$")
 # A PENDING run without a live worker is only "interrupted" after this long: the
@@ -93,7 +92,7 @@ class RunInfo:
 
 
 def _utcnow() -> datetime:
-    from core.store.models import utcnow
+    from jumpdeck.core.store.models import utcnow
 
     return utcnow()
 
@@ -133,7 +132,7 @@ def validate_packages(packages: list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 def set_status_in(session: Session, row, status: str, *, error: str | None = None) -> None:  # noqa: ANN001
     """Status column and details.status move together (seed 001)."""
-    from core.store.models import ProvisionEventRow
+    from jumpdeck.core.store.models import ProvisionEventRow
 
     row.status = status
     details = dict(row.details or {})
@@ -152,7 +151,7 @@ def finish_in(session: Session, actor: Actor, run_id: int, status: str, *, error
               resources: dict | None = None) -> bool:
     """Move a live run to its terminal status and settle its VMs. False when another
     process got there first (the run is already terminal)."""
-    from core.store.models import ProvisionRunRow
+    from jumpdeck.core.store.models import ProvisionRunRow
 
     # Locked (PostgreSQL) so a worker setting RUNNING and a cancel cannot both win.
     row = session.get(ProvisionRunRow, run_id, with_for_update=True)
@@ -200,7 +199,7 @@ class ProvisionService:
         require(actor, Operation.VIEW)
         from sqlalchemy import select
 
-        from core.store.models import ProvisionRunRow
+        from jumpdeck.core.store.models import ProvisionRunRow
 
         def go(session: Session) -> list[RunInfo]:
             stmt = select(ProvisionRunRow).order_by(ProvisionRunRow.id.desc()).limit(limit)
@@ -212,7 +211,7 @@ class ProvisionService:
 
     async def get(self, actor: Actor, run_id: int) -> RunInfo:
         require(actor, Operation.VIEW)
-        from core.store.models import ProvisionRunRow
+        from jumpdeck.core.store.models import ProvisionRunRow
 
         def go(session: Session) -> RunInfo:
             row = session.get(ProvisionRunRow, run_id)
@@ -226,7 +225,7 @@ class ProvisionService:
         require(actor, Operation.VIEW)
         from sqlalchemy import select
 
-        from core.store.models import ProvisionEventRow
+        from jumpdeck.core.store.models import ProvisionEventRow
 
         def go(session: Session) -> list[RunEvent]:
             stmt = (select(ProvisionEventRow).where(ProvisionEventRow.run_id == run_id, ProvisionEventRow.id > after_id)
@@ -325,7 +324,7 @@ class ProvisionService:
         def insert(session: Session) -> RunInfo:
             from sqlalchemy import func, select
 
-            from core.store.models import ProvisionEventRow, ProvisionRunRow
+            from jumpdeck.core.store.models import ProvisionEventRow, ProvisionRunRow
 
             live = session.scalar(select(func.count()).select_from(ProvisionRunRow)
                                   .where(ProvisionRunRow.status.in_(LIVE_STATUSES)))
@@ -375,13 +374,13 @@ class ProvisionService:
     def _spawn_worker(self, info: RunInfo) -> int:
         run_dir = Path(info.artifact_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-        args = [sys.executable, "-m", "core.provision.worker", "--home", str(self.config.home)]
+        args = [sys.executable, "-m", "jumpdeck.core.provision.worker", "--home", str(self.config.home)]
         if self.config.store_url:
             args += ["--store-url", self.config.store_url]
         args.append(str(info.id))
         with open(run_dir / "worker.log", "ab") as log:
             # A new session: the worker survives its starter's exit, SIGHUP and Ctrl-C.
-            proc = subprocess.Popen(args, cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            proc = subprocess.Popen(args, cwd=str(self.config.home), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                     start_new_session=True, close_fds=True)
         return proc.pid
 
@@ -391,7 +390,7 @@ class ProvisionService:
         a grace period). With `wait`, wait that long for CANCELED, then kill the worker
         tree from here if it has not obeyed."""
         require(actor, Operation.PROVISION)
-        from core.store.models import ProvisionRunRow
+        from jumpdeck.core.store.models import ProvisionRunRow
 
         def flag(session: Session) -> RunInfo:
             row = session.get(ProvisionRunRow, run_id)
@@ -431,7 +430,7 @@ class ProvisionService:
             raise Conflict(f"Run {run_id} ({info.service_name}) is still {info.status}.", remedy="Cancel it instead.")
         if info.runner == "ansible" and info.status == COMPLETED and not info.details.get("teardown"):
             await self._run_teardown_playbook(info)
-        from core.store.models import ProvisionRunRow
+        from jumpdeck.core.store.models import ProvisionRunRow
 
         def go(session: Session) -> RunInfo:
             row = session.get(ProvisionRunRow, run_id)
@@ -445,17 +444,17 @@ class ProvisionService:
         return await self.store.run(go)
 
     async def _run_teardown_playbook(self, info: RunInfo) -> None:
-        from core.provision.events import RunSpec
-        from core.provision.runner import AnsibleRunner
-        from core.provision.templates import PLAYBOOKS_DIR
-        from core.store.models import ProvisionEventRow
+        from jumpdeck.core.provision.events import RunSpec
+        from jumpdeck.core.provision.runner import AnsibleRunner
+        from jumpdeck.core.package_data import playbooks_dir
+        from jumpdeck.core.store.models import ProvisionEventRow
 
         cfg = info.details.get("config") or {}
         spec = RunSpec(run_id=info.id, service_name=info.service_name, template=get_template(info.template),
                        hosts=host_specs(info.details), data_dir=self.config.runs_dir / str(info.id) / "teardown",
                        connection=cfg.get("connection", "ssh"), known_hosts=self.config.known_hosts_path,
                        ssh_key=cfg.get("ssh_key"), python=cfg.get("python", "/usr/bin/python3"),
-                       root_dir=cfg.get("root_dir", "/opt/jumpdeck"), playbook=PLAYBOOKS_DIR / "teardown.yml")
+                       root_dir=cfg.get("root_dir", "/opt/jumpdeck"), playbook=playbooks_dir() / "teardown.yml")
         runner = AnsibleRunner()
         pending: list[RunEvent] = [RunEvent("line", "PLAY [teardown]", "started")]
 
@@ -479,7 +478,7 @@ class ProvisionService:
         require(actor, Operation.PROVISION)
         from sqlalchemy import delete
 
-        from core.store.models import ProvisionEventRow, ProvisionRunRow
+        from jumpdeck.core.store.models import ProvisionEventRow, ProvisionRunRow
 
         def go(session: Session) -> None:
             row = session.get(ProvisionRunRow, run_id)
@@ -498,7 +497,7 @@ class ProvisionService:
         """Runs whose worker is gone are FAILED ("interrupted") and their VMs released."""
         from sqlalchemy import select
 
-        from core.store.models import ProvisionRunRow
+        from jumpdeck.core.store.models import ProvisionRunRow
 
         live = await self.store.run(lambda s: [_to_info(r) for r in s.scalars(
             select(ProvisionRunRow).where(ProvisionRunRow.status.in_(LIVE_STATUSES)))])
@@ -512,7 +511,7 @@ class ProvisionService:
 
 
 def _set_pid(session: Session, run_id: int, pid: int) -> None:
-    from core.store.models import ProvisionRunRow
+    from jumpdeck.core.store.models import ProvisionRunRow
 
     row = session.get(ProvisionRunRow, run_id)
     if row is not None and row.worker_pid is None:

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import ValidationError
-
-PLAYBOOKS_DIR = Path(__file__).resolve().parents[2] / "playbooks"
+from jumpdeck.core.errors import ValidationError
+from jumpdeck.core.package_data import playbooks_dir
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ class Template:
 
     @property
     def playbook(self) -> Path:
-        return PLAYBOOKS_DIR / f"{self.name}.yml"
+        return playbooks_dir() / f"{self.name}.yml"
 
 
 TEMPLATES: dict[str, Template] = {

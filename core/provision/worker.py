@@ -1,4 +1,4 @@
-"""The detached worker of one provisioning run: `python -m core.provision.worker RUN_ID`.
+"""The detached worker of one provisioning run: `python -m jumpdeck.core.provision.worker RUN_ID`.
 
 It runs in its own session (so the starter's exit, SIGHUP or Ctrl-C do not reach it),
 makes itself a child subreaper (so ansible's setsid() workers stay in its tree), runs the
@@ -16,12 +16,12 @@ import signal
 import sys
 from pathlib import Path
 
-from core.identity import Actor, Role
-from core.provision.events import CANCELED, COMPLETED, FAILED, RUNNING, TERMINAL_STATUSES, RunEvent, RunSpec
-from core.provision.process import become_subreaper, kill_tree
-from core.provision.runner import make_runner
-from core.provision.service import CANCEL_GRACE_SECONDS, finish_in, host_specs, resources_for, set_status_in
-from core.provision.templates import get_template
+from jumpdeck.core.identity import Actor, Role
+from jumpdeck.core.provision.events import CANCELED, COMPLETED, FAILED, RUNNING, TERMINAL_STATUSES, RunEvent, RunSpec
+from jumpdeck.core.provision.process import become_subreaper, kill_tree
+from jumpdeck.core.provision.runner import make_runner
+from jumpdeck.core.provision.service import CANCEL_GRACE_SECONDS, finish_in, host_specs, resources_for, set_status_in
+from jumpdeck.core.provision.templates import get_template
 
 log = logging.getLogger("jumpdeck.provision.worker")
 # Events are written in batches: whatever has arrived while the last batch was being
@@ -40,7 +40,7 @@ class Worker:
         self.timed_out = False
 
     def _load(self, session):  # noqa: ANN001, ANN202
-        from core.store.models import ProvisionRunRow
+        from jumpdeck.core.store.models import ProvisionRunRow
 
         row = session.get(ProvisionRunRow, self.run_id, with_for_update=True)
         if row is None:
@@ -53,9 +53,9 @@ class Worker:
         return row.service_name, row.template, row.runner, row.created_by, dict(row.details), bool(row.cancel_requested)
 
     def _persist(self, session, events: list[RunEvent]) -> None:  # noqa: ANN001
-        from core.store.models import ProvisionEventRow, ProvisionRunRow
+        from jumpdeck.core.store.models import ProvisionEventRow, ProvisionRunRow
 
-        from core.store.models import utcnow
+        from jumpdeck.core.store.models import utcnow
 
         step_events = [e for e in events if e.kind == "step" and e.step]
         now = utcnow()
@@ -95,7 +95,7 @@ class Worker:
                 return
 
     async def _watch_cancel(self, runner, timeout: float) -> None:  # noqa: ANN001
-        from core.store.models import ProvisionRunRow
+        from jumpdeck.core.store.models import ProvisionRunRow
 
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -174,9 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store-url")
     parser.add_argument("run_id", type=int)
     args = parser.parse_args(argv)
-    from core.config import load_config
-    from core.context import setup_logging
-    from core.store.engine import open_store
+    from jumpdeck.core.config import load_config
+    from jumpdeck.core.context import setup_logging
+    from jumpdeck.core.store.engine import open_store
 
     config = load_config(cli={"home": args.home, "store_url": args.store_url})
     setup_logging(config)

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import Conflict, NotFound, ValidationError
-from core.identity import Role
+from jumpdeck.core.errors import Conflict, NotFound, ValidationError
+from jumpdeck.core.identity import Role
 
 if TYPE_CHECKING:
-    from core.identity import Actor
-    from core.users import PublicKey, UserService
+    from jumpdeck.core.identity import Actor
+    from jumpdeck.core.users import PublicKey, UserService
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class ImportedKey:
 
 def _key_part(line: str) -> str:
     """Drop authorized_keys options (from=..., command=...) before the key type."""
-    from core.users import KEY_TYPES
+    from jumpdeck.core.users import KEY_TYPES
 
     words = line.split()
     for index, word in enumerate(words):
@@ -39,7 +39,7 @@ def _key_part(line: str) -> str:
 
 def parse_authorized_keys(text: str, *, source: str) -> list[tuple[int, PublicKey | None, str]]:
     """(line number, key or None, user name or the reason it was skipped)."""
-    from core.users import parse_public_key, validate_user_name
+    from jumpdeck.core.users import parse_public_key, validate_user_name
 
     out: list[tuple[int, PublicKey | None, str]] = []
     for line_no, raw in enumerate(text.splitlines(), start=1):

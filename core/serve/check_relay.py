@@ -23,15 +23,15 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable
 
-from core.errors import JumpdeckError, NotFound, PermissionDenied, StoreError, ValidationError
-from core.servers.checks import CheckEngine, CheckProgress, CheckResult, CheckTarget
-from core.servers.fleet_checks import CheckRound
+from jumpdeck.core.errors import JumpdeckError, NotFound, PermissionDenied, StoreError, ValidationError
+from jumpdeck.core.servers.checks import CheckEngine, CheckProgress, CheckResult, CheckTarget
+from jumpdeck.core.servers.fleet_checks import CheckRound
 
 if TYPE_CHECKING:
-    from core.config import Config
-    from core.context import Context
-    from core.identity import Actor
-    from core.servers.registry import ServerInfo
+    from jumpdeck.core.config import Config
+    from jumpdeck.core.context import Context
+    from jumpdeck.core.identity import Actor
+    from jumpdeck.core.servers.registry import ServerInfo
 
 log = logging.getLogger("jumpdeck.serve")
 CHECK_OPS = ("round", "check")
@@ -73,7 +73,7 @@ class SharedCheckEngine(CheckEngine):
 
 class CheckRelay:
     def __init__(self, ctx: Context) -> None:
-        from core.servers.registry import ServerRegistry
+        from jumpdeck.core.servers.registry import ServerRegistry
 
         config = ctx.config
         self.engine = SharedCheckEngine(concurrency=config.check_concurrency, timeout=config.check_timeout)
@@ -90,7 +90,7 @@ class CheckRelay:
 
         try:
             if request["op"] == "check":
-                from core.servers.checks import check_server
+                from jumpdeck.core.servers.checks import check_server
 
                 result = await check_server(self.engine, self.registry, actor, int(request["id"]))
                 await send({"ok": True, "result": result.as_json()})
@@ -121,7 +121,7 @@ async def open_request(config: Config, request: dict[str, Any], timeout: float, 
     """Send a session's request to its server; the open connection and the first reply.
     A refusal raises its own error; a server that is gone or silent, a StoreError with
     the caller's sentence (`unreachable`, or `stopped` as sentence and remedy)."""
-    from core.serve.control import socket_path
+    from jumpdeck.core.serve.control import socket_path
 
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(str(socket_path(config))),
@@ -196,7 +196,7 @@ class RemoteFleetChecks:
         return CheckResult.from_json(reply["result"])
 
     async def servers(self, actor: Actor) -> list[ServerInfo]:
-        from core.serve.session_boot import list_servers
+        from jumpdeck.core.serve.session_boot import list_servers
 
         return await list_servers(self.config, actor)
 

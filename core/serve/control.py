@@ -27,16 +27,16 @@ import struct
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import ConfigError, JumpdeckError, NotFound, PermissionDenied, StoreError
-from core.identity import Actor, Operation, Role, UserStatus, require
-from core.serve import session_boot
-from core.serve.check_relay import CHECK_OPS, error_reply
-from core.serve.session_boot import BOOT_OPS
-from core.serve.sessions import LiveSession
+from jumpdeck.core.errors import ConfigError, JumpdeckError, NotFound, PermissionDenied, StoreError
+from jumpdeck.core.identity import Actor, Operation, Role, UserStatus, require
+from jumpdeck.core.serve import session_boot
+from jumpdeck.core.serve.check_relay import CHECK_OPS, error_reply
+from jumpdeck.core.serve.session_boot import BOOT_OPS
+from jumpdeck.core.serve.sessions import LiveSession
 
 if TYPE_CHECKING:
-    from core.config import Config
-    from core.serve.server import ServeServer
+    from jumpdeck.core.config import Config
+    from jumpdeck.core.serve.server import ServeServer
 
 log = logging.getLogger("jumpdeck.serve")
 SOCKET_NAME = "serve.sock"
@@ -137,7 +137,7 @@ class ControlServer:
         def lookup(session) -> Actor:  # noqa: ANN001
             from sqlalchemy import select
 
-            from core.store.models import UserRow
+            from jumpdeck.core.store.models import UserRow
 
             row = session.scalar(select(UserRow).where(UserRow.name == name))
             if row is None:

@@ -10,7 +10,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError
+from jumpdeck.core.errors import ConfigError
 
 HOST_KEY_NAME = "ssh_host_ed25519_key"
 

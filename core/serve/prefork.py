@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 
-from core.errors import JumpdeckError
+from jumpdeck.core.errors import JumpdeckError
 
 log = logging.getLogger("jumpdeck.serve")
 START_TIMEOUT = 60.0
@@ -41,7 +41,7 @@ class Prefork:
             # -OO: no docstrings in the starter, so none in any session (SQLAlchemy's
             # alone are megabytes); nothing jumpdeck loads reads them at run time.
             self._process = subprocess.Popen(
-                [sys.executable, "-OO", "-m", "tui.serve_zygote", str(theirs.fileno())],
+                [sys.executable, "-OO", "-m", "jumpdeck.tui.serve_zygote", str(theirs.fileno())],
                 pass_fds=[theirs.fileno()], env=self._env, cwd=self._cwd, stdin=subprocess.DEVNULL,
                 start_new_session=True)
         finally:

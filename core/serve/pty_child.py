@@ -18,7 +18,7 @@ import termios
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
-    from core.serve.prefork import Prefork
+    from jumpdeck.core.serve.prefork import Prefork
 
 log = logging.getLogger("jumpdeck.serve")
 READ_CHUNK = 65536

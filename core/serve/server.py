@@ -19,16 +19,16 @@ from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
-from core.context import ACTOR_ENV, ORIGIN_ENV, SERVE_SESSION_ENV
-from core.errors import Conflict, JumpdeckError
-from core.identity import Actor, Operation, UserStatus, denial
-from core.serve.sessions import SessionLimits, SessionTable
+from jumpdeck.core.context import ACTOR_ENV, ORIGIN_ENV, SERVE_SESSION_ENV
+from jumpdeck.core.errors import Conflict, JumpdeckError
+from jumpdeck.core.identity import Actor, Operation, UserStatus, denial
+from jumpdeck.core.serve.sessions import SessionLimits, SessionTable
 
 if TYPE_CHECKING:
-    from core.context import Context
-    from core.serve.prefork import Prefork
-    from core.serve.pty_child import PtyChild
-    from core.users import User
+    from jumpdeck.core.context import Context
+    from jumpdeck.core.serve.prefork import Prefork
+    from jumpdeck.core.serve.pty_child import PtyChild
+    from jumpdeck.core.users import User
 
 log = logging.getLogger("jumpdeck.serve")
 
@@ -64,7 +64,7 @@ class ServeOptions:
 
 def child_command(home: Path, *, demo: bool) -> tuple[str, ...]:
     """The child runs this interpreter's jumpdeck on the same data dir (and store)."""
-    argv = [sys.executable, "-m", "tui.cli"]
+    argv = [sys.executable, "-m", "jumpdeck.tui.cli"]
     if demo:  # the demo home is <home>/demo; --demo derives it again in the child
         argv += ["--home", str(home.parent), "--demo"]
     else:
@@ -90,14 +90,14 @@ class ServeServer:
         self.port = options.port
         self.prefork: Prefork | None = None
         self._starting_prefork: Prefork | None = None
-        from core.serve.check_relay import CheckRelay
+        from jumpdeck.core.serve.check_relay import CheckRelay
 
         self.checks = CheckRelay(ctx)  # every session's rounds of checks run here
 
     # ----------------------------------------------------------------- running
     async def start(self) -> None:
-        from core.serve.control import ControlServer
-        from core.serve.hostkey import default_host_key_path, load_or_create_host_key
+        from jumpdeck.core.serve.control import ControlServer
+        from jumpdeck.core.serve.hostkey import default_host_key_path, load_or_create_host_key
 
         key_path = self.options.host_key or default_host_key_path(self.ctx.config.home)
         host_key, created = await asyncio.to_thread(load_or_create_host_key, key_path)
@@ -121,14 +121,14 @@ class ServeServer:
                            remedy="Choose another --listen port, or stop what is using this one.") from None
         self.port = self._listener.sockets[0].getsockname()[1]
         self._sweeper = asyncio.create_task(self._sweep_idle())
-        if self.options.prefork and self.options.child_argv[1:3] == ("-m", "tui.cli"):
+        if self.options.prefork and self.options.child_argv[1:3] == ("-m", "jumpdeck.tui.cli"):
             # Warming up takes as long as one jumpdeck start; listen meanwhile (the
             # first sessions then start by fork + exec).
             self.spawn(self._start_prefork())
         log.info("serve-ssh listening on %s:%s", self.options.host, self.port)
 
     async def _start_prefork(self) -> None:
-        from core.serve.prefork import Prefork
+        from jumpdeck.core.serve.prefork import Prefork
 
         prefork = Prefork(self._base_env(), str(self.ctx.config.home))
         self._starting_prefork = prefork
@@ -376,7 +376,7 @@ class _Session(asyncssh.SSHServerSession):
         except Conflict as error:
             self._refuse(f"jumpdeck: {error}\r\n")
             return
-        from core.serve.pty_child import PtyChild
+        from jumpdeck.core.serve.pty_child import PtyChild
 
         actor = _actor_for(user, self.connection.address)
         env = self.server.child_env(actor, self.term, dict(self.chan.get_environment()))

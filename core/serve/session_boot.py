@@ -21,14 +21,14 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core.context import ORIGIN_ENV
-from core.errors import JumpdeckError, StoreError
-from core.identity import Actor, Role, UserStatus
+from jumpdeck.core.context import ORIGIN_ENV
+from jumpdeck.core.errors import JumpdeckError, StoreError
+from jumpdeck.core.identity import Actor, Role, UserStatus
 
 if TYPE_CHECKING:
-    from core.config import Config
-    from core.context import Context
-    from core.servers.registry import ServerInfo
+    from jumpdeck.core.config import Config
+    from jumpdeck.core.context import Context
+    from jumpdeck.core.servers.registry import ServerInfo
 
 BOOT_OPS = ("hello", "servers")
 TIMEOUT = 10.0
@@ -46,7 +46,7 @@ async def answer(ctx: Context, actor: Actor, request: dict[str, Any]) -> dict[st
                 "settings": settings.values,
                 "store": {"url_display": store.url_display, "kind": store.kind,
                           "degraded_reason": store.degraded_reason}}
-    from core.servers.registry import ServerRegistry
+    from jumpdeck.core.servers.registry import ServerRegistry
 
     servers = await ServerRegistry(ctx.store, ctx.secrets).list(actor)
     return {"ok": True, "servers": [s.as_json() for s in servers]}
@@ -70,7 +70,7 @@ async def _ask(config: Config, request: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _ask_once(config: Config, request: dict[str, Any]) -> dict[str, Any]:
-    from core.serve.check_relay import RECONNECT, open_request
+    from jumpdeck.core.serve.check_relay import RECONNECT, open_request
 
     _, writer, reply = await open_request(
         config, request, TIMEOUT, unreachable="The serve-ssh server, which this session starts from, does not answer.",
@@ -97,7 +97,7 @@ async def hello(config: Config, user: str) -> Hello:
 
 async def list_servers(config: Config, actor: Actor) -> list[ServerInfo]:
     """The fleet as `ServerRegistry.list` gives it, listed by the server for `actor`."""
-    from core.servers.registry import ServerInfo
+    from jumpdeck.core.servers.registry import ServerInfo
 
     reply = await _ask(config, {"op": "servers", "by": actor.user})
     return [ServerInfo.from_json(s) for s in reply["servers"]]

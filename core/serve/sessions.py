@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from core.errors import Conflict, NotFound
+from jumpdeck.core.errors import Conflict, NotFound
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable
 
-from core.identity import Actor, Operation, require
-from core.servers.drivers import HINTS, DriverError, ErrorKind, load_driver
-from core.servers.registry import Credentials, DbType, ServerSpec, validate
+from jumpdeck.core.identity import Actor, Operation, require
+from jumpdeck.core.servers.drivers import HINTS, DriverError, ErrorKind, load_driver
+from jumpdeck.core.servers.registry import Credentials, DbType, ServerSpec, validate
 
 if TYPE_CHECKING:
-    from core.servers.registry import ServerRegistry
+    from jumpdeck.core.servers.registry import ServerRegistry
 
 log = logging.getLogger("jumpdeck.checks")
 

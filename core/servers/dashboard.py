@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from core import activity
-from core.errors import Conflict, JumpdeckError, NotFound, ValidationError
-from core.identity import Actor, Operation, require
-from core.servers.drivers import DatabaseInfo, DriverError, ErrorKind, load_driver
+from jumpdeck.core import activity
+from jumpdeck.core.errors import Conflict, JumpdeckError, NotFound, ValidationError
+from jumpdeck.core.identity import Actor, Operation, require
+from jumpdeck.core.servers.drivers import DatabaseInfo, DriverError, ErrorKind, load_driver
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from core.servers.checks import CheckEngine
-    from core.servers.registry import ServerInfo, ServerRegistry
+    from jumpdeck.core.servers.checks import CheckEngine
+    from jumpdeck.core.servers.registry import ServerInfo, ServerRegistry
 
 log = logging.getLogger("jumpdeck.dashboard")
 
@@ -91,7 +91,7 @@ class DashboardService:
         require(actor, Operation.VIEW)
         from sqlalchemy import select
 
-        from core.store.models import CorpRow, ServerRow
+        from jumpdeck.core.store.models import CorpRow, ServerRow
 
         def query(session: Session) -> list[CorpInfo]:
             if session.get(ServerRow, server_id) is None:
@@ -145,7 +145,7 @@ class DashboardService:
         except DriverError as error:
             raise ServerError.from_driver(info.name, error) from None
 
-        from core.store.models import CorpRow
+        from jumpdeck.core.store.models import CorpRow
 
         def record(session: Session) -> CorpInfo:
             row = CorpRow(server_id=server_id, code=code, name=name, db_name=db_name, status="ok")

@@ -9,8 +9,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from core.servers.checks import CheckResult
-from core.servers.registry import DbType, ServerInfo
+from jumpdeck.core.servers.checks import CheckResult
+from jumpdeck.core.servers.registry import DbType, ServerInfo
 
 
 class LiveState(str, enum.Enum):

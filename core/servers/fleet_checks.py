@@ -14,13 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, AsyncIterator, Iterable, Protocol
 
-from core.context import in_serve_session
+from jumpdeck.core.context import in_serve_session
 
 if TYPE_CHECKING:
-    from core.context import Context
-    from core.identity import Actor
-    from core.servers.checks import CheckEngine, CheckProgress, CheckResult
-    from core.servers.registry import ServerInfo, ServerRegistry
+    from jumpdeck.core.context import Context
+    from jumpdeck.core.identity import Actor
+    from jumpdeck.core.servers.checks import CheckEngine, CheckProgress, CheckResult
+    from jumpdeck.core.servers.registry import ServerInfo, ServerRegistry
 
 
 @dataclass
@@ -61,7 +61,7 @@ class LocalFleetChecks:
         return CheckRound(ids, self.engine.check_round(targets, sequential=sequential))
 
     async def check_one(self, actor: Actor, server_id: int) -> CheckResult:
-        from core.servers.checks import check_server
+        from jumpdeck.core.servers.checks import check_server
 
         return await check_server(self.engine, self.registry, actor, server_id)
 
@@ -76,11 +76,11 @@ def open_fleet_checks(ctx: Context, engine: CheckEngine | None = None,
                       registry: ServerRegistry | None = None) -> FleetChecks:
     """The serve-ssh server's checks inside one of its sessions, this process's otherwise."""
     if in_serve_session():
-        from core.serve.check_relay import RemoteFleetChecks
+        from jumpdeck.core.serve.check_relay import RemoteFleetChecks
 
         return RemoteFleetChecks(ctx.config)
-    from core.servers.checks import CheckEngine
-    from core.servers.registry import ServerRegistry
+    from jumpdeck.core.servers.checks import CheckEngine
+    from jumpdeck.core.servers.registry import ServerRegistry
 
     engine = engine or CheckEngine(concurrency=ctx.config.check_concurrency, timeout=ctx.config.check_timeout)
     return LocalFleetChecks(engine, registry or ServerRegistry(ctx.store, ctx.secrets))

@@ -15,18 +15,18 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable
 
-from core import activity
-from core.errors import Conflict, NotFound, ValidationError
-from core.identity import Actor, Operation, require
-from core.secrets import Secret
+from jumpdeck.core import activity
+from jumpdeck.core.errors import Conflict, NotFound, ValidationError
+from jumpdeck.core.identity import Actor, Operation, require
+from jumpdeck.core.secrets import Secret
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from core.servers.checks import CheckTarget
+    from jumpdeck.core.servers.checks import CheckTarget
 
-    from core.secrets import SecretBox
-    from core.store.engine import Store
+    from jumpdeck.core.secrets import SecretBox
+    from jumpdeck.core.store.engine import Store
 
 
 class DbType(str, enum.Enum):
@@ -289,7 +289,7 @@ class ServerRegistry:
         require(actor, Operation.VIEW)
         from sqlalchemy import case, func, select
 
-        from core.store.models import CorpRow, ServerRow
+        from jumpdeck.core.store.models import CorpRow, ServerRow
 
         def query(session: Session) -> list[ServerInfo]:
             stmt = select(ServerRow).order_by(ServerRow.name_key)
@@ -318,7 +318,7 @@ class ServerRegistry:
         require(actor, Operation.VIEW)
         from sqlalchemy import select
 
-        from core.store.models import ServerRow
+        from jumpdeck.core.store.models import ServerRow
 
         def query(session: Session) -> ServerInfo:
             row = session.scalar(select(ServerRow).where(ServerRow.name_key == name_key(name)))
@@ -331,7 +331,7 @@ class ServerRegistry:
     def _info(self, session: Session, server_id: int) -> ServerInfo:
         from sqlalchemy import select
 
-        from core.store.models import CorpRow, ServerRow
+        from jumpdeck.core.store.models import CorpRow, ServerRow
 
         row = session.get(ServerRow, server_id)
         if row is None:
@@ -343,7 +343,7 @@ class ServerRegistry:
         """Decrypted connection details for a check. Anyone who may test may use them;
         the password goes to the driver and nowhere else."""
         require(actor, Operation.TEST_CONNECTION)
-        from core.store.models import ServerRow
+        from jumpdeck.core.store.models import ServerRow
 
         def load(session: Session) -> Credentials:
             row = session.get(ServerRow, server_id)
@@ -360,7 +360,7 @@ class ServerRegistry:
         token = self.secrets.encrypt(spec.password)
         from sqlalchemy import select
 
-        from core.store.models import ServerRow
+        from jumpdeck.core.store.models import ServerRow
 
         def create(session: Session) -> ServerInfo:
             if session.scalar(select(ServerRow.id).where(ServerRow.name_key == name_key(spec.name))) is not None:
@@ -385,7 +385,7 @@ class ServerRegistry:
         token = self.secrets.encrypt(spec.password) if spec.password else None
         from sqlalchemy import select
 
-        from core.store.models import ServerRow
+        from jumpdeck.core.store.models import ServerRow
 
         def update(session: Session) -> ServerInfo:
             row = session.get(ServerRow, server_id)
@@ -414,7 +414,7 @@ class ServerRegistry:
         require(actor, Operation.MANAGE_SERVERS)
         from sqlalchemy import func, select
 
-        from core.store.models import CorpRow, ServerRow
+        from jumpdeck.core.store.models import CorpRow, ServerRow
 
         def delete(session: Session) -> None:
             row = session.get(ServerRow, server_id)
@@ -435,8 +435,8 @@ class ServerRegistry:
         require(actor, Operation.TEST_CONNECTION)
         from sqlalchemy import select
 
-        from core.servers.checks import CheckTarget
-        from core.store.models import ServerRow
+        from jumpdeck.core.servers.checks import CheckTarget
+        from jumpdeck.core.store.models import ServerRow
 
         wanted = None if server_ids is None else list(server_ids)
 
@@ -461,6 +461,6 @@ class ServerRegistry:
         require(actor, Operation.MANAGE_SERVERS)
         from sqlalchemy import select
 
-        from core.store.models import ServerRow
+        from jumpdeck.core.store.models import ServerRow
 
         return await self.store.run(lambda s: dict(s.execute(select(ServerRow.id, ServerRow.password_enc)).all()))

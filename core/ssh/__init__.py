@@ -10,14 +10,14 @@ asyncssh itself is imported only inside the functions that use it (start-up stay
     term = await conn.open_terminal(cols, rows)
 """
 
-from core.ssh.connect import SshConnection, connect, translate
-from core.ssh.errors import (
+from jumpdeck.core.ssh.connect import SshConnection, connect, translate
+from jumpdeck.core.ssh.errors import (
     HostKeyMismatch, HostKeyUnknown, SshAuthFailed, SshConnectionRefused, SshError, SshKeyFileError,
     SshNameNotResolved, SshTimeout,
 )
-from core.ssh.hostkeys import HostKeyOffer, HostKeyPolicy, trust_host_key
-from core.ssh.session import TerminalSession
-from core.ssh.target import SshAuth, SshTarget, parse_destination
+from jumpdeck.core.ssh.hostkeys import HostKeyOffer, HostKeyPolicy, trust_host_key
+from jumpdeck.core.ssh.session import TerminalSession
+from jumpdeck.core.ssh.target import SshAuth, SshTarget, parse_destination
 
 __all__ = [
     "HostKeyMismatch", "HostKeyOffer", "HostKeyPolicy", "HostKeyUnknown", "SshAuth", "SshAuthFailed",

@@ -7,13 +7,13 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from core.ssh.errors import (
+from jumpdeck.core.ssh.errors import (
     HostKeyMismatch, HostKeyUnknown, SshAuthFailed, SshConnectionRefused, SshError, SshKeyFileError,
     SshNameNotResolved, SshTimeout,
 )
-from core.ssh.hostkeys import HostKeyOffer, HostKeyPolicy
-from core.ssh.session import TerminalSession, open_terminal
-from core.ssh.target import SshAuth, SshTarget
+from jumpdeck.core.ssh.hostkeys import HostKeyOffer, HostKeyPolicy
+from jumpdeck.core.ssh.session import TerminalSession, open_terminal
+from jumpdeck.core.ssh.target import SshAuth, SshTarget
 
 CONNECT_TIMEOUT = 10.0
 KEEPALIVE_INTERVAL = 30.0  # seconds between keepalives; 3 unanswered drop the session

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.errors import JumpdeckError
+from jumpdeck.core.errors import JumpdeckError
 
 if TYPE_CHECKING:
-    from core.ssh.hostkeys import HostKeyOffer
+    from jumpdeck.core.ssh.hostkeys import HostKeyOffer
 
 
 class SshError(JumpdeckError):

@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from core.errors import PermissionDenied
-from core.ssh.errors import SshAuthFailed
-from core.ssh.target import SshAuth, SshTarget
+from jumpdeck.core.errors import PermissionDenied
+from jumpdeck.core.ssh.errors import SshAuthFailed
+from jumpdeck.core.ssh.target import SshAuth, SshTarget
 
 if TYPE_CHECKING:
-    from core.identity import Actor
-    from core.provision.pool import Pool
+    from jumpdeck.core.identity import Actor
+    from jumpdeck.core.provision.pool import Pool
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from core.errors import ValidationError
-from core.secrets import Secret
+from jumpdeck.core.errors import ValidationError
+from jumpdeck.core.secrets import Secret
 
 # "stored": the pool's encrypted password for this host, filled in by core.ssh.stored
 AuthKind = Literal["key", "agent", "password", "stored"]

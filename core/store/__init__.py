@@ -1,2 +1,2 @@
-"""The metadata store. Import `core.store.engine` / `core.store.models` where first used:
+"""The metadata store. Import `jumpdeck.core.store.engine` / `jumpdeck.core.store.models` where first used:
 SQLAlchemy's ORM costs start-up time the first frame should not pay."""

@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TypeVar
 
-from core.errors import StoreError
+from jumpdeck.core.errors import StoreError
+from jumpdeck.core.package_data import migrations_dir
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 log = logging.getLogger("jumpdeck.store")
 
-DATABASE_DIR = Path(__file__).resolve().parents[2] / "database"
 # The newest migration; tests/core/test_store.py checks it equals Alembic's head.
 HEAD_REVISION = "0002_provision"
 
@@ -78,7 +78,7 @@ class Store:
 
     def _open_now(self) -> None:
         import sqlalchemy.orm  # noqa: F401 - what the services import next, on the loop
-        import core.store.models  # noqa: F401
+        import jumpdeck.core.store.models  # noqa: F401
 
         self.engine  # noqa: B018 - opening is the point
 
@@ -158,7 +158,7 @@ def migrate(engine: Engine) -> None:
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(DATABASE_DIR))
+    cfg.set_main_option("script_location", str(migrations_dir()))
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             # Two jump hosts starting at once must not both migrate.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.production.generate import generate
+from jumpdeck.core.production.generate import generate
 
 
 @pytest.fixture

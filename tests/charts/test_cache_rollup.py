@@ -4,11 +4,11 @@
 import os
 import sqlite3
 
-from core.production.cache import MISS, TTLCache
-from core.production.models import DateRange
-from core.production.queries import ProductionData
-from core.production.rollup import RollupReader, refresh_rollups
-from core.production.schema import live_db_path
+from jumpdeck.core.production.cache import MISS, TTLCache
+from jumpdeck.core.production.models import DateRange
+from jumpdeck.core.production.queries import ProductionData
+from jumpdeck.core.production.rollup import RollupReader, refresh_rollups
+from jumpdeck.core.production.schema import live_db_path
 
 from .conftest import direct_sum
 
@@ -69,7 +69,7 @@ def _rollup_rows(config):
 
 
 def _raw_rows(config):
-    from core.production.schema import archive_db_path
+    from jumpdeck.core.production.schema import archive_db_path
 
     out = {}
     for path in (archive_db_path(config, 2025), live_db_path(config)):
@@ -101,7 +101,7 @@ async def test_rollup_equals_raw_sums_and_follows_changes(two_years):
 
 
 def test_rollup_forgets_removed_files(two_years):
-    from core.production.schema import archive_db_path
+    from jumpdeck.core.production.schema import archive_db_path
 
     refresh_rollups(two_years)
     os.remove(archive_db_path(two_years, 2025))

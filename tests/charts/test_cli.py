@@ -4,7 +4,7 @@ import csv
 import io
 import json
 
-from tui.cli import main
+from jumpdeck.tui.cli import main
 
 from .conftest import direct_sum
 
@@ -15,8 +15,8 @@ def test_demo_data_then_reports(tmp_path, capsys):
     capsys.readouterr()
     assert main(["--home", home, "report", "monthly", "--from", "2025-12-10", "--to", "2026-01-20", "--json"]) == 0
     months = json.loads(capsys.readouterr().out)
-    from core.config import load_config
-    from core.production.schema import archive_db_path, live_db_path
+    from jumpdeck.core.config import load_config
+    from jumpdeck.core.production.schema import archive_db_path, live_db_path
 
     config = load_config(cli={"home": home})
     files = [archive_db_path(config, 2025), live_db_path(config)]

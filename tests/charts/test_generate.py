@@ -1,8 +1,8 @@
 import hashlib
 import sqlite3
 
-from core.production.generate import demo_items, generate
-from core.production.schema import INDEXES, archive_db_path, live_db_path
+from jumpdeck.core.production.generate import demo_items, generate
+from jumpdeck.core.production.schema import INDEXES, archive_db_path, live_db_path
 
 
 def _digest(path):
@@ -17,7 +17,7 @@ def _digest(path):
 
 
 def test_same_seed_same_rows_and_split_at_cutoff(config, tmp_path):
-    from core.config import load_config
+    from jumpdeck.core.config import load_config
 
     other = load_config(cli={"home": str(tmp_path / "other")})
     a = generate(config, rows=9_000, years=(2024, 2025, 2026), seed=11)
@@ -34,7 +34,7 @@ def test_same_seed_same_rows_and_split_at_cutoff(config, tmp_path):
 
 
 def test_other_seed_other_rows(config, tmp_path):
-    from core.config import load_config
+    from jumpdeck.core.config import load_config
 
     other = load_config(cli={"home": str(tmp_path / "other")})
     generate(config, rows=2_000, years=(2026,), seed=1)
@@ -55,9 +55,9 @@ def test_files_carry_the_three_indexes_and_known_items(config):
 async def test_demo_data_refuses_to_overwrite_without_replace(ctx):
     import pytest
 
-    from core.errors import Conflict, PermissionDenied
-    from core.identity import Actor, Role
-    from core.production.generate import create_demo_data
+    from jumpdeck.core.errors import Conflict, PermissionDenied
+    from jumpdeck.core.identity import Actor, Role
+    from jumpdeck.core.production.generate import create_demo_data
 
     await create_demo_data(ctx, 1_000, (2026,))
     with pytest.raises(Conflict):
@@ -70,10 +70,10 @@ async def test_demo_data_refuses_to_overwrite_without_replace(ctx):
 async def test_demo_seed_gives_charts_data_for_this_year(config):
     from datetime import date
 
-    from core.demo import seed_production_demo
-    from core.production.models import DateRange
-    from core.production.queries import ProductionData
-    from core.production.rollup import RollupReader
+    from jumpdeck.core.demo import seed_production_demo
+    from jumpdeck.core.production.models import DateRange
+    from jumpdeck.core.production.queries import ProductionData
+    from jumpdeck.core.production.rollup import RollupReader
 
     await seed_production_demo(config, rows=5_000)
     year = date.today().year

@@ -6,11 +6,11 @@ import sqlite3
 
 import pytest
 
-from core.production.generate import generate
-from core.production.models import DateRange, ProductionLocked, ProductionUnavailable
-from core.production.queries import ProductionData
-from core.production.rollup import refresh_rollups
-from core.production.schema import archive_db_path, live_db_path
+from jumpdeck.core.production.generate import generate
+from jumpdeck.core.production.models import DateRange, ProductionLocked, ProductionUnavailable
+from jumpdeck.core.production.queries import ProductionData
+from jumpdeck.core.production.rollup import refresh_rollups
+from jumpdeck.core.production.schema import archive_db_path, live_db_path
 
 from .conftest import direct_sum
 
@@ -110,7 +110,7 @@ async def test_no_database_is_reported_with_a_remedy(config):
 
 
 async def test_locked_database_is_retried_then_reported(two_years, monkeypatch):
-    from core.production import source
+    from jumpdeck.core.production import source
 
     monkeypatch.setattr(source, "LOCK_RETRIES", 1)
     writer = sqlite3.connect(live_db_path(two_years), isolation_level=None)
@@ -134,7 +134,7 @@ async def test_slow_queries_are_logged(two_years, caplog):
 
 
 async def test_connections_are_read_only(two_years):
-    from core.production import source
+    from jumpdeck.core.production import source
 
     conn = source.connect_ro(live_db_path(two_years))
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
@@ -154,7 +154,7 @@ def _plan(config, sql, params):
 
 
 def test_facts_are_the_files_span_and_indexes(two_years):
-    from core.production import source
+    from jumpdeck.core.production import source
 
     conn = source.connect_ro(live_db_path(two_years))
     facts = source.read_facts(conn)
@@ -172,8 +172,8 @@ def test_facts_are_the_files_span_and_indexes(two_years):
     ("2026-01-01", "2027-01-01", "SCAN production_records"),  # all of it: a scan with no WHERE
 ])
 def test_top_n_access_path_follows_the_share_of_the_file(two_years, lo, hi, path):
-    from core.production import source
-    from core.production.queries import item_sums_sql
+    from jumpdeck.core.production import source
+    from jumpdeck.core.production.queries import item_sums_sql
 
     conn = source.connect_ro(live_db_path(two_years))
     facts = source.read_facts(conn)
@@ -223,7 +223,7 @@ def replace_home(config, home):
 
 
 async def test_a_query_past_the_timeout_is_stopped(two_years):
-    from core.production.models import QueryTimeout
+    from jumpdeck.core.production.models import QueryTimeout
 
     data = ProductionData(two_years, use_rollup=False, parallel=1)  # one query long enough to be stopped
     data.reader.timeout = 0
@@ -235,7 +235,7 @@ async def test_a_query_past_the_timeout_is_stopped(two_years):
 
 
 def test_month_pieces_cut_a_range_at_each_first_of_a_month():
-    from core.production.queries import month_pieces
+    from jumpdeck.core.production.queries import month_pieces
 
     assert month_pieces("2026-01-20", "2026-03-05") == [("2026-01-20", "2026-02-01"), ("2026-02-01", "2026-03-01"),
                                                         ("2026-03-01", "2026-03-05")]
@@ -246,7 +246,7 @@ def test_month_pieces_cut_a_range_at_each_first_of_a_month():
 async def test_lot_lookup_scans_without_an_index_and_seeks_with_one(two_years, monkeypatch):
     """No index on lot_number in the seed: a full-file lookup scans (never walks the date index
     over every row); a site that added one gets a seek."""
-    from core.production import source
+    from jumpdeck.core.production import source
 
     conn = sqlite3.connect(live_db_path(two_years))
     lot, count = conn.execute("SELECT lot_number, count(*) FROM production_records "
@@ -282,7 +282,7 @@ async def test_lot_lookup_scans_without_an_index_and_seeks_with_one(two_years, m
 
 
 def test_range_parts_cover_the_range_in_month_aligned_pieces():
-    from core.production.queries import range_parts
+    from jumpdeck.core.production.queries import range_parts
 
     assert range_parts("2026-03-17", "2026-03-30", 4) == [("2026-03-17", "2026-03-30")]
     assert range_parts("2026-01-01", "2027-01-01", 1) == [("2026-01-01", "2027-01-01")]

@@ -10,11 +10,11 @@ from datetime import date
 
 import pytest
 
-import tui.screens.charts as charts_module
-from core.production.generate import generate
-from core.production.schema import live_db_path
-from tui.app import JumpdeckApp
-from tui.screens.charts import ChartsScreen, ItemSuggester, resolve_items
+import jumpdeck.tui.screens.charts as charts_module
+from jumpdeck.core.production.generate import generate
+from jumpdeck.core.production.schema import live_db_path
+from jumpdeck.tui.app import JumpdeckApp
+from jumpdeck.tui.screens.charts import ChartsScreen, ItemSuggester, resolve_items
 
 from .conftest import direct_sum
 
@@ -133,7 +133,7 @@ async def test_missing_database_is_shown_in_place(config):
 
 
 async def test_locked_database_is_shown_with_the_remedy(chart_config, monkeypatch):
-    from core.production import source
+    from jumpdeck.core.production import source
 
     monkeypatch.setattr(source, "LOCK_RETRIES", 1)
     writer = sqlite3.connect(live_db_path(chart_config), isolation_level=None)
@@ -178,7 +178,7 @@ async def test_wide_screen_shows_the_numbers_beside_a_chart_that_fills_the_rest(
 
 
 async def test_wide_screen_keeps_a_table_too_wide_to_stand_beside(chart_config):
-    from tui.screens.charts import SIDE_TABLE_MAX
+    from jumpdeck.tui.screens.charts import SIDE_TABLE_MAX
 
     app = _app(chart_config)
     async with app.run_test(size=(200, 60)) as pilot:

@@ -2,11 +2,11 @@
 
 from datetime import datetime
 
-from core.activity import ActivityFilter
+from jumpdeck.core.activity import ActivityFilter
 
 
 def _bulk(ctx, n: int) -> None:
-    from core.store.models import ActivityRow
+    from jumpdeck.core.store.models import ActivityRow
 
     def insert(session) -> None:
         session.execute(ActivityRow.__table__.insert(), [

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_config
-from core.errors import ConfigError
+from jumpdeck.core.config import load_config
+from jumpdeck.core.errors import ConfigError
 
 
 def write(path: Path, text: str) -> dict:

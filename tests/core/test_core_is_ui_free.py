@@ -5,14 +5,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import core
+import jumpdeck.core as core
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_importing_every_core_module_pulls_in_no_ui() -> None:
-    modules = sorted(m.name for m in pkgutil.walk_packages(core.__path__, "core."))
-    assert "core.config" in modules and len(modules) > 5
+    modules = sorted(m.name for m in pkgutil.walk_packages(core.__path__, "jumpdeck.core."))
+    assert "jumpdeck.core.config" in modules and len(modules) > 5
     code = (
         "import importlib, sys\n"
         f"for name in {modules!r}:\n"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from core.errors import PermissionDenied
-from core.identity import PERMISSIONS, Actor, Operation, Role, UserStatus, can, require
+from jumpdeck.core.errors import PermissionDenied
+from jumpdeck.core.identity import PERMISSIONS, Actor, Operation, Role, UserStatus, can, require
 
 ADMIN_ONLY = {Operation.MANAGE_SERVERS, Operation.RESTORE, Operation.ARCHIVE_ROLLOVER, Operation.MANAGE_POOL,
               Operation.MANAGE_USERS, Operation.EDIT_SETTINGS, Operation.ROTATE_KEY, Operation.VIEW_ALL_RESOURCES,
@@ -46,9 +46,9 @@ def test_inactive_users_may_do_nothing_even_as_admin(status, op) -> None:
 
 
 async def test_services_enforce_the_rules(ctx, operator, viewer, pending) -> None:
-    from core.identity import Role
-    from core.secrets import Secret
-    from core.servers.registry import ServerRegistry, ServerSpec
+    from jumpdeck.core.identity import Role
+    from jumpdeck.core.secrets import Secret
+    from jumpdeck.core.servers.registry import ServerRegistry, ServerSpec
 
     registry = ServerRegistry(ctx.store, ctx.secrets)
     spec = ServerSpec(name="db1", db_type="postgresql", host="127.0.0.1", username="u", password=Secret("p"))

@@ -5,8 +5,8 @@ import stat
 
 import pytest
 
-from core.errors import Conflict, JumpdeckError, SecretError
-from core.secrets import Secret, SecretBox, load_secret_box
+from jumpdeck.core.errors import Conflict, JumpdeckError, SecretError
+from jumpdeck.core.secrets import Secret, SecretBox, load_secret_box
 
 PASSWORD = "Tr0ub4dor&3-jumpdeck-canary"
 
@@ -44,7 +44,7 @@ def test_secret_never_prints() -> None:
 
 async def _store_password_every_way(ctx) -> None:
     """Every path that takes a password today: server create, update, and a failed create."""
-    from core.servers.registry import ServerRegistry, ServerSpec
+    from jumpdeck.core.servers.registry import ServerRegistry, ServerSpec
 
     registry = ServerRegistry(ctx.store, ctx.secrets)
     spec = ServerSpec(name="canary", db_type="postgresql", host="127.0.0.1", username="u", password=Secret(PASSWORD))
@@ -58,7 +58,7 @@ async def _store_password_every_way(ctx) -> None:
     assert creds.password.reveal() == PASSWORD + "-v2" and PASSWORD not in repr(creds)
 
     def add_vm(session) -> None:
-        from core.store.models import WorkloadVmRow
+        from jumpdeck.core.store.models import WorkloadVmRow
 
         session.add(WorkloadVmRow(vm_name="vm1", ip_address="127.0.0.5", ssh_password_enc=ctx.secrets.encrypt(PASSWORD)))
 
@@ -84,8 +84,8 @@ async def test_no_plaintext_in_store_logs_activity_or_errors(ctx) -> None:
 
 
 async def test_rotate_key_reencrypts_everything(ctx) -> None:
-    from core.keys import rotate_key
-    from core.servers.registry import ServerRegistry
+    from jumpdeck.core.keys import rotate_key
+    from jumpdeck.core.servers.registry import ServerRegistry
 
     await _store_password_every_way(ctx)
     old_key = ctx.config.key_path.read_bytes()
@@ -99,7 +99,7 @@ async def test_rotate_key_reencrypts_everything(ctx) -> None:
     servers = await registry.list(ctx.actor)
     assert (await registry.credentials(ctx.actor, servers[0].id)).password.reveal() == PASSWORD + "-v2"
     old_box = SecretBox([old_key], source="old")
-    from core.store.models import ServerRow
+    from jumpdeck.core.store.models import ServerRow
 
     token = ctx.store.run_sync(lambda s: s.get(ServerRow, servers[0].id).password_enc)
     with pytest.raises(SecretError):
@@ -107,8 +107,8 @@ async def test_rotate_key_reencrypts_everything(ctx) -> None:
 
 
 async def test_rotation_interrupted_before_commit_keeps_old_key_working(ctx, monkeypatch) -> None:
-    from core import keys
-    from core.servers.registry import ServerRegistry
+    from jumpdeck.core import keys
+    from jumpdeck.core.servers.registry import ServerRegistry
 
     await _store_password_every_way(ctx)
 
@@ -127,7 +127,7 @@ async def test_rotation_interrupted_before_commit_keeps_old_key_working(ctx, mon
 
 
 async def test_rotate_refuses_with_env_key(ctx, monkeypatch) -> None:
-    from core.keys import rotate_key
+    from jumpdeck.core.keys import rotate_key
 
     monkeypatch.setenv("JUMPDECK_KEY", "x")
     with pytest.raises(JumpdeckError, match="JUMPDECK_KEY"):

@@ -3,8 +3,8 @@
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from core.errors import ValidationError
-from core.settings import SETTING_SPECS
+from jumpdeck.core.errors import ValidationError
+from jumpdeck.core.settings import SETTING_SPECS
 
 
 async def test_defaults_set_and_audit(ctx) -> None:

@@ -4,7 +4,8 @@ import sqlite3
 
 import pytest
 
-from core.store.engine import DATABASE_DIR, HEAD_REVISION, migrate, open_store
+from jumpdeck.core.package_data import migrations_dir
+from jumpdeck.core.store.engine import HEAD_REVISION, migrate, open_store
 
 
 def test_head_revision_constant_is_alembics_head() -> None:
@@ -12,7 +13,7 @@ def test_head_revision_constant_is_alembics_head() -> None:
     from alembic.script import ScriptDirectory
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(DATABASE_DIR))
+    cfg.set_main_option("script_location", str(migrations_dir()))
     assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD_REVISION
 
 
@@ -20,7 +21,7 @@ def test_models_and_migrations_do_not_drift(tmp_path) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from core.store.models import Base
+    from jumpdeck.core.store.models import Base
 
     store = open_store(sqlite_path=tmp_path / "s.db", store_url=None)
     with store.engine.connect() as conn:
@@ -30,7 +31,7 @@ def test_models_and_migrations_do_not_drift(tmp_path) -> None:
 
 
 def test_sqlite_store_is_wal_and_keeps_data_across_reopen(tmp_path) -> None:
-    from core.store.models import SettingsRow
+    from jumpdeck.core.store.models import SettingsRow
 
     path = tmp_path / "s.db"
     store = open_store(sqlite_path=path, store_url=None)
@@ -58,14 +59,14 @@ def test_an_unversioned_old_store_is_upgraded_not_dropped(tmp_path) -> None:
     conn.commit()
     conn.close()
     store = open_store(sqlite_path=path, store_url=None)
-    from core.store.models import SettingsRow
+    from jumpdeck.core.store.models import SettingsRow
 
     assert store.run_sync(lambda s: s.get(SettingsRow, 1).system_notice) == "old"
     store.close()
 
 
 def test_postgresql_store_migrates_and_works(tmp_path, pg_temp_url) -> None:
-    from core.store.models import SettingsRow
+    from jumpdeck.core.store.models import SettingsRow
 
     # A bare postgresql:// URL, as operators write it: the store picks psycopg2 itself.
     bare = pg_temp_url.replace("postgresql+psycopg2://", "postgresql://", 1)
@@ -79,8 +80,8 @@ def test_postgresql_store_migrates_and_works(tmp_path, pg_temp_url) -> None:
 
 
 async def test_unreachable_postgresql_falls_back_loudly(tmp_path) -> None:
-    from core.config import load_config
-    from core.context import open_context
+    from jumpdeck.core.config import load_config
+    from jumpdeck.core.context import open_context
 
     # Port 1 on loopback: nothing listens, the connection is refused at once.
     config = load_config(cli={"home": str(tmp_path / "h"), "store_url": "postgresql://ops:s3cret-pw@127.0.0.1:1/fleet"})
@@ -101,8 +102,8 @@ async def test_a_deferred_store_opens_on_first_use_once_and_works(tmp_path) -> N
     needs it; concurrent first calls open it once; then it is an ordinary store."""
     import asyncio
 
-    from core.store.engine import deferred_store
-    from core.store.models import SettingsRow
+    from jumpdeck.core.store.engine import deferred_store
+    from jumpdeck.core.store.models import SettingsRow
 
     path = tmp_path / "deferred.db"
     store = deferred_store(sqlite_path=path, store_url=None, url_display="as the server said", kind="sqlite",
@@ -130,7 +131,7 @@ async def test_a_deferred_store_opens_on_first_use_once_and_works(tmp_path) -> N
 
 
 def test_an_unused_deferred_store_closes_without_opening(tmp_path) -> None:
-    from core.store.engine import deferred_store
+    from jumpdeck.core.store.engine import deferred_store
 
     store = deferred_store(sqlite_path=tmp_path / "never.db", store_url=None, url_display="x", kind="sqlite",
                            degraded_reason=None)

@@ -4,9 +4,9 @@ import subprocess
 
 import pytest
 
-from core.errors import Conflict, NotFound, ValidationError
-from core.identity import Role, UserStatus
-from core.users import parse_public_key
+from jumpdeck.core.errors import Conflict, NotFound, ValidationError
+from jumpdeck.core.identity import Role, UserStatus
+from jumpdeck.core.users import parse_public_key
 
 
 async def test_first_user_is_admin_then_newcomers_wait(ctx) -> None:

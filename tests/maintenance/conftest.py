@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.production import schema
+from jumpdeck.core.production import schema
 
 
 def fill(path: Path, rows_per_year: dict[int, int], *, wal: bool = True, start_id: int = 1) -> None:

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from core.errors import Conflict, PermissionDenied
-from core.maintenance import backup, locks
-from core.maintenance.sqlite_files import check
-from core.production import schema
+from jumpdeck.core.errors import Conflict, PermissionDenied
+from jumpdeck.core.maintenance import backup, locks
+from jumpdeck.core.maintenance.sqlite_files import check
+from jumpdeck.core.production import schema
 
 
 async def test_backup_names_verifies_and_audits(ctx, live):
@@ -78,7 +78,7 @@ async def test_backup_while_a_writer_inserts_is_consistent(ctx, live):
 KILL_SCRIPT = r"""
 import sys, time
 from pathlib import Path
-from core.maintenance.backup import Source, copy_verified
+from jumpdeck.core.maintenance.backup import Source, copy_verified
 
 class SlowEmitter:
     first = True

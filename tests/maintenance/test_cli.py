@@ -1,4 +1,4 @@
-"""The CLI as cron and systemd run it: a real subprocess of `python -m tui.cli`."""
+"""The CLI as cron and systemd run it: a real subprocess of `python -m jumpdeck.tui.cli`."""
 
 import json
 import os
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.production import schema
+from jumpdeck.core.production import schema
 from tests.maintenance.conftest import fill
 
 ROOT = Path(__file__).resolve().parents[2]

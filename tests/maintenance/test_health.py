@@ -1,7 +1,7 @@
 import sqlite3
 
-from core.maintenance import backup, watcher
-from core.maintenance.health import check_health
+from jumpdeck.core.maintenance import backup, watcher
+from jumpdeck.core.maintenance.health import check_health
 
 
 async def test_ok_after_a_backup_and_a_watcher_run(ctx, live):
@@ -31,7 +31,7 @@ async def test_missing_live_db_is_degraded(ctx):
 
 
 async def test_rollup_state_follows_builds_and_writes(ctx, live):
-    from core.production.rollup import refresh_rollups
+    from jumpdeck.core.production.rollup import refresh_rollups
 
     health = await check_health(ctx, min_free_gb=0)
     assert health.rollup.missing == ["production_analysis.db"] and not health.rollup.fresh

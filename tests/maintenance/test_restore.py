@@ -2,8 +2,8 @@ import sqlite3
 
 import pytest
 
-from core.errors import Conflict, PermissionDenied, ValidationError
-from core.maintenance import backup, locks, restore, sqlite_files
+from jumpdeck.core.errors import Conflict, PermissionDenied, ValidationError
+from jumpdeck.core.maintenance import backup, locks, restore, sqlite_files
 
 
 def count(path):

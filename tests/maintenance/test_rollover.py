@@ -2,11 +2,11 @@ import sqlite3
 
 import pytest
 
-from core.errors import PermissionDenied
-from core.maintenance import backup, rollover
-from core.maintenance.health import check_health
-from core.maintenance.sqlite_files import check
-from core.production import schema
+from jumpdeck.core.errors import PermissionDenied
+from jumpdeck.core.maintenance import backup, rollover
+from jumpdeck.core.maintenance.health import check_health
+from jumpdeck.core.maintenance.sqlite_files import check
+from jumpdeck.core.production import schema
 from tests.maintenance.conftest import all_rows, fill
 
 

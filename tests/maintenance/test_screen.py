@@ -8,12 +8,12 @@ from collections import namedtuple
 
 import pytest
 
-from core.config import load_config
-from core.maintenance import backup
-from core.production import schema
+from jumpdeck.core.config import load_config
+from jumpdeck.core.maintenance import backup
+from jumpdeck.core.production import schema
 from tests.maintenance.conftest import fill
 from tests.tui.conftest import booted, prepare_store
-from tui.app import JumpdeckApp
+from jumpdeck.tui.app import JumpdeckApp
 
 SIZES = [(120, 40), (80, 24)]
 
@@ -155,8 +155,8 @@ async def test_rollover_wizard_ticks_the_checklist(mt_config):
 
 
 async def test_a_viewer_sees_keys_disabled_and_nothing_runs(mt_config):
-    from core.context import open_context
-    from core.identity import Role
+    from jumpdeck.core.context import open_context
+    from jumpdeck.core.identity import Role
 
     ctx = await open_context(mt_config, user="admin")
     try:
@@ -181,7 +181,7 @@ FakeUsage = namedtuple("FakeUsage", "total used free")
 @pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
 def test_maintenance_snapshot(snap_compare, mt_config, monkeypatch, size):
     # Disk free is the only figure that moves by itself: pin it.
-    monkeypatch.setattr("core.maintenance.health.shutil.disk_usage", lambda _p: FakeUsage(100e9, 58e9, 42e9))
+    monkeypatch.setattr("jumpdeck.core.maintenance.health.shutil.disk_usage", lambda _p: FakeUsage(100e9, 58e9, 42e9))
 
     async def run_before(pilot) -> None:
         await booted(pilot)

@@ -4,9 +4,9 @@ import time
 
 import pytest
 
-from core.errors import Conflict
-from core.maintenance import locks, watcher
-from core.production import schema
+from jumpdeck.core.errors import Conflict
+from jumpdeck.core.maintenance import locks, watcher
+from jumpdeck.core.production import schema
 
 
 def index_names(path):
@@ -116,7 +116,7 @@ async def test_daemon_repeats_until_stopped_and_holds_the_lock(ctx, live):
 
 
 async def test_changed_data_refreshes_the_charts_rollups(ctx, live):
-    from core.production import rollup
+    from jumpdeck.core.production import rollup
 
     watcher.run_once_sync(ctx.config)
     assert rollup.rollup_path(ctx.config).exists()

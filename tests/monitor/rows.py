@@ -8,7 +8,7 @@ from typing import Any
 async def add_run(ctx, *, service: str, created_by: str, vms: list[tuple[str, str]] = (), occupy_user: str | None = None,
                   status: str = "COMPLETED", resources: dict[str, Any] | None = None, pool_status: str = "assigned") -> int:
     """A run holding the pool VMs `vms` [(vm_name, ip)]; returns the run id."""
-    from core.store.models import ProvisionRunRow, WorkloadVmRow
+    from jumpdeck.core.store.models import ProvisionRunRow, WorkloadVmRow
 
     def insert(session) -> int:  # noqa: ANN001
         details: dict[str, Any] = {"status": status}
@@ -27,6 +27,6 @@ async def add_run(ctx, *, service: str, created_by: str, vms: list[tuple[str, st
 
 
 async def add_free_vm(ctx, name: str, ip: str) -> None:
-    from core.store.models import WorkloadVmRow
+    from jumpdeck.core.store.models import WorkloadVmRow
 
     await ctx.store.run(lambda s: s.add(WorkloadVmRow(vm_name=name, ip_address=ip)))

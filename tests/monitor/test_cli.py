@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 
-from core.config import load_config
+from jumpdeck.core.config import load_config
 from tests.monitor.prom_stack import free_port
 from tests.monitor.rows import add_run
-from tui.cli import main
+from jumpdeck.tui.cli import main
 
 
 def _seed(home, *coros_of_ctx) -> None:
     async def go() -> None:
-        from core.context import open_context
+        from jumpdeck.core.context import open_context
 
         ctx = await open_context(load_config(cli={"home": str(home)}))
         try:
@@ -27,7 +27,7 @@ def _seed(home, *coros_of_ctx) -> None:
 
 def _fleet(prom, *, warning: int = 80):
     async def seed(ctx) -> None:
-        from core.identity import Role
+        from jumpdeck.core.identity import Role
 
         await ctx.settings.set(ctx.actor, {"prometheus_instance": "{ip}:" + str(prom.exporter_port),
                                            "monitor_warning_pct": warning, "monitor_critical_pct": 99})

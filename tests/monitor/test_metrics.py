@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from core.monitor.prometheus import PrometheusClient, PrometheusError, PrometheusProblem, instance_regex
-from core.monitor.service import Level, MonitorService, Reading, Thresholds, sort_worst_first
+from jumpdeck.core.monitor.prometheus import PrometheusClient, PrometheusError, PrometheusProblem, instance_regex
+from jumpdeck.core.monitor.service import Level, MonitorService, Reading, Thresholds, sort_worst_first
 from tests.monitor.prom_stack import free_port
 from tests.monitor.rows import add_run
 
@@ -265,7 +265,7 @@ def test_metric_width_is_the_width_of_the_drawn_cell(value, level, spark, ascii_
     cut a value or shift every column after it."""
     from rich.cells import cell_len
 
-    from tui.widgets.metric_cell import metric_text, metric_width
+    from jumpdeck.tui.widgets.metric_cell import metric_text, metric_width
 
     reading = Reading(value, level, tuple(history))
     assert metric_width(reading, spark=spark) == cell_len(metric_text(reading, ascii_only=ascii_only, spark=spark).plain)
@@ -278,6 +278,6 @@ def test_form_body_is_what_httpx_would_send(form) -> None:  # noqa: ANN001
     Prometheus must receive exactly the form httpx's `data=` would have sent."""
     from urllib.parse import parse_qsl
 
-    from core.monitor.prometheus import form_body
+    from jumpdeck.core.monitor.prometheus import form_body
 
     assert dict(parse_qsl(form_body(form).decode("ascii"), keep_blank_values=True)) == form

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import PermissionDenied
-from core.monitor.resources import list_resources, parse_links, role_of
+from jumpdeck.core.errors import PermissionDenied
+from jumpdeck.core.monitor.resources import list_resources, parse_links, role_of
 from tests.monitor.rows import add_free_vm, add_run
 
 
@@ -86,7 +86,7 @@ async def test_torn_down_run_lists_nothing(ctx, admin):
                   resources={"ssh_targets": [{"host": "127.0.10.7"}, {"host": "127.0.40.1"}]})
 
     def mark(session) -> None:  # noqa: ANN001
-        from core.store.models import ProvisionRunRow
+        from jumpdeck.core.store.models import ProvisionRunRow
 
         run = session.query(ProvisionRunRow).one()
         run.details = {**run.details, "teardown": {"by": "admin", "released": 1}}

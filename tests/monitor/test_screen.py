@@ -9,18 +9,18 @@ import pytest
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from core.config import load_config
+from jumpdeck.core.config import load_config
 from tests.monitor.rows import add_run
-from tui.app import JumpdeckApp
-from tui.screens.monitor import COLUMNS, MonitorScreen
-from tui.screens.monitor_detail import ResourceDetailScreen
-from tui.widgets.line_table import CELL_GAP, LineTable
+from jumpdeck.tui.app import JumpdeckApp
+from jumpdeck.tui.screens.monitor import COLUMNS, MonitorScreen
+from jumpdeck.tui.screens.monitor_detail import ResourceDetailScreen
+from jumpdeck.tui.widgets.line_table import CELL_GAP, LineTable
 
 COL = {key: index for index, (key, _) in enumerate(COLUMNS)}  # column positions by key
 
 
 async def _seed(config, *steps) -> None:
-    from core.context import open_context
+    from jumpdeck.core.context import open_context
 
     ctx = await open_context(config, user="admin")
     try:
@@ -72,7 +72,7 @@ def config(tmp_path):
 
 
 async def test_live_numbers_worst_first(config, prom):
-    from core.monitor.service import SEVERITY, Level
+    from jumpdeck.core.monitor.service import SEVERITY, Level
 
     await _seed(config, _settings(prom), _vms(3, live=1))
     app = JumpdeckApp(config, user="admin", start_mode="monitor")
@@ -213,7 +213,7 @@ async def test_empty_state(config):
 
 async def test_operator_cannot_switch_to_everyone(config, prom):
     async def add_operator(ctx) -> None:
-        from core.identity import Role
+        from jumpdeck.core.identity import Role
 
         await ctx.users.add(ctx.actor, "oper", Role.OPERATOR)
 
@@ -257,7 +257,7 @@ async def test_ssh_key_names_the_way_in(config, prom):
         await pilot.press("s")
         await pilot.pause()
         try:
-            import tui.screens.ssh  # noqa: F401
+            import jumpdeck.tui.screens.ssh  # noqa: F401
         except ModuleNotFoundError:
             assert any("ssh root@127.0.0.1" in str(n.message) for n in app._notifications)
         else:
@@ -271,9 +271,9 @@ def test_row_widths_match_the_cells_drawn(spark, run_id) -> None:  # noqa: ANN00
     rows on screen): each must be the width of the cell that is drawn later."""
     from rich.cells import cell_len
 
-    from core.monitor.resources import Resource, RunLinks
-    from core.monitor.service import Level, Reading, ResourceStatus
-    from tui.screens.monitor import _cells, _widths
+    from jumpdeck.core.monitor.resources import Resource, RunLinks
+    from jumpdeck.core.monitor.service import Level, Reading, ResourceStatus
+    from jumpdeck.tui.screens.monitor import _cells, _widths
 
     resource = Resource("VM-데이터-01", "10.0.0.1", run_id, "" if run_id is None else "web", "alb+web", "kim",
                         "COMPLETED", "assigned", "root", 22, RunLinks())

@@ -3,8 +3,8 @@ worker process, real store), not rows written by hand."""
 
 from __future__ import annotations
 
-from core.monitor.resources import list_resources
-from core.monitor.service import Level, MonitorService
+from jumpdeck.core.monitor.resources import list_resources
+from jumpdeck.core.monitor.service import Level, MonitorService
 from tests.provision.conftest import add_vms, prov, wait_status  # noqa: F401  (prov is a fixture)
 
 

@@ -45,8 +45,8 @@ def stop_services(root: Path) -> None:
 @pytest.fixture
 async def prov(ctx, tmp_path):
     """(service, pool, root dir) with settings pointing playbooks at a temp root."""
-    from core.provision.pool import Pool
-    from core.provision.service import ProvisionService
+    from jumpdeck.core.provision.pool import Pool
+    from jumpdeck.core.provision.service import ProvisionService
 
     root = tmp_path / "targets"
     await ctx.settings.set(ctx.actor, {"provision_root": str(root), "provision_http_port": free_port_block(8),

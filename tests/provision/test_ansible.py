@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from core.provision.process import descendants
+from jumpdeck.core.provision.process import descendants
 from tests.provision.conftest import add_vms, wait_status
 
 pytestmark = pytest.mark.services
@@ -159,7 +159,7 @@ async def test_second_process_reattaches_after_the_first_is_killed(ctx, prov, co
 
 
 async def test_trusting_the_refused_key_lets_the_next_run_through(ctx, prov, sshd) -> None:
-    from core.provision import hostkeys
+    from jumpdeck.core.provision import hostkeys
 
     svc, pool, _ = prov
     ctx.config.known_hosts_path.write_text("")

@@ -7,10 +7,10 @@ import threading
 
 import pytest
 
-from core.errors import Conflict, PermissionDenied, ValidationError
-from core.identity import Actor, Role
-from core.provision import pool as pool_mod
-from core.provision.pool import Pool
+from jumpdeck.core.errors import Conflict, PermissionDenied, ValidationError
+from jumpdeck.core.identity import Actor, Role
+from jumpdeck.core.provision import pool as pool_mod
+from jumpdeck.core.provision.pool import Pool
 
 
 async def test_add_list_remove_and_audit(ctx) -> None:
@@ -37,7 +37,7 @@ async def test_only_admins_change_the_pool(ctx, operator) -> None:
 
 def _race(store, runs: int, vms: int, per_run: int) -> tuple[list[list[int]], list[str]]:
     """`runs` threads each create a run and claim `per_run` VMs at the same instant."""
-    from core.store.models import ProvisionRunRow, WorkloadVmRow
+    from jumpdeck.core.store.models import ProvisionRunRow, WorkloadVmRow
 
     actor = Actor("racer", Role.OPERATOR)
 
@@ -78,7 +78,7 @@ def _race(store, runs: int, vms: int, per_run: int) -> tuple[list[list[int]], li
 def _check_race(store, won, refused, vms: int, per_run: int) -> None:  # noqa: ANN001
     from sqlalchemy import select
 
-    from core.store.models import WorkloadVmRow
+    from jumpdeck.core.store.models import WorkloadVmRow
 
     taken = [vm for ids in won for vm in ids]
     assert len(taken) == len(set(taken)), "a VM was allocated twice"
@@ -92,7 +92,7 @@ def _check_race(store, won, refused, vms: int, per_run: int) -> None:  # noqa: A
 
 @pytest.mark.parametrize("per_run", [1, 3])
 async def test_allocation_race_sqlite(config, per_run) -> None:
-    from core.store.engine import open_store
+    from jumpdeck.core.store.engine import open_store
 
     store = open_store(sqlite_path=config.store_path, store_url=None)
     try:
@@ -105,14 +105,14 @@ async def test_allocation_race_sqlite(config, per_run) -> None:
 @pytest.mark.services
 @pytest.mark.parametrize("per_run", [1, 3])
 async def test_allocation_race_postgresql(config, pg_temp_url, per_run) -> None:
-    from core.store.engine import open_store
+    from jumpdeck.core.store.engine import open_store
 
     store = open_store(sqlite_path=config.store_path, store_url=pg_temp_url)
     assert store.kind == "postgresql", store.degraded_reason
     # Enough connections for every racer to be inside its transaction at once.
     from sqlalchemy import create_engine
 
-    from core.store.engine import Store
+    from jumpdeck.core.store.engine import Store
 
     store.close()
     store = Store(create_engine(pg_temp_url, pool_size=20, max_overflow=5), store.url_display, store.kind)

@@ -8,8 +8,8 @@ import signal
 
 import pytest
 
-from core.errors import Conflict, PermissionDenied, ValidationError
-from core.provision.process import worker_alive
+from jumpdeck.core.errors import Conflict, PermissionDenied, ValidationError
+from jumpdeck.core.provision.process import worker_alive
 from tests.provision.conftest import add_vms, wait_status
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_config
+from jumpdeck.core.config import load_config
 from tests.conftest import service_unavailable
 from tests.fixtures.sshd import free_port
 
@@ -98,8 +98,8 @@ class Serve:
         return shlex.join(self.ssh(user, *extra, key=key))
 
     def activity(self) -> list:
-        from core.activity import ActivityFilter
-        from core.context import open_context
+        from jumpdeck.core.activity import ActivityFilter
+        from jumpdeck.core.context import open_context
 
         async def read():  # noqa: ANN202
             ctx = await open_context(self.config, user="admin")
@@ -114,9 +114,9 @@ class Serve:
 def prepare_home(base: Path) -> tuple[Path, dict[str, Path]]:
     """A store with admin, an operator, a pending user and a viewer, each with a key,
     plus one key nobody owns."""
-    from core.context import open_context
-    from core.identity import Role
-    from core.users import parse_public_key
+    from jumpdeck.core.context import open_context
+    from jumpdeck.core.identity import Role
+    from jumpdeck.core.users import parse_public_key
 
     home = base / "h"
     keys: dict[str, Path] = {}
@@ -151,7 +151,7 @@ def start_serve(home: Path, keys: dict[str, Path], *flags: str) -> Serve:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUMPDECK_") and k not in ("TMUX", "TMUX_PANE")}
     env.update({"JUMPDECK_HOME": str(home), "JUMPDECK_ACTOR": "admin", "JUMPDECK_CONFIG": str(home / "none.toml")})
     process = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "serve-ssh", "--listen", f"127.0.0.1:{port}", *flags],
+        [sys.executable, "-m", "jumpdeck.tui.cli", "serve-ssh", "--listen", f"127.0.0.1:{port}", *flags],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     serve = Serve(home, port, keys, process)
     deadline = time.monotonic() + 90

@@ -14,14 +14,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from core.errors import PermissionDenied
-from core.identity import Actor, Role, UserStatus
-from core.secrets import Secret
-from core.serve.check_relay import CheckRelay, RemoteFleetChecks
-from core.serve.control import ControlServer
-from core.serve.sessions import SessionLimits, SessionTable
-from core.servers.checks import Status
-from core.servers.registry import ServerRegistry, ServerSpec
+from jumpdeck.core.errors import PermissionDenied
+from jumpdeck.core.identity import Actor, Role, UserStatus
+from jumpdeck.core.secrets import Secret
+from jumpdeck.core.serve.check_relay import CheckRelay, RemoteFleetChecks
+from jumpdeck.core.serve.control import ControlServer
+from jumpdeck.core.serve.sessions import SessionLimits, SessionTable
+from jumpdeck.core.servers.checks import Status
+from jumpdeck.core.servers.registry import ServerRegistry, ServerSpec
 from tests.serve.conftest import prepare_home, start_serve, stop_serve, wait_until
 
 CANARY = "relay-canary-Pw-7f3a"
@@ -115,7 +115,7 @@ async def test_remote_rounds_over_the_control_socket_follow_the_rule(ctx, pg_url
         assert one.online and one.name == "relay-pg"
 
         await ctx.users.add(ctx.actor, "pend", Role.VIEWER)
-        from core.store.models import UserRow
+        from jumpdeck.core.store.models import UserRow
 
         def make_pending(session) -> None:  # noqa: ANN001
             session.query(UserRow).filter(UserRow.name == "pend").update({"status": UserStatus.PENDING.value})
@@ -158,9 +158,9 @@ def _maps(pid: int) -> str:
 def test_sessions_show_checks_made_by_the_server_and_load_no_driver_nor_store(tmux, pg_url):
     import asyncio as aio
 
-    from core.config import load_config
-    from core.context import open_context
-    from core.serve import control
+    from jumpdeck.core.config import load_config
+    from jumpdeck.core.context import open_context
+    from jumpdeck.core.serve import control
     from tests.serve.test_serve_ssh import ADMIN
 
     base = Path(tempfile.mkdtemp(prefix="jds", dir="/tmp"))

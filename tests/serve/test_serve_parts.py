@@ -8,11 +8,11 @@ import subprocess
 
 import pytest
 
-from core.errors import ConfigError, Conflict, NotFound
-from core.identity import Role
-from core.serve.authorized_keys import import_authorized_keys, parse_authorized_keys
-from core.serve.hostkey import load_or_create_host_key
-from core.serve.sessions import SessionLimits, SessionTable
+from jumpdeck.core.errors import ConfigError, Conflict, NotFound
+from jumpdeck.core.identity import Role
+from jumpdeck.core.serve.authorized_keys import import_authorized_keys, parse_authorized_keys
+from jumpdeck.core.serve.hostkey import load_or_create_host_key
+from jumpdeck.core.serve.sessions import SessionLimits, SessionTable
 
 
 def test_host_key_is_made_once_0600_and_reused(tmp_path):
@@ -87,7 +87,7 @@ def test_session_json_round_trip():
     table = SessionTable(SessionLimits())
     table.open("kim", "127.0.0.1", "SHA256:a", lambda reason: None)
     live = table.list()[0]
-    from core.serve.sessions import LiveSession
+    from jumpdeck.core.serve.sessions import LiveSession
 
     assert LiveSession.from_json(live.to_json()).user == "kim"
 
@@ -95,7 +95,7 @@ def test_session_json_round_trip():
 @pytest.mark.parametrize("argv", [["serve-ssh", "--listen", "nohost"], ["serve-ssh", "--max-sessions", "0"],
                                   ["serve-ssh", "--idle-timeout", "-1"]])
 def test_cli_usage_errors_exit_2(argv, capsys):
-    from tui.cli import main
+    from jumpdeck.tui.cli import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(argv)

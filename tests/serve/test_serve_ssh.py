@@ -14,8 +14,8 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from core.identity import Actor, Role
-from core.serve import control
+from jumpdeck.core.identity import Actor, Role
+from jumpdeck.core.serve import control
 from tests.serve.conftest import prepare_home, start_serve, stop_serve, wait_until
 
 pytestmark = pytest.mark.services
@@ -178,7 +178,7 @@ def test_no_pty_asks_for_ssh_t(serve):
 
 
 def test_sessions_view_api_needs_admin(serve):
-    from core.errors import PermissionDenied
+    from jumpdeck.core.errors import PermissionDenied
 
     with pytest.raises(PermissionDenied):
         asyncio.run(control.list_sessions(serve.config, Actor("kim", Role.OPERATOR)))
@@ -247,9 +247,9 @@ async def test_output_alone_does_not_keep_a_session_alive(ctx):
     # Only the operator's input resets the idle timer. The child here prints all the
     # time, like a live grid nobody watches: typing keeps the session, and once the typing
     # stops the session is closed although the output never did.
-    from core.serve.server import ServeOptions, ServeServer
-    from core.serve.sessions import SessionLimits
-    from core.users import parse_public_key
+    from jumpdeck.core.serve.server import ServeOptions, ServeServer
+    from jumpdeck.core.serve.sessions import SessionLimits
+    from jumpdeck.core.users import parse_public_key
 
     if not shutil.which("ssh"):
         pytest.skip("the OpenSSH client (ssh) is not installed")
@@ -335,7 +335,7 @@ def test_the_childs_exit_status_reaches_the_client(tmux, flags):
 def test_cli_sessions_ls_and_end(serve, tmux, monkeypatch, capsys):
     import json
 
-    from tui.cli import main
+    from jumpdeck.tui.cli import main
 
     monkeypatch.setenv("JUMPDECK_ACTOR", "admin")
     home = ["--home", str(serve.home)]

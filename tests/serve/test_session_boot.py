@@ -8,15 +8,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from core.context import SERVE_SESSION_ENV, open_context
-from core.errors import PermissionDenied
-from core.identity import Role, UserStatus
-from core.secrets import Secret
-from core.serve import session_boot
-from core.serve.check_relay import CheckRelay, RemoteFleetChecks
-from core.serve.control import ControlServer
-from core.serve.sessions import SessionLimits, SessionTable
-from core.servers.registry import ServerInfo, ServerRegistry, ServerSpec
+from jumpdeck.core.context import SERVE_SESSION_ENV, open_context
+from jumpdeck.core.errors import PermissionDenied
+from jumpdeck.core.identity import Role, UserStatus
+from jumpdeck.core.secrets import Secret
+from jumpdeck.core.serve import session_boot
+from jumpdeck.core.serve.check_relay import CheckRelay, RemoteFleetChecks
+from jumpdeck.core.serve.control import ControlServer
+from jumpdeck.core.serve.sessions import SessionLimits, SessionTable
+from jumpdeck.core.servers.registry import ServerInfo, ServerRegistry, ServerSpec
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ async def test_hello_and_the_fleet_come_from_the_servers_store(ctx, control):
 async def test_the_fleet_is_refused_to_a_pending_user(ctx, control):
     await _two_servers(ctx)
     await ctx.users.add(ctx.actor, "newbie", Role.VIEWER)
-    from core.store.models import UserRow
+    from jumpdeck.core.store.models import UserRow
 
     def make_pending(session) -> None:  # noqa: ANN001
         session.query(UserRow).filter(UserRow.name == "newbie").update({"status": UserStatus.PENDING.value})
@@ -89,7 +89,7 @@ async def test_a_session_context_opens_its_store_on_first_use(ctx, control, monk
 
 async def test_a_session_without_its_server_gets_a_sentence(ctx, monkeypatch):
     """No control socket (the server is gone): a sentence and a remedy, no traceback."""
-    from core.errors import StoreError
+    from jumpdeck.core.errors import StoreError
 
     monkeypatch.setenv(SERVE_SESSION_ENV, "1")
     with pytest.raises(StoreError) as caught:
@@ -100,7 +100,7 @@ async def test_a_session_without_its_server_gets_a_sentence(ctx, monkeypatch):
 async def test_a_dropped_boot_request_is_asked_again(ctx, control, monkeypatch):
     """The server closing a connection without a reply (a hiccup) is not a refusal: the
     session asks once more; a server that fails inside says so in a sentence."""
-    from core.serve import check_relay
+    from jumpdeck.core.serve import check_relay
 
     real = check_relay.open_request
     calls = []
@@ -108,7 +108,7 @@ async def test_a_dropped_boot_request_is_asked_again(ctx, control, monkeypatch):
     async def flaky(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         calls.append(1)
         if len(calls) == 1:
-            from core.errors import StoreError
+            from jumpdeck.core.errors import StoreError
 
             raise StoreError("dropped")
         return await real(*args, **kwargs)
@@ -119,7 +119,7 @@ async def test_a_dropped_boot_request_is_asked_again(ctx, control, monkeypatch):
 
 
 async def test_a_failure_inside_the_server_reaches_the_session_as_a_sentence(ctx, control, monkeypatch):
-    from core.errors import JumpdeckError
+    from jumpdeck.core.errors import JumpdeckError
 
     async def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise RuntimeError("database is locked at /secret/path")

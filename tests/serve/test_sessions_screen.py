@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_config
+from jumpdeck.core.config import load_config
 from tests.tui.conftest import booted, prepare_store
 
 SIZES = [(120, 40), (80, 24)]
@@ -33,9 +33,9 @@ class ControlThread:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
     async def _start(self) -> None:
-        from core.context import open_context
-        from core.serve.control import ControlServer
-        from core.serve.server import ServeOptions, ServeServer
+        from jumpdeck.core.context import open_context
+        from jumpdeck.core.serve.control import ControlServer
+        from jumpdeck.core.serve.server import ServeOptions, ServeServer
 
         self.ctx = await open_context(self.config, user="admin")
         self.server = ServeServer(self.ctx, ServeOptions())
@@ -79,7 +79,7 @@ def screen_config(monkeypatch):
 
 
 def _app(config, user: str = "admin"):  # noqa: ANN001, ANN202
-    from tui.app import JumpdeckApp
+    from jumpdeck.tui.app import JumpdeckApp
 
     return JumpdeckApp(config, user=user, start_mode="users")
 
@@ -93,7 +93,7 @@ async def _open_sessions(pilot) -> None:  # noqa: ANN001
 
 
 async def test_lists_sessions_and_ends_one(screen_config):
-    from tui.screens.sessions import SessionsScreen
+    from jumpdeck.tui.screens.sessions import SessionsScreen
 
     with ControlThread(screen_config, SESSIONS) as control:
         app = _app(screen_config)
@@ -123,7 +123,7 @@ async def test_no_server_says_so(screen_config):
 
 
 async def test_non_admin_gets_no_palette_entry_and_the_reason(screen_config):
-    from tui.screens.sessions import SessionsScreen
+    from jumpdeck.tui.screens.sessions import SessionsScreen
 
     app = _app(screen_config, user="kim.operator")
     async with app.run_test(size=(120, 40)) as pilot:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.ssh import HostKeyPolicy, SshAuth, SshTarget
+from jumpdeck.core.ssh import HostKeyPolicy, SshAuth, SshTarget
 from tests.fixtures.sshd import sshd, sshd_module, start_sshd, stop_sshd  # noqa: F401  (fixtures)
 
 

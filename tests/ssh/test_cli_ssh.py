@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import service_unavailable
-from tui.cli import main
+from jumpdeck.tui.cli import main
 
 JUMPDECK = Path(sys.executable).with_name("jumpdeck")
 

@@ -1,4 +1,4 @@
-"""core.ssh against a real sshd: host keys, auth errors, a PTY shell."""
+"""jumpdeck.core.ssh against a real sshd: host keys, auth errors, a PTY shell."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from core.secrets import Secret
-from core.ssh import (
+from jumpdeck.core.secrets import Secret
+from jumpdeck.core.ssh import (
     HostKeyMismatch, HostKeyUnknown, SshAuth, SshAuthFailed, SshConnectionRefused, SshKeyFileError,
     SshNameNotResolved, SshTarget, SshTimeout, connect, parse_destination, translate, trust_host_key,
 )

@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from tui.widgets.terminal_screen import Emulator
+from jumpdeck.tui.widgets.terminal_screen import Emulator
 
 SAMPLES = {
     "seq": b"".join(b"%d\r\n" % i for i in range(1, 3000)),

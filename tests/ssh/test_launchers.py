@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.config import load_config
+from jumpdeck.core.config import load_config
 from tests.ssh.test_terminal_widget import wait_for
 from tests.tui.conftest import booted, prepare_store
 
@@ -16,7 +16,7 @@ def _targets(port: int) -> list[dict]:
 
 
 async def _add_run(ctx, targets) -> None:
-    from core.store.models import ProvisionRunRow
+    from jumpdeck.core.store.models import ProvisionRunRow
 
     def go(session) -> None:
         session.add(ProvisionRunRow(service_name="shop", template="single", status="COMPLETED", runner="ansible",
@@ -32,9 +32,9 @@ def run_config(tmp_path):
 
 
 async def test_provision_s_picks_a_run_target_and_opens_a_tab(run_config):
-    from tui.app import JumpdeckApp
-    from tui.screens.ssh import SshScreen
-    from tui.screens.ssh_dialogs import TargetChoiceDialog
+    from jumpdeck.tui.app import JumpdeckApp
+    from jumpdeck.tui.screens.ssh import SshScreen
+    from jumpdeck.tui.screens.ssh_dialogs import TargetChoiceDialog
 
     targets = _targets(2201)
     await prepare_store(run_config, extra=lambda ctx: _add_run(ctx, targets))
@@ -52,7 +52,7 @@ async def test_provision_s_picks_a_run_target_and_opens_a_tab(run_config):
 
 
 async def test_provision_s_without_targets_says_why(run_config):
-    from tui.app import JumpdeckApp
+    from jumpdeck.tui.app import JumpdeckApp
 
     await prepare_store(run_config, extra=lambda ctx: _add_run(ctx, []))
     app = JumpdeckApp(run_config, user="admin", start_mode="provision")

@@ -6,7 +6,7 @@ import pytest
 from textual.app import App, ComposeResult
 
 from tests.ssh.test_terminal_widget import wait_for
-from tui.widgets.terminal import Terminal
+from jumpdeck.tui.widgets.terminal import Terminal
 
 COLOURED = (
     b"\x1b[1mbold\x1b[0m \x1b[4munderline\x1b[0m \x1b[7mreverse\x1b[0m\r\n"
@@ -39,8 +39,8 @@ def test_terminal_colours_snapshot(snap_compare, size):
 
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)])
 def test_ssh_screen_empty_snapshot(snap_compare, config, size):
-    from tui.app import JumpdeckApp
-    from tui.screens.ssh import SshScreen
+    from jumpdeck.tui.app import JumpdeckApp
+    from jumpdeck.tui.screens.ssh import SshScreen
 
     async def ready(pilot):
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, SshScreen))

@@ -8,7 +8,7 @@ from textual.widgets import Tab, Tabs
 
 from tests.ssh.conftest import target_for
 from tests.ssh.test_terminal_widget import screen_text, wait_for
-from tui.app import JumpdeckApp
+from jumpdeck.tui.app import JumpdeckApp
 
 
 def make_app(config, *targets):
@@ -19,7 +19,7 @@ def make_app(config, *targets):
 
 
 async def ssh_screen(pilot):
-    from tui.screens.ssh import SshScreen
+    from jumpdeck.tui.screens.ssh import SshScreen
 
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, SshScreen))
     screen = pilot.app.screen
@@ -60,7 +60,7 @@ async def test_cli_style_start_tabs_activity_and_exit_status(config, sshd_module
         # Closing a live session asks first.
         await pilot.press("w")
         await pilot.pause()
-        from tui.screens.confirm import ConfirmScreen
+        from jumpdeck.tui.screens.confirm import ConfirmScreen
 
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("escape")
@@ -83,7 +83,7 @@ async def test_cli_style_start_tabs_activity_and_exit_status(config, sshd_module
 
 
 async def test_unknown_host_dialog_then_changed_key_refused(config, sshd_module, tmp_path):
-    from tui.screens.ssh_dialogs import HostKeyDialog
+    from jumpdeck.tui.screens.ssh_dialogs import HostKeyDialog
 
     app = make_app(config, target_for(sshd_module))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -117,7 +117,7 @@ async def test_unknown_host_dialog_then_changed_key_refused(config, sshd_module,
 
 
 async def test_connect_dialog_opens_a_session(config, sshd_module):
-    from tui.screens.ssh_dialogs import ConnectDialog
+    from jumpdeck.tui.screens.ssh_dialogs import ConnectDialog
 
     config.known_hosts_path.parent.mkdir(parents=True, exist_ok=True)
     config.known_hosts_path.write_text(sshd_module.known_hosts_line + "\n")

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import PermissionDenied
-from core.identity import Actor, Role
-from core.provision.pool import Pool
-from core.secrets import Secret
-from core.ssh import SshAuth, SshAuthFailed, SshTarget
-from core.ssh.stored import with_stored_password
+from jumpdeck.core.errors import PermissionDenied
+from jumpdeck.core.identity import Actor, Role
+from jumpdeck.core.provision.pool import Pool
+from jumpdeck.core.secrets import Secret
+from jumpdeck.core.ssh import SshAuth, SshAuthFailed, SshTarget
+from jumpdeck.core.ssh.stored import with_stored_password
 from tests.conftest import service_unavailable
 from tests.ssh.test_ssh_screen import make_app, ssh_screen
 from tests.ssh.test_terminal_widget import screen_text, wait_for
@@ -31,7 +31,7 @@ async def test_password_is_encrypted_at_rest_and_handed_out_by_scope(ctx):
 
     from sqlalchemy import select
 
-    from core.store.models import WorkloadVmRow
+    from jumpdeck.core.store.models import WorkloadVmRow
 
     token = await ctx.store.run(lambda s: s.scalar(select(WorkloadVmRow.ssh_password_enc)
                                                    .where(WorkloadVmRow.vm_name == "VM-A")))

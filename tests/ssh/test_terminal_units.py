@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tui.widgets.terminal_keys import key_to_bytes, paste_to_bytes
-from tui.widgets.terminal_screen import Emulator
+from jumpdeck.tui.widgets.terminal_keys import key_to_bytes, paste_to_bytes
+from jumpdeck.tui.widgets.terminal_screen import Emulator
 
 
 def test_scrollback_is_capped():
@@ -90,8 +90,8 @@ async def test_output_waits_briefly_after_input_elsewhere_but_not_for_its_own_ke
     from textual.app import App
     from textual.widgets import Input
 
-    from tui.widgets import terminal as terminal_module
-    from tui.widgets.terminal import Terminal
+    from jumpdeck.tui.widgets import terminal as terminal_module
+    from jumpdeck.tui.widgets.terminal import Terminal
 
     class TwoApp(App):
         def __init__(self) -> None:

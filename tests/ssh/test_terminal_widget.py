@@ -6,8 +6,8 @@ import asyncio
 
 from textual.app import App, ComposeResult
 
-from tui.widgets.ssh_pane import SshPane
-from tui.widgets.terminal import Terminal
+from jumpdeck.tui.widgets.ssh_pane import SshPane
+from jumpdeck.tui.widgets.terminal import Terminal
 from tests.ssh.conftest import target_for
 
 

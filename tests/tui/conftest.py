@@ -8,15 +8,15 @@ from datetime import datetime
 
 import pytest
 
-from core.config import load_config
+from jumpdeck.core.config import load_config
 
 FIXED = datetime(2026, 3, 14, 9, 26, 53)
 
 
 async def prepare_store(config, *, user: str = "admin", extra=None) -> None:
     """Seed users and settings, then pin every timestamp."""
-    from core.context import open_context
-    from core.identity import Role
+    from jumpdeck.core.context import open_context
+    from jumpdeck.core.identity import Role
 
     ctx = await open_context(config, user=user)
     try:
@@ -28,7 +28,7 @@ async def prepare_store(config, *, user: str = "admin", extra=None) -> None:
         def pin(session) -> None:
             from sqlalchemy import update
 
-            from core.store.models import ActivityRow, UserRow
+            from jumpdeck.core.store.models import ActivityRow, UserRow
 
             session.execute(update(ActivityRow).values(at=FIXED))
             session.execute(update(UserRow).values(created_at=FIXED))
@@ -47,7 +47,7 @@ def app_config(tmp_path):
 
 @pytest.fixture
 def make_app(app_config):
-    from tui.app import JumpdeckApp
+    from jumpdeck.tui.app import JumpdeckApp
 
     def make(user: str = "admin", start_mode: str = "servers", config=None) -> JumpdeckApp:
         return JumpdeckApp(config or app_config, user=user, start_mode=start_mode)

@@ -8,11 +8,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from core.config import load_config
-from core.secrets import Secret
-from core.servers.checks import CheckResult, Status
-from core.servers.drivers import HINTS, ErrorKind
-from core.servers.registry import DbType, ServerRegistry, ServerSpec
+from jumpdeck.core.config import load_config
+from jumpdeck.core.secrets import Secret
+from jumpdeck.core.servers.checks import CheckResult, Status
+from jumpdeck.core.servers.drivers import HINTS, ErrorKind
+from jumpdeck.core.servers.registry import DbType, ServerRegistry, ServerSpec
 from tests.tui.conftest import prepare_store
 
 CHECKED_AT = datetime(2026, 3, 14, 9, 30, tzinfo=timezone.utc)
@@ -37,8 +37,8 @@ FLEET = [
 async def seed_fleet(ctx) -> None:
     from sqlalchemy import update
 
-    from core.identity import Role
-    from core.store.models import CorpRow, ServerRow
+    from jumpdeck.core.identity import Role
+    from jumpdeck.core.store.models import CorpRow, ServerRow
 
     registry = ServerRegistry(ctx.store, ctx.secrets)
     ids = {}
@@ -79,7 +79,7 @@ def fixed_results(ids: dict[str, int]) -> list[CheckResult]:
 def fleet_config(tmp_path, monkeypatch):
     """A store with the fleet; the screen's automatic first round is off (tests run
     checks on purpose, or paint fixed results)."""
-    from tui.screens.servers import ServersScreen
+    from jumpdeck.tui.screens.servers import ServersScreen
 
     monkeypatch.setattr(ServersScreen, "AUTO_CHECK", False)
     config = load_config(cli={"home": str(tmp_path / "home")})

@@ -15,12 +15,12 @@ def jd(*args: str, home: Path, stdin: str | None = None, env: dict | None = None
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("JUMPDECK_")}
     full_env.update({"JUMPDECK_HOME": str(home), "JUMPDECK_CONFIG": str(home / "config.toml"), "USER": "root"})
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "tui.cli", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "jumpdeck.tui.cli", *args], cwd=ROOT, capture_output=True, text=True,
                           input=stdin, env=full_env, timeout=60)
 
 
 def subcommands() -> list[list[str]]:
-    from tui.cli import build_parser
+    from jumpdeck.tui.cli import build_parser
 
     parser = build_parser()
     found = []

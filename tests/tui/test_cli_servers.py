@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.core.servers.conftest import closed_port
-from tui.cli import main
+from jumpdeck.tui.cli import main
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from tui.collector import AT_LEAST_EVERY, CHECK_EVERY, NEVER, QUIET_FOR, CollectorSchedule
+from jumpdeck.tui.collector import AT_LEAST_EVERY, CHECK_EVERY, NEVER, QUIET_FOR, CollectorSchedule
 
 
 class Clock:
@@ -51,7 +51,7 @@ def test_full_passes_wait_for_a_quiet_operator_or_the_longest_interval():
 
 
 async def test_the_app_sees_operator_keys_and_restores_the_thresholds(config):
-    from tui.app import JumpdeckApp
+    from jumpdeck.tui.app import JumpdeckApp
 
     before = gc.get_threshold()
     app = JumpdeckApp(config, start_mode="servers")

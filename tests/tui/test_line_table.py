@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import App, ComposeResult
 
-from tui.widgets.line_table import LazyRow, LineTable
+from jumpdeck.tui.widgets.line_table import LazyRow, LineTable
 
 COLUMNS = [("name", "Name"), ("value", "Value")]
 
@@ -98,7 +98,7 @@ async def test_lazy_rows_draw_exactly_like_plain_cells() -> None:
 
 
 async def test_widths_hint_and_cached_lines_follow_changes() -> None:
-    from tui.widgets.line_table import widest
+    from jumpdeck.tui.widgets.line_table import widest
 
     app = TableApp()
     async with app.run_test(size=(40, 10)) as pilot:
@@ -123,7 +123,7 @@ async def test_widths_hint_and_cached_lines_follow_changes() -> None:
 async def test_lazy_rows_build_only_the_rows_drawn() -> None:
     """A 1,000-row refresh must not build 1,000 rows' cells: lazy rows are built when
     drawn (or read), and draw exactly like the same cells given directly."""
-    from tui.widgets.line_table import widest
+    from jumpdeck.tui.widgets.line_table import widest
 
     app = TableApp()
     async with app.run_test(size=(40, 10)) as pilot:

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from core.config import load_config
+from jumpdeck.core.config import load_config
 from tests.tui.conftest import FIXED, booted, prepare_store
 
 
@@ -23,8 +23,8 @@ def mock_config(tmp_path):
 async def test_mock_run_streams_and_progress_advances(mock_config) -> None:
     from textual.widgets import Input, ProgressBar
 
-    from tui.app import JumpdeckApp
-    from tui.widgets.run_log import RunLog
+    from jumpdeck.tui.app import JumpdeckApp
+    from jumpdeck.tui.widgets.run_log import RunLog
 
     app = JumpdeckApp(mock_config, user="admin", start_mode="provision")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -65,7 +65,7 @@ async def test_mock_run_streams_and_progress_advances(mock_config) -> None:
 
 
 def _seed_finished_run(ctx) -> None:  # noqa: ANN001
-    from core.store.models import ProvisionEventRow, ProvisionRunRow
+    from jumpdeck.core.store.models import ProvisionEventRow, ProvisionRunRow
 
     def go(session) -> None:  # noqa: ANN001
         run = ProvisionRunRow(service_name="web-portal", template="standard", status="COMPLETED", created_by="admin",
@@ -98,7 +98,7 @@ def seeded_config(tmp_path):
 
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
 def test_run_view_snapshot(snap_compare, seeded_config, size) -> None:
-    from tui.app import JumpdeckApp
+    from jumpdeck.tui.app import JumpdeckApp
 
     async def run_before(pilot) -> None:
         await booted(pilot)

@@ -35,7 +35,7 @@ def test_idle_app_sleeps_and_keys_escape_and_quit_work(tmp_path):
     env = f"JUMPDECK_HOME={shlex.quote(str(tmp_path / 'h'))} JUMPDECK_CONFIG={shlex.quote(str(tmp_path / 'none.toml'))}"
     try:
         tmux.run("new-session", "-d", "-s", "q", "-x", "120", "-y", "40",
-                 f"cd {shlex.quote(str(ROOT))} && exec env {env} {shlex.quote(sys.executable)} -m tui.cli --demo")
+                 f"cd {shlex.quote(str(ROOT))} && exec env {env} {shlex.quote(sys.executable)} -m jumpdeck.tui.cli --demo")
         assert tmux.wait_for("q", "Palette", 30), tmux.capture("q")
         pid = _app_pid(tmux, "q")
         wait_until(lambda: "checking" not in tmux.capture("q"), 20)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from textual.app import App, ComposeResult
 
-from tui.widgets.run_log import RunLog, guess_result
+from jumpdeck.tui.widgets.run_log import RunLog, guess_result
 
 
 class LogApp(App):

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from core.servers.fleet import LiveState, StatusFilter
-from core.servers.registry import DbType
+from jumpdeck.core.servers.fleet import LiveState, StatusFilter
+from jumpdeck.core.servers.registry import DbType
 from tests.tui.conftest import booted
 from tests.tui.servers_fixtures import fixed_results, fleet_config, server_ids  # noqa: F401
-from tui.app import JumpdeckApp
-from tui.screens.servers import ServersScreen
-from tui.widgets.server_grid import ServerGrid
+from jumpdeck.tui.app import JumpdeckApp
+from jumpdeck.tui.screens.servers import ServersScreen
+from jumpdeck.tui.widgets.server_grid import ServerGrid
 
 
 def make(config, user: str = "admin") -> JumpdeckApp:
@@ -100,7 +100,7 @@ async def test_dense_view_and_cursor(fleet_config) -> None:
 async def test_add_with_test_before_save(fleet_config, pg_url) -> None:
     from textual.widgets import Input
 
-    from tui.screens.server_form import ServerForm
+    from jumpdeck.tui.screens.server_form import ServerForm
 
     async with make(fleet_config).run_test(size=(120, 40)) as pilot:
         screen = await servers_screen(pilot)
@@ -163,7 +163,7 @@ async def test_a_failing_test_shows_the_kind_and_the_hint(fleet_config) -> None:
 
 
 async def test_delete_is_guarded_and_confirmed(fleet_config) -> None:
-    from tui.screens.confirm import ConfirmScreen
+    from jumpdeck.tui.screens.confirm import ConfirmScreen
 
     async with make(fleet_config).run_test(size=(120, 40)) as pilot:
         screen = await servers_screen(pilot)
@@ -207,7 +207,7 @@ async def test_test_all_runs_in_sequence_and_summarises(fleet_config, pg_url) ->
 async def test_enter_opens_the_dashboard_and_sets_the_banner(fleet_config) -> None:
     from textual.widgets import DataTable
 
-    from tui.screens.server_dashboard import ServerDashboardScreen
+    from jumpdeck.tui.screens.server_dashboard import ServerDashboardScreen
 
     async with make(fleet_config).run_test(size=(120, 40)) as pilot:
         screen = await servers_screen(pilot)
@@ -233,8 +233,8 @@ async def test_enter_opens_the_dashboard_and_sets_the_banner(fleet_config) -> No
 
 @pytest.mark.parametrize("user,allowed", [("kim.operator", False), ("vera.viewer", False), ("admin", True)])
 async def test_role_gating_shows_actions_disabled_with_the_reason(fleet_config, user, allowed) -> None:
-    from tui.screens.help import HelpScreen
-    from tui.screens.server_form import ServerForm
+    from jumpdeck.tui.screens.help import HelpScreen
+    from jumpdeck.tui.screens.server_form import ServerForm
 
     async with make(fleet_config, user=user).run_test(size=(120, 40)) as pilot:
         screen = await servers_screen(pilot)
@@ -254,7 +254,7 @@ async def test_role_gating_shows_actions_disabled_with_the_reason(fleet_config, 
 
 
 async def test_the_command_palette_opens_a_server(fleet_config) -> None:
-    from tui.screens.server_dashboard import ServerDashboardScreen
+    from jumpdeck.tui.screens.server_dashboard import ServerDashboardScreen
 
     async with make(fleet_config).run_test(size=(120, 40)) as pilot:
         screen = await servers_screen(pilot)

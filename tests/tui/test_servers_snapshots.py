@@ -7,7 +7,7 @@ import pytest
 
 from tests.tui.conftest import booted
 from tests.tui.servers_fixtures import fixed_results, fleet_config, server_ids  # noqa: F401
-from tui.app import JumpdeckApp
+from jumpdeck.tui.app import JumpdeckApp
 
 SIZES = [(120, 40), (80, 24)]
 

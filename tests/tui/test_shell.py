@@ -21,7 +21,7 @@ async def test_boot_opens_the_store_and_number_keys_switch_screens(make_app) -> 
 
 
 async def test_help_lists_the_screens_keys_and_esc_closes(make_app) -> None:
-    from tui.screens.help import HelpScreen
+    from jumpdeck.tui.screens.help import HelpScreen
 
     app = make_app(start_mode="users")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -38,15 +38,15 @@ async def test_help_lists_the_screens_keys_and_esc_closes(make_app) -> None:
 
 async def test_viewer_sees_admin_keys_disabled_with_the_reason(make_app, app_config) -> None:
     async def make_viewer():
-        from core.context import open_context
-        from core.identity import Role
+        from jumpdeck.core.context import open_context
+        from jumpdeck.core.identity import Role
 
         ctx = await open_context(app_config, user="admin")
         await ctx.users.add(ctx.actor, "vera", Role.VIEWER)
         ctx.close()
 
     await make_viewer()
-    from tui.screens.help import HelpScreen
+    from jumpdeck.tui.screens.help import HelpScreen
 
     app = make_app(user="vera", start_mode="users")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -79,7 +79,7 @@ async def test_admin_activates_a_pending_user_with_enter(make_app) -> None:
 
 
 async def test_pending_user_is_told_how_to_get_access(make_app) -> None:
-    from tui.screens.pending import PendingScreen
+    from jumpdeck.tui.screens.pending import PendingScreen
 
     app = make_app(user="lee.newcomer")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -92,7 +92,7 @@ async def test_pending_user_is_told_how_to_get_access(make_app) -> None:
 
 
 async def test_settings_dialog_saves_and_the_header_shows_the_notice(make_app) -> None:
-    from tui.screens.settings_dialog import SettingsDialog
+    from jumpdeck.tui.screens.settings_dialog import SettingsDialog
 
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -135,7 +135,7 @@ async def test_activity_filters_and_copy(make_app) -> None:
 
 
 async def test_quit_asks_while_work_runs(make_app) -> None:
-    from tui.screens.confirm import ConfirmScreen
+    from jumpdeck.tui.screens.confirm import ConfirmScreen
 
     app = make_app(start_mode="users")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -175,8 +175,8 @@ async def test_redraw_and_palette_do_not_break(make_app) -> None:
 
 
 async def test_degraded_store_shows_a_banner(tmp_path) -> None:
-    from core.config import load_config
-    from tui.app import JumpdeckApp
+    from jumpdeck.core.config import load_config
+    from jumpdeck.tui.app import JumpdeckApp
 
     config = load_config(cli={"home": str(tmp_path / "h"), "store_url": "postgresql://ops@127.0.0.1:1/fleet"})
     app = JumpdeckApp(config, user="admin")
@@ -188,9 +188,9 @@ async def test_degraded_store_shows_a_banner(tmp_path) -> None:
 
 
 async def test_no_password_on_any_rendered_screen(make_app, app_config) -> None:
-    from core.context import open_context
-    from core.secrets import Secret
-    from core.servers.registry import ServerRegistry, ServerSpec
+    from jumpdeck.core.context import open_context
+    from jumpdeck.core.secrets import Secret
+    from jumpdeck.core.servers.registry import ServerRegistry, ServerSpec
 
     canary = "Sup3r-Secret-canary-pw"
     ctx = await open_context(app_config, user="admin")
@@ -214,9 +214,9 @@ async def test_no_password_on_any_rendered_screen(make_app, app_config) -> None:
 
 
 async def test_a_screen_not_built_yet_says_what_is_coming(make_app, monkeypatch) -> None:
-    from tui import app as app_module
+    from jumpdeck.tui import app as app_module
 
-    entry = app_module.ScreenEntry("9", "future", "Future", "tui.screens.no_such_screen:Nothing", "Time travel.")
+    entry = app_module.ScreenEntry("9", "future", "Future", "jumpdeck.tui.screens.no_such_screen:Nothing", "Time travel.")
     monkeypatch.setattr(app_module, "SCREENS", [*app_module.SCREENS, entry])
     app = make_app(start_mode="future")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -228,8 +228,8 @@ async def test_a_screen_not_built_yet_says_what_is_coming(make_app, monkeypatch)
 async def test_keymap_from_config_rebinds_by_id(app_config, tmp_path) -> None:
     from dataclasses import replace
 
-    from tui.app import JumpdeckApp
-    from tui.screens.help import HelpScreen
+    from jumpdeck.tui.app import JumpdeckApp
+    from jumpdeck.tui.screens.help import HelpScreen
 
     config = replace(app_config, keymap={"app.help": "f1"})
     app = JumpdeckApp(config, user="admin", start_mode="users")

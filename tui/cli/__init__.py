@@ -13,22 +13,22 @@ import importlib
 import sys
 from typing import Any, Awaitable, Callable
 
-from core.errors import ConfigError, JumpdeckError, ValidationError
+from jumpdeck.core.errors import ConfigError, JumpdeckError, ValidationError
 
 # Command modules, in the order `jumpdeck --help` lists them.
 COMMAND_MODULES = [
-    "tui.cli.servers",
-    "tui.cli.check",
-    "tui.cli.users",
-    "tui.cli.settings",
-    "tui.cli.activity",
-    "tui.cli.keys",
-    "tui.cli.production",
-    "tui.cli.maintenance",
-    "tui.cli.monitor",
-    "tui.cli.provision",
-    "tui.cli.ssh",
-    "tui.cli.serve",
+    "jumpdeck.tui.cli.servers",
+    "jumpdeck.tui.cli.check",
+    "jumpdeck.tui.cli.users",
+    "jumpdeck.tui.cli.settings",
+    "jumpdeck.tui.cli.activity",
+    "jumpdeck.tui.cli.keys",
+    "jumpdeck.tui.cli.production",
+    "jumpdeck.tui.cli.maintenance",
+    "jumpdeck.tui.cli.monitor",
+    "jumpdeck.tui.cli.provision",
+    "jumpdeck.tui.cli.ssh",
+    "jumpdeck.tui.cli.serve",
 ]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -85,7 +85,7 @@ def _version() -> str:
 
 
 def config_from_args(args: argparse.Namespace):
-    from core.config import load_config
+    from jumpdeck.core.config import load_config
 
     return load_config(cli={"home": args.home, "store_url": args.store_url}, demo=args.demo)
 
@@ -105,10 +105,10 @@ def run_with_context(args: argparse.Namespace, handler: Handler) -> int:
     """Open the context, run the handler, turn every expected error into a sentence."""
 
     async def go() -> int:
-        from core.context import open_context
+        from jumpdeck.core.context import open_context
 
         if getattr(args, "demo", False):
-            from core.demo import ensure_demo
+            from jumpdeck.core.demo import ensure_demo
 
             await ensure_demo(config)
         ctx = await open_context(config)
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        from tui.launch import launch_app
+        from jumpdeck.tui.launch import launch_app
 
         return launch_app(args)
     return args.run(args)

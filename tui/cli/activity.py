@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from tui.cli import run_with_context
-from tui.cli.output import dumps, print_table
+from jumpdeck.tui.cli import run_with_context
+from jumpdeck.tui.cli.output import dumps, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 async def _ls(args, ctx) -> int:
-    from core.activity import ActivityFilter
+    from jumpdeck.core.activity import ActivityFilter
 
     page = await ctx.activity.page(
         ctx.actor, ActivityFilter(args.actor, args.action, args.target, args.text), limit=max(1, min(args.limit, 10000))

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tui.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE, run_with_context
-from tui.cli.output import dumps
+from jumpdeck.tui.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE, run_with_context
+from jumpdeck.tui.cli.output import dumps
 
 DB_TYPES = ("postgresql", "mysql", "mssql", "oracle")
 
@@ -50,9 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 async def _check(args, ctx) -> int:
-    from core.errors import NotFound
-    from core.servers.checks import CheckEngine, summarize
-    from core.servers.registry import ServerRegistry
+    from jumpdeck.core.errors import NotFound
+    from jumpdeck.core.servers.checks import CheckEngine, summarize
+    from jumpdeck.core.servers.registry import ServerRegistry
 
     registry = ServerRegistry(ctx.store, ctx.secrets)
     ids = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from tui.cli import run_with_context
+from jumpdeck.tui.cli import run_with_context
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 async def _rotate(args, ctx) -> int:
-    from core.keys import rotate_key
+    from jumpdeck.core.keys import rotate_key
 
     result = await rotate_key(ctx, ctx.actor)
     print(f"Re-encrypted {result.tokens} secret(s); the new key is in {result.key_path}.")

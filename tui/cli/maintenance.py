@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tui.cli import run_with_context
-from tui.cli.output import dumps, print_table
+from jumpdeck.tui.cli import run_with_context
+from jumpdeck.tui.cli.output import dumps, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -72,7 +72,7 @@ def _end_progress() -> None:
 async def _backup(args, ctx) -> int:
     import time
 
-    from core.maintenance import backup
+    from jumpdeck.core.maintenance import backup
 
     if args.list:
         items = backup.list_backups(ctx.config)
@@ -110,7 +110,7 @@ async def _backup(args, ctx) -> int:
 
 
 async def _restore(args, ctx) -> int:
-    from core.maintenance import restore
+    from jumpdeck.core.maintenance import restore
 
     backup_path = restore.resolve_backup(ctx.config, args.backup_file)
     target = restore.target_for(ctx.config, backup_path)
@@ -131,7 +131,7 @@ async def _watcher(args, ctx) -> int:
     import asyncio
     import signal
 
-    from core.maintenance import watcher
+    from jumpdeck.core.maintenance import watcher
 
     def show(report: watcher.WatcherReport) -> None:
         if args.json:
@@ -161,7 +161,7 @@ async def _watcher(args, ctx) -> int:
 
 
 async def _integrity(args, ctx) -> int:
-    from core.maintenance import checks
+    from jumpdeck.core.maintenance import checks
 
     bad = 0
     seen = 0
@@ -180,8 +180,8 @@ async def _integrity(args, ctx) -> int:
 
 
 async def _checkpoint(args, ctx) -> int:
-    from core.maintenance import checks
-    from core.maintenance.backup import human_size
+    from jumpdeck.core.maintenance import checks
+    from jumpdeck.core.maintenance.backup import human_size
 
     results = await checks.checkpoint_all(ctx)
     for r in results:
@@ -193,7 +193,7 @@ async def _checkpoint(args, ctx) -> int:
 
 
 async def _rollover(args, ctx) -> int:
-    from core.maintenance import rollover
+    from jumpdeck.core.maintenance import rollover
 
     if args.dry_run:
         plan = await rollover.dry_run(ctx, args.year)
@@ -213,7 +213,7 @@ async def _rollover(args, ctx) -> int:
 
 
 async def _health(args, ctx) -> int:
-    from core.maintenance.health import check_health
+    from jumpdeck.core.maintenance.health import check_health
 
     health = await check_health(ctx)
     if args.json:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tui.cli import EXIT_FAIL, EXIT_OK, run_with_context
-from tui.cli.output import dumps, print_table
+from jumpdeck.tui.cli import EXIT_FAIL, EXIT_OK, run_with_context
+from jumpdeck.tui.cli.output import dumps, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +29,7 @@ def _pct(value: float | None) -> str:
 
 
 async def _monitor(args, ctx) -> int:
-    from core.monitor.service import Level, MonitorService
+    from jumpdeck.core.monitor.service import Level, MonitorService
 
     service = MonitorService(ctx)
     try:

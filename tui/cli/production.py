@@ -7,8 +7,8 @@ import argparse
 import csv
 import sys
 
-from tui.cli import run_with_context
-from tui.cli.output import dumps, print_table
+from jumpdeck.tui.cli import run_with_context
+from jumpdeck.tui.cli.output import dumps, print_table
 
 
 def _years(text: str) -> list[int]:
@@ -89,19 +89,19 @@ def _emit(args: argparse.Namespace, headers: list[str], rows: list[list]) -> Non
 
 
 async def _data(ctx):
-    from core.production.queries import ProductionData
+    from jumpdeck.core.production.queries import ProductionData
 
     return await ProductionData.from_context(ctx)
 
 
 def _range(args):
-    from core.production.models import DateRange
+    from jumpdeck.core.production.models import DateRange
 
     return DateRange.parse(args.date_from, args.date_to)
 
 
 async def _demo_data(args, ctx) -> int:
-    from core.production.generate import create_demo_data
+    from jumpdeck.core.production.generate import create_demo_data
 
     result = await create_demo_data(ctx, args.rows, args.years, args.seed, replace=args.replace)
     for f in result.files:
@@ -126,7 +126,7 @@ async def _daily(args, ctx) -> int:
 
 
 async def _top(args, ctx) -> int:
-    from core.errors import ValidationError
+    from jumpdeck.core.errors import ValidationError
 
     if args.n < 1:
         raise ValidationError("--n must be at least 1.", field="n")
@@ -144,7 +144,7 @@ async def _items(args, ctx) -> int:
 
 
 async def _lot(args, ctx) -> int:
-    from core.production.models import DateRange, parse_date
+    from jumpdeck.core.production.models import DateRange, parse_date
 
     rng = None
     if args.date_from or args.date_to:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tui.cli import run_with_context
-from tui.cli.output import dumps, print_table
+from jumpdeck.tui.cli import run_with_context
+from jumpdeck.tui.cli.output import dumps, print_table
 
 _COLORS = {"failed": "31", "unreachable": "31", "changed": "33", "ok": "32", "skipped": "36"}
 
@@ -81,7 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _service(ctx):  # noqa: ANN001, ANN202
-    from core.provision.service import ProvisionService
+    from jumpdeck.core.provision.service import ProvisionService
 
     return ProvisionService(ctx.store, ctx.config, ctx.settings)
 
@@ -128,7 +128,7 @@ _OPTIONS = {"timeout": float, "step_delay": float, "fail_step": int, "hold_secon
 
 
 def parse_options(items: list[str]) -> dict:
-    from core.errors import ValidationError
+    from jumpdeck.core.errors import ValidationError
 
     options = {}
     for item in items:
@@ -196,7 +196,7 @@ async def _rm(args, ctx) -> int:
 
 
 async def _pool_ls(args, ctx) -> int:
-    from core.provision.pool import Pool
+    from jumpdeck.core.provision.pool import Pool
 
     vms = await Pool(ctx.store).list(ctx.actor)
     if args.json:
@@ -211,8 +211,8 @@ async def _pool_ls(args, ctx) -> int:
 def _read_ssh_password(from_stdin: bool):  # noqa: ANN202
     import sys
 
-    from core.errors import ValidationError
-    from core.secrets import Secret
+    from jumpdeck.core.errors import ValidationError
+    from jumpdeck.core.secrets import Secret
 
     if from_stdin:
         value = sys.stdin.readline().rstrip("\r\n")
@@ -228,7 +228,7 @@ def _read_ssh_password(from_stdin: bool):  # noqa: ANN202
 
 
 async def _pool_add(args, ctx) -> int:
-    from core.provision.pool import Pool
+    from jumpdeck.core.provision.pool import Pool
 
     password = _read_ssh_password(True) if args.ssh_password_stdin else None
     vm = await Pool(ctx.store, ctx.secrets).add(ctx.actor, args.name, args.ip, ssh_user=args.ssh_user,
@@ -239,7 +239,7 @@ async def _pool_add(args, ctx) -> int:
 
 
 async def _pool_passwd(args, ctx) -> int:
-    from core.provision.pool import Pool
+    from jumpdeck.core.provision.pool import Pool
 
     password = None if args.clear else _read_ssh_password(args.password_stdin)
     await Pool(ctx.store, ctx.secrets).set_password(ctx.actor, args.name, password)
@@ -248,7 +248,7 @@ async def _pool_passwd(args, ctx) -> int:
 
 
 async def _pool_rm(args, ctx) -> int:
-    from core.provision.pool import Pool
+    from jumpdeck.core.provision.pool import Pool
 
     await Pool(ctx.store).remove(ctx.actor, args.name)
     print(f"Removed {args.name} from the pool.")

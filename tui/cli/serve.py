@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tui.cli import run_with_context
+from jumpdeck.tui.cli import run_with_context
 
 ROLES = ("admin", "operator", "viewer")
 
@@ -71,17 +71,17 @@ async def _serve(args, ctx) -> int:
     import signal
     from pathlib import Path
 
-    from core.identity import Role
-    from core.serve.sessions import SessionLimits
+    from jumpdeck.core.identity import Role
+    from jumpdeck.core.serve.sessions import SessionLimits
 
     if args.authorized_keys:
-        from core.serve.authorized_keys import import_authorized_keys
+        from jumpdeck.core.serve.authorized_keys import import_authorized_keys
 
         results = await import_authorized_keys(ctx.users, ctx.actor, Path(args.authorized_keys), role=Role(args.import_role))
         for r in results:
             print(f"authorized_keys line {r.line_no}: {r.user or '-'} {r.fingerprint or ''} {r.outcome}".replace("  ", " "))
 
-    from core.serve.server import ServeOptions, ServeServer, child_command
+    from jumpdeck.core.serve.server import ServeOptions, ServeServer, child_command
 
     host, port = args.listen
     options = ServeOptions(
@@ -115,8 +115,8 @@ async def _serve(args, ctx) -> int:
 
 
 async def _sessions_ls(args, ctx) -> int:
-    from core.serve.control import list_sessions
-    from tui.cli.output import dumps, print_table
+    from jumpdeck.core.serve.control import list_sessions
+    from jumpdeck.tui.cli.output import dumps, print_table
 
     sessions = await list_sessions(ctx.config, ctx.actor)
     if sessions is None:
@@ -132,7 +132,7 @@ async def _sessions_ls(args, ctx) -> int:
 
 
 async def _sessions_end(args, ctx) -> int:
-    from core.serve.control import end_session
+    from jumpdeck.core.serve.control import end_session
 
     ended = await end_session(ctx.config, ctx.actor, args.id)
     print(f"Ended session {ended.id} of {ended.user} from {ended.address}.")

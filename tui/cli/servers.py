@@ -16,8 +16,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from tui.cli import run_with_context
-from tui.cli.output import dumps, print_table
+from jumpdeck.tui.cli import run_with_context
+from jumpdeck.tui.cli.output import dumps, print_table
 
 DB_TYPES = ("postgresql", "mysql", "mssql", "oracle")
 EXPORT_FIELDS = ["name", "db_type", "host", "port", "default_db", "username", "description", "tags", "group",
@@ -90,8 +90,8 @@ def _spec_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _read_password(args: argparse.Namespace, *, required: bool):  # noqa: ANN202
-    from core.errors import ValidationError
-    from core.secrets import Secret
+    from jumpdeck.core.errors import ValidationError
+    from jumpdeck.core.secrets import Secret
 
     if args.password_stdin:
         line = sys.stdin.readline()
@@ -107,7 +107,7 @@ def _read_password(args: argparse.Namespace, *, required: bool):  # noqa: ANN202
 
 
 def _registry(ctx):  # noqa: ANN001, ANN202
-    from core.servers.registry import ServerRegistry
+    from jumpdeck.core.servers.registry import ServerRegistry
 
     return ServerRegistry(ctx.store, ctx.secrets)
 
@@ -139,7 +139,7 @@ async def _ls(args, ctx) -> int:
 
 
 async def _add(args, ctx) -> int:
-    from core.servers.registry import ServerSpec
+    from jumpdeck.core.servers.registry import ServerSpec
 
     spec = ServerSpec(name=args.name, db_type=args.db_type, host=args.host, username=args.username,
                       password=_read_password(args, required=True), port=args.port, default_db=args.default_db,
@@ -151,7 +151,7 @@ async def _add(args, ctx) -> int:
 
 
 async def _edit(args, ctx) -> int:
-    from core.servers.registry import TYPE_DEFAULTS, DbType, spec_from_info
+    from jumpdeck.core.servers.registry import TYPE_DEFAULTS, DbType, spec_from_info
 
     registry = _registry(ctx)
     info = await registry.get_by_name(ctx.actor, args.server)
@@ -185,7 +185,7 @@ async def _rm(args, ctx) -> int:
 
 
 def _rows_from(args: argparse.Namespace) -> list[dict]:
-    from core.errors import ValidationError
+    from jumpdeck.core.errors import ValidationError
 
     fmt = args.format or ("csv" if args.file.lower().endswith(".csv") else "json")
     try:
@@ -206,8 +206,8 @@ def _rows_from(args: argparse.Namespace) -> list[dict]:
 
 
 def _spec_from_row(row: dict, ctx):  # noqa: ANN001, ANN202
-    from core.secrets import Secret
-    from core.servers.registry import ServerSpec
+    from jumpdeck.core.secrets import Secret
+    from jumpdeck.core.servers.registry import ServerSpec
 
     def cell(key: str):  # noqa: ANN202
         value = row.get(key)
@@ -228,8 +228,8 @@ def _spec_from_row(row: dict, ctx):  # noqa: ANN001, ANN202
 
 
 async def _import(args, ctx) -> int:
-    from core.errors import JumpdeckError
-    from core.servers.registry import name_key
+    from jumpdeck.core.errors import JumpdeckError
+    from jumpdeck.core.servers.registry import name_key
 
     registry = _registry(ctx)
     existing = {name_key(s.name): s for s in await registry.list(ctx.actor)}
@@ -259,7 +259,7 @@ async def _import(args, ctx) -> int:
 
 
 async def _export(args, ctx) -> int:
-    from core.errors import ValidationError
+    from jumpdeck.core.errors import ValidationError
 
     registry = _registry(ctx)
     servers = await registry.list(ctx.actor)

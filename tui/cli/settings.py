@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from tui.cli import run_with_context
-from tui.cli.output import dumps, print_table
+from jumpdeck.tui.cli import run_with_context
+from jumpdeck.tui.cli.output import dumps, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 async def _get(args, ctx) -> int:
-    from core.settings import SETTING_SPECS, _spec
+    from jumpdeck.core.settings import SETTING_SPECS, _spec
 
     settings = await ctx.settings.get()
     keys = [_spec(args.key).key] if args.key else list(SETTING_SPECS)
@@ -39,7 +39,7 @@ async def _get(args, ctx) -> int:
 
 
 async def _set(args, ctx) -> int:
-    from core.errors import ValidationError
+    from jumpdeck.core.errors import ValidationError
 
     if len(args.pairs) % 2:
         raise ValidationError("settings set takes pairs: KEY VALUE [KEY VALUE ...].", remedy="Quote a value with spaces.")

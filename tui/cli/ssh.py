@@ -18,9 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from core.errors import ConfigError, JumpdeckError
-    from core.ssh import parse_destination
-    from tui.cli import config_from_args, exit_code_for, print_error
+    from jumpdeck.core.errors import ConfigError, JumpdeckError
+    from jumpdeck.core.ssh import parse_destination
+    from jumpdeck.tui.cli import config_from_args, exit_code_for, print_error
 
     try:
         target = parse_destination(args.destination, port=args.port, key_file=args.identity)
@@ -31,7 +31,7 @@ def _run(args: argparse.Namespace) -> int:
     if target.auth.key_file is not None and not target.auth.key_file.is_file():
         print(f"jumpdeck: The key file {target.auth.key_file} does not exist.", file=sys.stderr)
         return 2
-    from tui.app import JumpdeckApp
+    from jumpdeck.tui.app import JumpdeckApp
 
     app = JumpdeckApp(config, start_mode="ssh")
     app.ssh_pending = [target]  # the SSH screen opens these when it mounts

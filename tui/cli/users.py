@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tui.cli import run_with_context
-from tui.cli.output import dumps, print_table
+from jumpdeck.tui.cli import run_with_context
+from jumpdeck.tui.cli.output import dumps, print_table
 
 ROLES = ("admin", "operator", "viewer")
 
@@ -44,8 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _read_keys(paths: list[str]):
-    from core.errors import ValidationError
-    from core.users import parse_public_key
+    from jumpdeck.core.errors import ValidationError
+    from jumpdeck.core.users import parse_public_key
 
     keys = []
     for path in paths:
@@ -69,7 +69,7 @@ async def _ls(args, ctx) -> int:
 
 
 async def _add(args, ctx) -> int:
-    from core.identity import Role
+    from jumpdeck.core.identity import Role
 
     user = await ctx.users.add(ctx.actor, args.name, Role(args.role), _read_keys(args.key))
     print(f"Added {user.name} as an active {user.role.value} with {len(user.keys)} key(s).")
@@ -91,7 +91,7 @@ async def _status(args, ctx) -> int:
 
 
 async def _set_role(args, ctx) -> int:
-    from core.identity import Role
+    from jumpdeck.core.identity import Role
 
     user = await ctx.users.set_role(ctx.actor, args.name, Role(args.role))
     print(f"{user.name} is now {user.role.value} ({user.status.value}).")

@@ -9,8 +9,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Select, Static
 
-from core.activity import ActivityEntry, ActivityFilter
-from tui.screens.base import JumpdeckScreen
+from jumpdeck.core.activity import ActivityEntry, ActivityFilter
+from jumpdeck.tui.screens.base import JumpdeckScreen
 
 PAGE = 200
 ANY = Select.NULL
@@ -176,7 +176,7 @@ class ActivityScreen(JumpdeckScreen):
         entry = self._selected()
         if entry is None:
             return
-        from tui.screens.text_dialog import TextDialog
+        from jumpdeck.tui.screens.text_dialog import TextDialog
 
         self.app.push_screen(TextDialog(
             f"Activity #{entry.id}",

@@ -9,10 +9,10 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from tui.widgets.status_header import StatusHeader
+from jumpdeck.tui.widgets.status_header import StatusHeader
 
 if TYPE_CHECKING:
-    from core.context import Context
+    from jumpdeck.core.context import Context
 
 T = TypeVar("T")
 
@@ -49,7 +49,7 @@ class JumpdeckScreen(Screen):
     async def call_core(self, call: Callable[[], Awaitable[T]], *, success: str | None = None) -> T | None:
         """Await a core call; show its JumpdeckError as a notification sentence.
         Returns None when it failed (the sentence is already on screen)."""
-        from core.errors import JumpdeckError
+        from jumpdeck.core.errors import JumpdeckError
 
         try:
             result = await call()
@@ -62,7 +62,7 @@ class JumpdeckScreen(Screen):
 
 
 def notify_error(widget: Any, error: BaseException) -> None:
-    from core.errors import JumpdeckError
+    from jumpdeck.core.errors import JumpdeckError
 
     title = error.title if isinstance(error, JumpdeckError) else "Unexpected error"
     widget.notify(str(error), title=title, severity="error", timeout=8)

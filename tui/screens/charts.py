@@ -20,14 +20,14 @@ from textual.suggester import Suggester
 from textual.widgets import DataTable, Input, Select, Static
 from textual_plotext import PlotextPlot
 
-from tui.widgets.chart_plot import ChartPlot
+from jumpdeck.tui.widgets.chart_plot import ChartPlot
 
-from tui.screens.base import JumpdeckScreen
-from tui.widgets.production_chart import KINDS, draw
+from jumpdeck.tui.screens.base import JumpdeckScreen
+from jumpdeck.tui.widgets.production_chart import KINDS, draw
 
 if TYPE_CHECKING:
-    from core.production.models import DateRange, Item
-    from core.production.queries import ProductionData
+    from jumpdeck.core.production.models import DateRange, Item
+    from jumpdeck.core.production.queries import ProductionData
 
 PRESETS = {"this_year": "This year", "last_12": "Last 12 months", "last_year": "Last year", "custom": "Custom"}
 LOADING_DELAY_S = 0.12  # answers faster than this (the cache) never show the indicator
@@ -182,7 +182,7 @@ class ChartsScreen(JumpdeckScreen):
         return getattr(config, "chart_marker", "braille")
 
     def _range(self) -> DateRange:
-        from core.production.models import DateRange
+        from jumpdeck.core.production.models import DateRange
 
         return DateRange(self._start, self._end)
 
@@ -213,7 +213,7 @@ class ChartsScreen(JumpdeckScreen):
         title = self.query_one("#charts-title", Static)
         title.display = True
         title.update(self._title(self.result_range))
-        from core.production.export import table_of
+        from jumpdeck.core.production.export import table_of
 
         headers, rows = table_of(self.result)
         if self.show_table:
@@ -277,12 +277,12 @@ class ChartsScreen(JumpdeckScreen):
     # ------------------------------------------------------------------ loading
     @work(exclusive=True, group="charts", exit_on_error=False)
     async def load(self) -> None:
-        from core.errors import JumpdeckError
+        from jumpdeck.core.errors import JumpdeckError
 
         self._set_loading(True)
         try:
             if self.data is None:
-                from core.production.queries import ProductionData
+                from jumpdeck.core.production.queries import ProductionData
 
                 self.data = await ProductionData.from_context(self.ctx)
             rng = self._range()
@@ -303,7 +303,7 @@ class ChartsScreen(JumpdeckScreen):
         self._refresh_rollup_once()
 
     async def _query(self, rng: DateRange) -> list[Any]:
-        from core.errors import ValidationError
+        from jumpdeck.core.errors import ValidationError
 
         assert self.data is not None
         if self.kind == "monthly":
@@ -333,7 +333,7 @@ class ChartsScreen(JumpdeckScreen):
 
     @work(thread=True, group="charts-rollup", exit_on_error=False)
     def _refresh_rollup(self) -> None:
-        from core.production.rollup import refresh_rollups
+        from jumpdeck.core.production.rollup import refresh_rollups
 
         refresh_rollups(self.ctx.config)
 
@@ -368,8 +368,8 @@ class ChartsScreen(JumpdeckScreen):
 
     @on(Input.Submitted, "#charts-from, #charts-to")
     def _custom_range(self) -> None:
-        from core.errors import ValidationError
-        from core.production.models import DateRange, parse_date
+        from jumpdeck.core.errors import ValidationError
+        from jumpdeck.core.production.models import DateRange, parse_date
 
         try:
             start = parse_date(self.query_one("#charts-from", Input).value, "from")
@@ -417,7 +417,7 @@ class ChartsScreen(JumpdeckScreen):
 
     @work(thread=True, group="charts-export", exit_on_error=False)
     def _export(self, kind: str, result: list[Any], rng: DateRange) -> None:
-        from core.production.export import table_of, write_csv
+        from jumpdeck.core.production.export import table_of, write_csv
 
         headers, rows = table_of(result)
         try:
@@ -431,7 +431,7 @@ class ChartsScreen(JumpdeckScreen):
     def copy_text(self) -> str | None:
         if not self.result:
             return None
-        from core.production.export import table_of
+        from jumpdeck.core.production.export import table_of
 
         headers, rows = table_of(self.result)
         if self.show_table:

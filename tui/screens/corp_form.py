@@ -12,11 +12,11 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from core.errors import JumpdeckError
+from jumpdeck.core.errors import JumpdeckError
 
 if TYPE_CHECKING:
-    from core.servers.dashboard import DashboardService
-    from core.servers.registry import ServerInfo
+    from jumpdeck.core.servers.dashboard import DashboardService
+    from jumpdeck.core.servers.registry import ServerInfo
 
 FIELD_INPUTS = {"code": "#c-code", "name": "#c-name", "db_name": "#c-db"}
 

@@ -1,7 +1,7 @@
 """The Maintenance screen (seed 003): health, backups per kind (backup now, restore with
 the file name typed to confirm, retention cleanup), integrity check, WAL checkpoint,
 ANALYZE, the DB watcher (run once, or a daemon in this app) with its log, and the
-year-end rollover wizard. The work is done by `core.maintenance`; keys the actor may not
+year-end rollover wizard. The work is done by `jumpdeck.core.maintenance`; keys the actor may not
 use are shown disabled, with the reason under `?`."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Log, ProgressBar, Static
 
-from core.identity import Operation, can, denial
-from tui.screens.base import JumpdeckScreen
+from jumpdeck.core.identity import Operation, can, denial
+from jumpdeck.tui.screens.base import JumpdeckScreen
 
 STAFF_ACTIONS = {"backup", "cleanup", "integrity", "checkpoint", "analyze", "watch_once", "daemon"}
 ADMIN_ACTIONS = {"restore": Operation.RESTORE, "rollover": Operation.ARCHIVE_ROLLOVER}
@@ -71,8 +71,8 @@ class MaintenanceScreen(JumpdeckScreen):
     # ------------------------------------------------------------------ state
     @work(exclusive=True, group="maintenance-load")
     async def reload(self) -> None:
-        from core.maintenance import backup, watcher
-        from core.maintenance.health import check_health
+        from jumpdeck.core.maintenance import backup, watcher
+        from jumpdeck.core.maintenance.health import check_health
 
         health = await check_health(self.ctx)
         self.backups = await asyncio.to_thread(backup.list_backups, self.ctx.config)
@@ -107,7 +107,7 @@ class MaintenanceScreen(JumpdeckScreen):
         panel.set_class(not health.ok, "degraded")
 
     def _show_backups(self, settings) -> None:  # noqa: ANN001
-        from core.maintenance.backup import RETENTION_KEYS, human_age, human_size
+        from jumpdeck.core.maintenance.backup import RETENTION_KEYS, human_age, human_size
 
         table = self.query_one("#mt-backups", DataTable)
         row = table.cursor_row
@@ -193,8 +193,8 @@ class MaintenanceScreen(JumpdeckScreen):
 
     @work(exclusive=True, group="maintenance-op")
     async def run_backup(self, cleanup: bool) -> None:
-        from core.errors import JumpdeckError
-        from core.maintenance import backup
+        from jumpdeck.core.errors import JumpdeckError
+        from jumpdeck.core.maintenance import backup
 
         try:
             removed = 0
@@ -216,9 +216,9 @@ class MaintenanceScreen(JumpdeckScreen):
             self.reload()
 
     def action_restore(self) -> None:
-        from core.errors import JumpdeckError
-        from core.maintenance.restore import target_for
-        from tui.screens.maintenance_dialogs import RestoreDialog
+        from jumpdeck.core.errors import JumpdeckError
+        from jumpdeck.core.maintenance.restore import target_for
+        from jumpdeck.tui.screens.maintenance_dialogs import RestoreDialog
 
         selected = self._selected()
         if selected is None:
@@ -238,7 +238,7 @@ class MaintenanceScreen(JumpdeckScreen):
 
     @work(exclusive=True, group="maintenance-op")
     async def run_restore(self, name: str) -> None:
-        from core.maintenance.restore import restore
+        from jumpdeck.core.maintenance.restore import restore
 
         try:
             result = await self.call_core(lambda: restore(self.ctx, name))
@@ -257,8 +257,8 @@ class MaintenanceScreen(JumpdeckScreen):
 
     @work(exclusive=True, group="maintenance-op")
     async def run_integrity(self) -> None:
-        from core.errors import JumpdeckError
-        from core.maintenance import checks
+        from jumpdeck.core.errors import JumpdeckError
+        from jumpdeck.core.maintenance import checks
 
         try:
             seen = 0
@@ -284,8 +284,8 @@ class MaintenanceScreen(JumpdeckScreen):
 
     @work(exclusive=True, group="maintenance-op")
     async def run_checkpoint(self) -> None:
-        from core.maintenance import checks
-        from core.maintenance.backup import human_size
+        from jumpdeck.core.maintenance import checks
+        from jumpdeck.core.maintenance.backup import human_size
 
         try:
             results = await self.call_core(lambda: checks.checkpoint_all(self.ctx))
@@ -307,7 +307,7 @@ class MaintenanceScreen(JumpdeckScreen):
 
     @work(exclusive=True, group="maintenance-op")
     async def run_watcher(self, force: bool) -> None:
-        from core.maintenance import watcher
+        from jumpdeck.core.maintenance import watcher
 
         try:
             report = await self.call_core(lambda: watcher.run_once(self.ctx, force_analyze=force))
@@ -340,8 +340,8 @@ class MaintenanceScreen(JumpdeckScreen):
 
     @work(group="maintenance-daemon")
     async def run_daemon(self, stop: asyncio.Event) -> None:
-        from core.errors import JumpdeckError
-        from core.maintenance import watcher
+        from jumpdeck.core.errors import JumpdeckError
+        from jumpdeck.core.maintenance import watcher
 
         interval = (await self.ctx.settings.get()).get("watcher_interval")
         self.result(f"watcher: daemon started, every {interval} s")
@@ -357,7 +357,7 @@ class MaintenanceScreen(JumpdeckScreen):
             self.reload()
 
     def action_rollover(self) -> None:
-        from tui.screens.maintenance_dialogs import RolloverWizard
+        from jumpdeck.tui.screens.maintenance_dialogs import RolloverWizard
 
         def closed(done: bool | None) -> None:
             if done:

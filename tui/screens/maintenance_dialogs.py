@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from core.identity import Operation, can, denial
+from jumpdeck.core.identity import Operation, can, denial
 
 
 class RestoreDialog(ModalScreen[bool]):
@@ -88,7 +88,7 @@ class RolloverWizard(ModalScreen[bool]):
         self.finished = False
 
     def compose(self) -> ComposeResult:
-        from core.maintenance.rollover import CHECKLIST
+        from jumpdeck.core.maintenance.rollover import CHECKLIST
 
         with Vertical():
             yield Static("Year-end archive rollover (seed §8)", classes="title")
@@ -126,8 +126,8 @@ class RolloverWizard(ModalScreen[bool]):
 
     @work(exclusive=True, group="rollover-plan")
     async def plan(self, year: int) -> None:
-        from core.errors import JumpdeckError
-        from core.maintenance.rollover import dry_run
+        from jumpdeck.core.errors import JumpdeckError
+        from jumpdeck.core.maintenance.rollover import dry_run
 
         try:
             plan = await dry_run(self.app.ctx, year)
@@ -143,8 +143,8 @@ class RolloverWizard(ModalScreen[bool]):
 
     @work(exclusive=True, group="work", name="archive rollover")
     async def run_rollover(self, year: int) -> None:
-        from core.errors import JumpdeckError
-        from core.maintenance import rollover
+        from jumpdeck.core.errors import JumpdeckError
+        from jumpdeck.core.maintenance import rollover
 
         self.running = True
         self.query_one("#rw-run", Button).disabled = True

@@ -23,11 +23,11 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
-from tui.screens.base import JumpdeckScreen
-from tui.widgets.line_table import LazyRow, LineTable, widest
+from jumpdeck.tui.screens.base import JumpdeckScreen
+from jumpdeck.tui.widgets.line_table import LazyRow, LineTable, widest
 
 if TYPE_CHECKING:
-    from core.monitor.service import MonitorService, MonitorSnapshot, ResourceStatus
+    from jumpdeck.core.monitor.service import MonitorService, MonitorSnapshot, ResourceStatus
 
 # Below this width the sparklines are left out, so State, VM, IP and the three values
 # fit in 80 columns; the hour's charts are still one `enter` away.
@@ -47,7 +47,7 @@ def _plain_cells(row: ResourceStatus) -> tuple[str, str, str, str, str]:
 
 def _cells(row: ResourceStatus, ascii_only: bool, spark: bool = True) -> tuple[Text | str, ...]:
     """The cells in `COLUMNS` order."""
-    from tui.widgets.metric_cell import metric_text, state_text
+    from jumpdeck.tui.widgets.metric_cell import metric_text, state_text
 
     vm, ip, run, service, role = _plain_cells(row)
     return (state_text(row.state), vm, ip,
@@ -59,7 +59,7 @@ def _widths(row: ResourceStatus, spark: bool) -> tuple[int, ...]:
     """How wide `_cells` are, without building them."""
     from rich.cells import cell_len
 
-    from tui.widgets.metric_cell import metric_width
+    from jumpdeck.tui.widgets.metric_cell import metric_width
 
     vm, ip, run, service, role = _plain_cells(row)
     return (len(row.state.label), cell_len(vm), cell_len(ip),
@@ -145,7 +145,7 @@ class MonitorScreen(JumpdeckScreen):
         yield filter_input
 
     def on_mount(self) -> None:
-        from core.monitor.service import MonitorService
+        from jumpdeck.core.monitor.service import MonitorService
 
         self._service = MonitorService(self.ctx)
         self.query_one("#mon-filter", Input).display = False
@@ -180,7 +180,7 @@ class MonitorScreen(JumpdeckScreen):
     # --------------------------------------------------------------- polling
     @work(exclusive=True, group="monitor-refresh", exit_on_error=False)
     async def load(self) -> None:
-        from core.errors import JumpdeckError
+        from jumpdeck.core.errors import JumpdeckError
 
         assert self._service is not None
         if self._poll is not None:
@@ -225,7 +225,7 @@ class MonitorScreen(JumpdeckScreen):
 
     # ----------------------------------------------------------------- render
     def _show_state(self, snap: MonitorSnapshot) -> None:
-        from core.monitor.prometheus import PrometheusProblem
+        from jumpdeck.core.monitor.prometheus import PrometheusProblem
 
         status = self.query_one("#mon-status", Static)
         problem = self.query_one("#mon-problem", Static)
@@ -251,7 +251,7 @@ class MonitorScreen(JumpdeckScreen):
         problem.display = bool(text)
 
     def _scope_is_all(self) -> bool:
-        from core.identity import Operation, can
+        from jumpdeck.core.identity import Operation, can
 
         return self._everyone if self._everyone is not None else can(self.ctx.actor, Operation.VIEW_ALL_RESOURCES)
 
@@ -340,7 +340,7 @@ class MonitorScreen(JumpdeckScreen):
         self.load()
 
     def action_toggle_scope(self) -> None:
-        from core.identity import Operation, can
+        from jumpdeck.core.identity import Operation, can
 
         if not can(self.ctx.actor, Operation.VIEW_ALL_RESOURCES):
             self.notify(self.disabled_reason("toggle_scope") or "", severity="warning", timeout=6)
@@ -350,7 +350,7 @@ class MonitorScreen(JumpdeckScreen):
         self.load()
 
     def disabled_reason(self, action: str) -> str | None:
-        from core.identity import Operation, denial
+        from jumpdeck.core.identity import Operation, denial
 
         if action == "toggle_scope":
             return denial(self.ctx.actor, Operation.VIEW_ALL_RESOURCES)
@@ -389,7 +389,7 @@ class MonitorScreen(JumpdeckScreen):
         if status is None:
             self.notify("No resource selected.", severity="warning", timeout=3)
             return
-        from tui.screens.monitor_detail import ResourceDetailScreen
+        from jumpdeck.tui.screens.monitor_detail import ResourceDetailScreen
 
         self.app.push_screen(ResourceDetailScreen(status, marker=self.app.config.chart_marker))
 
@@ -402,8 +402,8 @@ class MonitorScreen(JumpdeckScreen):
         r = status.resource
         command = f"ssh {'-p ' + str(r.ssh_port) + ' ' if r.ssh_port != 22 else ''}{r.ssh_user + '@' if r.ssh_user else ''}{r.ip}"
         try:
-            from core.ssh import SshTarget
-            from tui.screens.ssh import open_ssh_session
+            from jumpdeck.core.ssh import SshTarget
+            from jumpdeck.tui.screens.ssh import open_ssh_session
         except ModuleNotFoundError:
             # The SSH screen lands separately; until then say how to reach the VM.
             self.notify(f"The SSH screen is not available in this build. From a shell: {command}", timeout=8)
@@ -413,7 +413,7 @@ class MonitorScreen(JumpdeckScreen):
         await open_ssh_session(self.app, SshTarget(host=r.ip, user=r.ssh_user or getpass.getuser(), port=r.ssh_port))
 
     def _open_detail(self):  # noqa: ANN202
-        from tui.screens.monitor_detail import ResourceDetailScreen
+        from jumpdeck.tui.screens.monitor_detail import ResourceDetailScreen
 
         return self.app.screen if isinstance(self.app.screen, ResourceDetailScreen) else None
 

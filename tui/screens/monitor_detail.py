@@ -15,7 +15,7 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 if TYPE_CHECKING:
-    from core.monitor.service import ResourceStatus
+    from jumpdeck.core.monitor.service import ResourceStatus
 
 # config.chart_marker -> plotext marker
 MARKERS = {"braille": "braille", "block": "hd", "ascii": "*"}
@@ -82,7 +82,7 @@ class ResourceDetailScreen(ModalScreen[None]):
         self._draw()
 
     def _draw(self) -> None:
-        from core.monitor.service import HISTORY_SECONDS, HISTORY_STEP
+        from jumpdeck.core.monitor.service import HISTORY_SECONDS, HISTORY_STEP
 
         readings = self.status.readings()
         # Grid points sit on multiples of the step; the last point is "now" (the snapshot).

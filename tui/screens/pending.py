@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from core.identity import Actor, Operation, denial
+from jumpdeck.core.identity import Actor, Operation, denial
 
 
 class PendingScreen(ModalScreen[None]):

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from tui.screens.base import JumpdeckScreen
+from jumpdeck.tui.screens.base import JumpdeckScreen
 
 
 class PlaceholderScreen(JumpdeckScreen):

@@ -20,12 +20,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Select, Static
 
-from core.identity import Operation, can, denial
-from core.provision.events import LIVE_STATUSES, TERMINAL_STATUSES, RunEvent
-from core.provision.service import ProvisionService, RunInfo
-from core.provision.templates import TEMPLATES
-from tui.screens.base import JumpdeckScreen
-from tui.widgets.run_log import RunLog
+from jumpdeck.core.identity import Operation, can, denial
+from jumpdeck.core.provision.events import LIVE_STATUSES, TERMINAL_STATUSES, RunEvent
+from jumpdeck.core.provision.service import ProvisionService, RunInfo
+from jumpdeck.core.provision.templates import TEMPLATES
+from jumpdeck.tui.screens.base import JumpdeckScreen
+from jumpdeck.tui.widgets.run_log import RunLog
 
 STAFF_ACTIONS = {"new_run", "cancel_run", "teardown", "trust_key"}
 # The worst result a host has had wins its status word.
@@ -109,8 +109,8 @@ class NewRunDialog(ModalScreen[dict | None]):
     def _start(self) -> None:
         if self.notice:
             return
-        from core.errors import ValidationError
-        from core.provision.service import validate_name
+        from jumpdeck.core.errors import ValidationError
+        from jumpdeck.core.provision.service import validate_name
 
         raw = self.query_one("#nr-name", Input).value
         try:
@@ -450,7 +450,7 @@ class ProvisionScreen(JumpdeckScreen):
         if run.status not in LIVE_STATUSES:
             self.notify(f"Run {run.id} ({run.service_name}) has already ended: {run.status}.", severity="warning")
             return
-        from tui.screens.confirm import ConfirmScreen
+        from jumpdeck.tui.screens.confirm import ConfirmScreen
 
         async def answer(yes: bool | None) -> None:
             if yes:
@@ -473,8 +473,8 @@ class ProvisionScreen(JumpdeckScreen):
         """Trust the host key a failed run refused, after showing its fingerprint."""
         import asyncio
 
-        from core.provision import hostkeys
-        from tui.screens.confirm import ConfirmScreen
+        from jumpdeck.core.provision import hostkeys
+        from jumpdeck.tui.screens.confirm import ConfirmScreen
 
         run = self._target_for_change()
         where = hostkeys.refused_host(run.error) if run else None
@@ -499,9 +499,9 @@ class ProvisionScreen(JumpdeckScreen):
     @work(group="provision-ssh")
     async def action_ssh(self) -> None:
         """Open an SSH tab on one of the run's ssh targets (a picker when it has several)."""
-        from core.ssh import SshTarget
-        from tui.screens.ssh import open_ssh_session
-        from tui.screens.ssh_dialogs import TargetChoiceDialog
+        from jumpdeck.core.ssh import SshTarget
+        from jumpdeck.tui.screens.ssh import open_ssh_session
+        from jumpdeck.tui.screens.ssh_dialogs import TargetChoiceDialog
 
         run = self._target_for_change()
         if run is None:
@@ -539,7 +539,7 @@ class ProvisionScreen(JumpdeckScreen):
         run = self._target_for_change()
         if run is None:
             return
-        from tui.screens.confirm import ConfirmScreen
+        from jumpdeck.tui.screens.confirm import ConfirmScreen
 
         def answer(yes: bool | None) -> None:
             if yes:

@@ -14,14 +14,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from core.identity import Operation, can, denial
-from tui.widgets.server_grid import short_version
-from tui.widgets.status_header import StatusHeader
+from jumpdeck.core.identity import Operation, can, denial
+from jumpdeck.tui.widgets.server_grid import short_version
+from jumpdeck.tui.widgets.status_header import StatusHeader
 
 if TYPE_CHECKING:
-    from core.servers.checks import CheckResult
-    from core.servers.dashboard import DashboardService
-    from core.servers.registry import ServerInfo
+    from jumpdeck.core.servers.checks import CheckResult
+    from jumpdeck.core.servers.dashboard import DashboardService
+    from jumpdeck.core.servers.registry import ServerInfo
 
 
 def human_size(size: int | None) -> str:
@@ -115,7 +115,7 @@ class ServerDashboardScreen(Screen[bool]):
 
     @work(exclusive=True, group="dashboard-corps", exit_on_error=False)
     async def load_corps(self) -> None:
-        from core.servers.dashboard import summarize_corps
+        from jumpdeck.core.servers.dashboard import summarize_corps
 
         corps = await self.service.corps(self.ctx.actor, self.info.id)
         table = self.query_one("#dash-corps", DataTable)
@@ -128,7 +128,7 @@ class ServerDashboardScreen(Screen[bool]):
 
     @work(exclusive=True, group="dashboard-dbs", exit_on_error=False)
     async def load_databases(self) -> None:
-        from core.errors import JumpdeckError
+        from jumpdeck.core.errors import JumpdeckError
 
         note = self.query_one("#dash-dbs-note", Static)
         table = self.query_one("#dash-dbs", DataTable)
@@ -138,7 +138,7 @@ class ServerDashboardScreen(Screen[bool]):
         try:
             databases = await self.service.databases(self.ctx.actor, self.info.id)
         except JumpdeckError as error:
-            from core.servers.dashboard import ServerError
+            from jumpdeck.core.servers.dashboard import ServerError
 
             table.clear()
             if isinstance(error, ServerError):
@@ -169,7 +169,7 @@ class ServerDashboardScreen(Screen[bool]):
         self.dismiss(self.changed)
 
     def action_create_db(self) -> None:
-        from tui.screens.corp_form import CorpForm
+        from jumpdeck.tui.screens.corp_form import CorpForm
 
         def created(ok: bool | None) -> None:
             if ok:

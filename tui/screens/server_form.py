@@ -14,13 +14,13 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from core.errors import Conflict, JumpdeckError, ValidationError
-from core.secrets import Secret
-from core.servers.registry import TYPE_DEFAULTS, DbType, ServerSpec
+from jumpdeck.core.errors import Conflict, JumpdeckError, ValidationError
+from jumpdeck.core.secrets import Secret
+from jumpdeck.core.servers.registry import TYPE_DEFAULTS, DbType, ServerSpec
 
 if TYPE_CHECKING:
-    from core.servers.checks import CheckEngine
-    from core.servers.registry import ServerInfo, ServerRegistry
+    from jumpdeck.core.servers.checks import CheckEngine
+    from jumpdeck.core.servers.registry import ServerInfo, ServerRegistry
 
 FIELD_INPUTS = {"name": "#f-name", "host": "#f-host", "port": "#f-port", "default_db": "#f-db",
                 "username": "#f-user", "password": "#f-password", "tags": "#f-tags", "description": "#f-description",
@@ -186,7 +186,7 @@ class ServerForm(ModalScreen["ServerInfo | None"]):
     @work(exclusive=True, group="server-form-test", exit_on_error=False)
     async def run_test(self) -> None:
         """Seed §3.1 and §4.1: a new server, or an edit (blank password: the stored one)."""
-        from core.servers.checks import check_spec
+        from jumpdeck.core.servers.checks import check_spec
 
         line = self.query_one("#f-test", Static)
         line.remove_class("-ok", "-failed")

@@ -24,17 +24,17 @@ from textual.containers import Horizontal
 from rich.text import Text
 from textual.widgets import Button, Input, Static
 
-from core.identity import Operation, can, denial
-from core.servers.fleet import FleetView, LiveState, StatusFilter
-from core.servers.polling import POLL_INTERVALS, Poller, interval_label
-from core.servers.registry import DbType
-from tui.screens.base import JumpdeckScreen
-from tui.widgets.server_grid import ServerGrid, short_version, status_text
+from jumpdeck.core.identity import Operation, can, denial
+from jumpdeck.core.servers.fleet import FleetView, LiveState, StatusFilter
+from jumpdeck.core.servers.polling import POLL_INTERVALS, Poller, interval_label
+from jumpdeck.core.servers.registry import DbType
+from jumpdeck.tui.screens.base import JumpdeckScreen
+from jumpdeck.tui.widgets.server_grid import ServerGrid, short_version, status_text
 
 if TYPE_CHECKING:
-    from core.servers.checks import CheckEngine, CheckResult
-    from core.servers.fleet_checks import FleetChecks
-    from core.servers.registry import ServerInfo, ServerRegistry
+    from jumpdeck.core.servers.checks import CheckEngine, CheckResult
+    from jumpdeck.core.servers.fleet_checks import FleetChecks
+    from jumpdeck.core.servers.registry import ServerInfo, ServerRegistry
 
 MANAGE_ACTIONS = {"add", "edit", "delete"}
 TEST_ACTIONS = {"test", "test_all"}
@@ -80,7 +80,7 @@ class ServersCommands(Provider):
 
 def ssh_available() -> bool:
     try:
-        return importlib.util.find_spec("tui.screens.ssh") is not None
+        return importlib.util.find_spec("jumpdeck.tui.screens.ssh") is not None
     except (ImportError, ValueError):
         return False
 
@@ -150,20 +150,20 @@ class ServersScreen(JumpdeckScreen):
         """This process's check engine, for what only runs here (a form's test, the
         dashboard). Under serve-ssh the grid's rounds do not use it, so a session that
         never opens those loads no driver."""
-        from core.servers.fleet_checks import LocalFleetChecks
+        from jumpdeck.core.servers.fleet_checks import LocalFleetChecks
 
         if isinstance(self.checks, LocalFleetChecks):
             return self.checks.engine
         if self._engine is None:
-            from core.servers.checks import CheckEngine
+            from jumpdeck.core.servers.checks import CheckEngine
 
             config = self.app.config
             self._engine = CheckEngine(concurrency=config.check_concurrency, timeout=config.check_timeout)
         return self._engine
 
     def on_mount(self) -> None:
-        from core.servers.fleet_checks import open_fleet_checks
-        from core.servers.registry import ServerRegistry
+        from jumpdeck.core.servers.fleet_checks import open_fleet_checks
+        from jumpdeck.core.servers.registry import ServerRegistry
 
         config = self.app.config
         self.registry = ServerRegistry(self.ctx.store, self.ctx.secrets)
@@ -405,7 +405,7 @@ class ServersScreen(JumpdeckScreen):
         A `quiet` round (polling) keeps the last results on the cards until new ones land."""
         if self.round_progress is not None or self.checks is None:
             return None
-        from core.servers.checks import summarize
+        from jumpdeck.core.servers.checks import summarize
 
         checking = await self.checks.start(self.ctx.actor, server_ids, sequential=sequential)
         if not checking.server_ids:
@@ -428,12 +428,12 @@ class ServersScreen(JumpdeckScreen):
 
     @work(group="servers-round", exit_on_error=False)
     async def run_round(self, *, sequential: bool, announce: bool = False) -> None:
-        from core.errors import JumpdeckError
+        from jumpdeck.core.errors import JumpdeckError
 
         try:
             summary = await self._round(sequential=sequential, label="testing all" if sequential else "checking")
         except JumpdeckError as error:  # refused, or (under serve-ssh) the server stopped answering
-            from tui.screens.base import notify_error
+            from jumpdeck.tui.screens.base import notify_error
 
             notify_error(self, error)
             return
@@ -455,7 +455,7 @@ class ServersScreen(JumpdeckScreen):
         try:
             result = await self.checks.check_one(self.ctx.actor, server_id)
         except Exception as error:  # the server vanished, or the key changed
-            from tui.screens.base import notify_error
+            from jumpdeck.tui.screens.base import notify_error
 
             notify_error(self, error)
             self.reload()
@@ -526,7 +526,7 @@ class ServersScreen(JumpdeckScreen):
         self.notify(f"Polling: {interval_label(new)}.", timeout=3)
 
     async def action_add(self) -> None:
-        from tui.screens.server_form import ServerForm
+        from jumpdeck.tui.screens.server_form import ServerForm
 
         await self.app.store_ready()
         self.app.push_screen(ServerForm(self.engine, self.registry), self._saved)
@@ -535,7 +535,7 @@ class ServersScreen(JumpdeckScreen):
         row = self.query_one(ServerGrid).current
         if row is None:
             return
-        from tui.screens.server_form import ServerForm
+        from jumpdeck.tui.screens.server_form import ServerForm
 
         await self.app.store_ready()
         self.app.push_screen(ServerForm(self.engine, self.registry, row.info), self._saved)
@@ -558,13 +558,13 @@ class ServersScreen(JumpdeckScreen):
             self.notify(f"Server '{info.name}' has {info.corp_count} corp DB{'s' if info.corp_count != 1 else ''}; "
                         "move or delete them first.", title="Cannot delete", severity="error", timeout=8)
             return
-        from tui.screens.confirm import ConfirmScreen
+        from jumpdeck.tui.screens.confirm import ConfirmScreen
 
         async def answer(yes: bool | None) -> None:
             if not yes:
                 return
-            from core.errors import JumpdeckError
-            from tui.screens.base import notify_error
+            from jumpdeck.core.errors import JumpdeckError
+            from jumpdeck.tui.screens.base import notify_error
 
             assert self.registry is not None
             try:
@@ -607,8 +607,8 @@ class ServersScreen(JumpdeckScreen):
 
     def _open_dashboard(self, info: ServerInfo) -> None:
         """Seed §8.1: choosing a server selects it and opens its dashboard."""
-        from core.servers.dashboard import DashboardService
-        from tui.screens.server_dashboard import ServerDashboardScreen
+        from jumpdeck.core.servers.dashboard import DashboardService
+        from jumpdeck.tui.screens.server_dashboard import ServerDashboardScreen
 
         assert self.registry is not None
         self.selected_server_id = info.id
@@ -624,14 +624,14 @@ class ServersScreen(JumpdeckScreen):
         row = self.query_one(ServerGrid).current
         if row is None or not ssh_available():
             return
-        from core.errors import JumpdeckError
-        from core.ssh.target import parse_destination
-        from tui.screens.ssh import open_ssh_session
+        from jumpdeck.core.errors import JumpdeckError
+        from jumpdeck.core.ssh.target import parse_destination
+        from jumpdeck.tui.screens.ssh import open_ssh_session
 
         try:
             target = parse_destination(row.info.host.strip("[]"))
         except JumpdeckError as error:
-            from tui.screens.base import notify_error
+            from jumpdeck.tui.screens.base import notify_error
 
             notify_error(self, error)
             return

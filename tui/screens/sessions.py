@@ -2,7 +2,7 @@
 address, since, idle), and ending one. Admin only; core enforces it too.
 
 The sessions live in the serve-ssh server process; this screen asks it over the
-control socket in the data dir (`core.serve.control`). It refreshes every 15 s but
+control socket in the data dir (`jumpdeck.core.serve.control`). It refreshes every 15 s but
 repaints only when a shown value changed (idle is shown in whole minutes), so an idle
 admin session sends next to nothing over a thin link."""
 
@@ -15,8 +15,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from core.identity import Operation, can, denial
-from tui.screens.base import JumpdeckScreen
+from jumpdeck.core.identity import Operation, can, denial
+from jumpdeck.tui.screens.base import JumpdeckScreen
 
 REFRESH_SECONDS = 15.0
 ADMIN_ACTIONS = {"end"}
@@ -71,8 +71,8 @@ class SessionsScreen(JumpdeckScreen):
 
     @work(exclusive=True, group="sessions-load", exit_on_error=False)
     async def reload(self) -> None:
-        from core.errors import JumpdeckError
-        from core.serve.control import list_sessions
+        from jumpdeck.core.errors import JumpdeckError
+        from jumpdeck.core.serve.control import list_sessions
 
         status = self.query_one("#sessions-status", Static)
         try:
@@ -133,7 +133,7 @@ class SessionsScreen(JumpdeckScreen):
         session = self._selected()
         if session is None:
             return
-        from tui.screens.confirm import ConfirmScreen
+        from jumpdeck.tui.screens.confirm import ConfirmScreen
 
         async def answer(yes: bool | None) -> None:
             if yes:
@@ -145,7 +145,7 @@ class SessionsScreen(JumpdeckScreen):
 
     @work(group="sessions-end", exit_on_error=False)
     async def _end(self, session_id: int) -> None:
-        from core.serve.control import end_session
+        from jumpdeck.core.serve.control import end_session
 
         ended = await self.call_core(lambda: end_session(self.app.config, self.ctx.actor, session_id))
         if ended is not None:

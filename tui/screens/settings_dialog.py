@@ -10,9 +10,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from core.errors import JumpdeckError
-from core.identity import Operation, can, denial
-from core.settings import SETTING_SPECS
+from jumpdeck.core.errors import JumpdeckError
+from jumpdeck.core.identity import Operation, can, denial
+from jumpdeck.core.settings import SETTING_SPECS
 
 
 class SettingsDialog(ModalScreen[None]):

@@ -14,11 +14,11 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, Static, Tab, Tabs
 
-from tui.screens.base import JumpdeckScreen
+from jumpdeck.tui.screens.base import JumpdeckScreen
 
 if TYPE_CHECKING:  # pyte (~0.1 s to import) loads with the first session, not at start-up
-    from tui.widgets.ssh_pane import SshPane
-    from tui.widgets.terminal import Terminal
+    from jumpdeck.tui.widgets.ssh_pane import SshPane
+    from jumpdeck.tui.widgets.terminal import Terminal
 
 
 class SessionTabs(Tabs):
@@ -72,7 +72,7 @@ class SshScreen(JumpdeckScreen):
 
     # --------------------------------------------------------------- opening
     def _policy(self):
-        from core.ssh import HostKeyPolicy
+        from jumpdeck.core.ssh import HostKeyPolicy
 
         return HostKeyPolicy.for_config(self.app.config)
 
@@ -93,10 +93,10 @@ class SshScreen(JumpdeckScreen):
         ctx = getattr(self.app, "ctx", None)
         if ctx is None or target.auth.kind not in ("agent", "stored"):
             return target
-        from core.errors import JumpdeckError
-        from core.provision.pool import Pool
-        from core.ssh.stored import with_stored_password
-        from tui.screens.base import notify_error
+        from jumpdeck.core.errors import JumpdeckError
+        from jumpdeck.core.provision.pool import Pool
+        from jumpdeck.core.ssh.stored import with_stored_password
+        from jumpdeck.tui.screens.base import notify_error
 
         try:
             resolved = await with_stored_password(Pool(ctx.store, ctx.secrets), ctx.actor, target)
@@ -109,7 +109,7 @@ class SshScreen(JumpdeckScreen):
 
     async def open_session(self, target) -> "SshPane | None":
         """Add a tab for `target`, connect it, and put the keyboard in its terminal."""
-        from tui.widgets.ssh_pane import SshPane
+        from jumpdeck.tui.widgets.ssh_pane import SshPane
 
         resolved = await self._resolve(target)
         if resolved is None:
@@ -168,7 +168,7 @@ class SshScreen(JumpdeckScreen):
             self._relabel(event.pane, activity=True)
 
     def on_ssh_pane_host_key_question(self, event: "SshPane.HostKeyQuestion") -> None:
-        from tui.screens.ssh_dialogs import HostKeyDialog
+        from jumpdeck.tui.screens.ssh_dialogs import HostKeyDialog
 
         pane = event.pane
         self.app.push_screen(HostKeyDialog(event.offer, pane.policy.store),
@@ -194,7 +194,7 @@ class SshScreen(JumpdeckScreen):
 
     # --------------------------------------------------------------- actions
     def action_new(self) -> None:
-        from tui.screens.ssh_dialogs import ConnectDialog
+        from jumpdeck.tui.screens.ssh_dialogs import ConnectDialog
 
         async def chosen(target) -> None:
             if target is not None:
@@ -214,7 +214,7 @@ class SshScreen(JumpdeckScreen):
         if not pane.is_live:
             self._remove(pane)
             return
-        from tui.screens.confirm import ConfirmScreen
+        from jumpdeck.tui.screens.confirm import ConfirmScreen
 
         def answer(yes: bool | None) -> None:
             if yes:

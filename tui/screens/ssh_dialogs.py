@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 
-from tui.screens.confirm import ConfirmScreen
+from jumpdeck.tui.screens.confirm import ConfirmScreen
 
 
 class HostKeyDialog(ConfirmScreen):
@@ -110,9 +110,9 @@ class ConnectDialog(ModalScreen):
         self.dismiss(None)
 
     def _submit(self) -> None:
-        from core.errors import ValidationError
-        from core.secrets import Secret
-        from core.ssh import SshAuth, parse_destination
+        from jumpdeck.core.errors import ValidationError
+        from jumpdeck.core.secrets import Secret
+        from jumpdeck.core.ssh import SshAuth, parse_destination
 
         values = {name: self.query_one(f"#{name}", Input).value.strip() for name in ("host", "port", "user", "key")}
         kind = self.query_one("#auth", Select).value

@@ -10,8 +10,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from core.errors import JumpdeckError, ValidationError
-from core.identity import Role
+from jumpdeck.core.errors import JumpdeckError, ValidationError
+from jumpdeck.core.identity import Role
 
 
 class _Form(ModalScreen):
@@ -51,7 +51,7 @@ class _Form(ModalScreen):
 
 
 def _read_key(path_text: str):
-    from core.users import parse_public_key
+    from jumpdeck.core.users import parse_public_key
 
     path = Path(path_text.strip()).expanduser()
     if not path_text.strip():

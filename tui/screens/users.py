@@ -9,9 +9,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from core.identity import Operation, Role, can, denial
-from core.users import User
-from tui.screens.base import JumpdeckScreen
+from jumpdeck.core.identity import Operation, Role, can, denial
+from jumpdeck.core.users import User
+from jumpdeck.tui.screens.base import JumpdeckScreen
 
 ADMIN_ACTIONS = {"add", "activate", "disable", "role", "add_key"}
 
@@ -97,7 +97,7 @@ class UsersScreen(JumpdeckScreen):
         self.reload()
 
     def action_add(self) -> None:
-        from tui.screens.user_form import UserForm
+        from jumpdeck.tui.screens.user_form import UserForm
 
         def added(name: str | None) -> None:
             if name:
@@ -123,7 +123,7 @@ class UsersScreen(JumpdeckScreen):
         user = self._selected()
         if user is None:
             return
-        from tui.screens.confirm import ConfirmScreen
+        from jumpdeck.tui.screens.confirm import ConfirmScreen
 
         async def answer(yes: bool | None) -> None:
             if yes:
@@ -149,7 +149,7 @@ class UsersScreen(JumpdeckScreen):
         user = self._selected()
         if user is None:
             return
-        from tui.screens.user_form import KeyForm
+        from jumpdeck.tui.screens.user_form import KeyForm
 
         def added(ok: bool | None) -> None:
             if ok:

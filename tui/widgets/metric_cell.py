@@ -9,7 +9,7 @@ from typing import Sequence
 
 from rich.text import Text
 
-from core.monitor.service import Level, Reading
+from jumpdeck.core.monitor.service import Level, Reading
 
 SPARK_BLOCKS = " ▁▂▃▄▅▆▇█"
 SPARK_ASCII = " .:-=+*#%@"

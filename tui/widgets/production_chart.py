@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-from core.production.models import DayTotal, ItemTrend, MonthTotal, TopItem
+from jumpdeck.core.production.models import DayTotal, ItemTrend, MonthTotal, TopItem
 
 # Near the 16-color palette's blue, yellow, green, red, magenta, cyan: a downgrade keeps them apart.
 SERIES_COLORS = [(0, 135, 255), (255, 175, 0), (0, 175, 0), (215, 0, 0), (175, 0, 175), (0, 175, 175),

@@ -20,7 +20,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from core.servers.fleet import LiveState, ServerRow
+from jumpdeck.core.servers.fleet import LiveState, ServerRow
 
 CARD_MIN_WIDTH = 36
 CARD_HEIGHT = 5

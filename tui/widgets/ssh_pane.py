@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.message import Message
 from textual.widget import Widget
 
-from tui.widgets.terminal import Terminal
+from jumpdeck.tui.widgets.terminal import Terminal
 
 
 class SshPane(Widget):
@@ -117,7 +117,7 @@ class SshPane(Widget):
             self._say(self.error)
             self._set_state("failed")
             return
-        from core.ssh import trust_host_key
+        from jumpdeck.core.ssh import trust_host_key
 
         trust_host_key(self._offer, self.policy.store)
         self._say(f"Stored {self._offer.fingerprint} in {self.policy.store}.", 32)
@@ -125,7 +125,7 @@ class SshPane(Widget):
         self._start()
 
     async def _run(self) -> None:
-        from core.ssh import HostKeyUnknown, SshError, connect
+        from jumpdeck.core.ssh import HostKeyUnknown, SshError, connect
 
         self._set_state("connecting")
         trusted, self._trusted = getattr(self, "_trusted", None), None

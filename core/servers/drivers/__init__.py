@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
-    from core.servers.registry import Credentials, DbType
+    from jumpdeck.core.servers.registry import Credentials, DbType
 
 
 class ErrorKind(str, enum.Enum):
@@ -148,10 +148,10 @@ class Driver:
 
 
 _MODULES = {
-    "postgresql": "core.servers.drivers.postgresql",
-    "mysql": "core.servers.drivers.mysql",
-    "mssql": "core.servers.drivers.mssql",
-    "oracle": "core.servers.drivers.oracle",
+    "postgresql": "jumpdeck.core.servers.drivers.postgresql",
+    "mysql": "jumpdeck.core.servers.drivers.mysql",
+    "mssql": "jumpdeck.core.servers.drivers.mssql",
+    "oracle": "jumpdeck.core.servers.drivers.oracle",
 }
 _loaded: dict[str, Driver] = {}
 

@@ -13,10 +13,10 @@ import math
 import re
 from typing import TYPE_CHECKING
 
-from core.servers.drivers import DatabaseInfo, Driver, DriverError, ErrorKind, first_line, tcp_probe
+from jumpdeck.core.servers.drivers import DatabaseInfo, Driver, DriverError, ErrorKind, first_line, tcp_probe
 
 if TYPE_CHECKING:
-    from core.servers.registry import Credentials
+    from jumpdeck.core.servers.registry import Credentials
 
 PREFERRED_ODBC_DRIVERS = ("ODBC Driver 18 for SQL Server", "ODBC Driver 17 for SQL Server", "FreeTDS")
 ODBC_HINT = ("Install an ODBC driver for SQL Server: `apt-get install unixodbc tdsodbc` (FreeTDS) "

@@ -13,10 +13,10 @@ import ssl
 import threading
 from typing import TYPE_CHECKING
 
-from core.servers.drivers import DatabaseInfo, Driver, DriverError, ErrorKind, first_line
+from jumpdeck.core.servers.drivers import DatabaseInfo, Driver, DriverError, ErrorKind, first_line
 
 if TYPE_CHECKING:
-    from core.servers.registry import Credentials
+    from jumpdeck.core.servers.registry import Credentials
 
 _AUTH_ERRNOS = {1044, 1045, 1698, 1251, 2059}  # access denied, plugin refusals
 _DB_ERRNOS = {1049}  # unknown database

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from core.servers.drivers import Driver, DriverError, ErrorKind, first_line
+from jumpdeck.core.servers.drivers import Driver, DriverError, ErrorKind, first_line
 
 if TYPE_CHECKING:
-    from core.servers.registry import Credentials
+    from jumpdeck.core.servers.registry import Credentials
 
 _AUTH_CODES = {"ORA-01017", "ORA-28000", "ORA-28001", "ORA-01005", "ORA-01004", "DPY-4001"}
 _SERVICE_CODES = {"ORA-12514", "ORA-12505", "DPY-6001", "DPY-6003"}

@@ -11,10 +11,10 @@ import math
 import re
 from typing import TYPE_CHECKING
 
-from core.servers.drivers import DatabaseInfo, Driver, DriverError, ErrorKind, first_line
+from jumpdeck.core.servers.drivers import DatabaseInfo, Driver, DriverError, ErrorKind, first_line
 
 if TYPE_CHECKING:
-    from core.servers.registry import Credentials
+    from jumpdeck.core.servers.registry import Credentials
 
 _AUTH_MARKERS = ("password authentication failed", "authentication failed", "no pg_hba.conf entry",
                  "role \"", "no password supplied", "password is required")

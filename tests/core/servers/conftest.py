@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
-from core.secrets import Secret
-from core.servers.registry import Credentials, DbType
+from jumpdeck.core.secrets import Secret
+from jumpdeck.core.servers.registry import Credentials, DbType
 
 
 def closed_port() -> int:

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from core.servers import drivers
-from core.servers.checks import CheckEngine, CheckTarget, Status, summarize
-from core.servers.drivers import Driver, DriverError, ErrorKind
+from jumpdeck.core.servers import drivers
+from jumpdeck.core.servers.checks import CheckEngine, CheckTarget, Status, summarize
+from jumpdeck.core.servers.drivers import Driver, DriverError, ErrorKind
 from tests.core.servers.conftest import creds
 
 
@@ -149,7 +149,7 @@ async def test_an_unexpected_driver_exception_becomes_other(monkeypatch) -> None
 
 
 def test_summary_text_when_all_online() -> None:
-    from core.servers.checks import RoundSummary
+    from jumpdeck.core.servers.checks import RoundSummary
 
     assert RoundSummary(3, 0).text() == "All 3 servers online"
     assert RoundSummary(1, 0).text() == "All 1 server online"

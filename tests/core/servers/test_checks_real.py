@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from core.secrets import Secret
-from core.servers.checks import CheckEngine, Status
-from core.servers.drivers import ErrorKind
+from jumpdeck.core.secrets import Secret
+from jumpdeck.core.servers.checks import CheckEngine, Status
+from jumpdeck.core.servers.drivers import ErrorKind
 from tests.core.servers.conftest import creds
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -94,7 +94,7 @@ def test_no_odbc_driver_is_driver_missing(tmp_path) -> None:
     env = dict(os.environ, ODBCSYSINI=str(tmp_path), ODBCINSTINI="odbcinst.ini", ODBCINI=str(tmp_path / "odbc.ini"))
     code = (
         "import asyncio, json\n"
-        "from core.servers.checks import CheckEngine\n"
+        "from jumpdeck.core.servers.checks import CheckEngine\n"
         "from tests.core.servers.conftest import creds\n"
         "r = asyncio.run(CheckEngine(timeout=1).check(creds('mssql', 1433)))\n"
         "print(json.dumps(r.as_json()))\n"

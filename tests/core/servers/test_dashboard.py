@@ -6,13 +6,13 @@ import uuid
 
 import pytest
 
-from core.activity import ActivityFilter
-from core.errors import Conflict, PermissionDenied, ValidationError
-from core.secrets import Secret
-from core.servers.checks import CheckEngine
-from core.servers.dashboard import DashboardService, ServerError, summarize_corps, validate_db_name
-from core.servers.drivers import ErrorKind, load_driver
-from core.servers.registry import ServerRegistry, ServerSpec
+from jumpdeck.core.activity import ActivityFilter
+from jumpdeck.core.errors import Conflict, PermissionDenied, ValidationError
+from jumpdeck.core.secrets import Secret
+from jumpdeck.core.servers.checks import CheckEngine
+from jumpdeck.core.servers.dashboard import DashboardService, ServerError, summarize_corps, validate_db_name
+from jumpdeck.core.servers.drivers import ErrorKind, load_driver
+from jumpdeck.core.servers.registry import ServerRegistry, ServerSpec
 from tests.core.servers.conftest import closed_port
 
 
@@ -39,7 +39,7 @@ async def test_postgresql_databases_with_size_and_owner(service, ctx, pg_url) ->
 async def test_mysql_databases_with_size(service, ctx, mysql_url) -> None:
     sid = await add(service, ctx, "mysql", 3306, "root")
     # MariaDB's root login here has no password; the registry demands one, so clear it.
-    from core.store.models import ServerRow
+    from jumpdeck.core.store.models import ServerRow
 
     await ctx.store.run(lambda s: setattr(s.get(ServerRow, sid), "password_enc", ""))
     dbs = await service.databases(ctx.actor, sid)
@@ -82,7 +82,7 @@ async def test_create_corp_db_on_postgresql_records_and_audits(service, ctx, pg_
 async def test_create_corp_db_on_mariadb(service, ctx, mysql_url) -> None:
     import pymysql
 
-    from core.store.models import ServerRow
+    from jumpdeck.core.store.models import ServerRow
 
     sid = await add(service, ctx, "mysql", 3306, "root")
     await ctx.store.run(lambda s: setattr(s.get(ServerRow, sid), "password_enc", ""))

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from core.servers.polling import POLL_INTERVALS, Poller, interval_label
+from jumpdeck.core.servers.polling import POLL_INTERVALS, Poller, interval_label
 
 
 async def test_rounds_repeat_at_the_interval_and_never_overlap() -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.activity import ActivityFilter
-from core.errors import Conflict, NotFound, PermissionDenied
-from core.secrets import Secret
-from core.servers.registry import ServerRegistry, ServerSpec, spec_from_info
+from jumpdeck.core.activity import ActivityFilter
+from jumpdeck.core.errors import Conflict, NotFound, PermissionDenied
+from jumpdeck.core.secrets import Secret
+from jumpdeck.core.servers.registry import ServerRegistry, ServerSpec, spec_from_info
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ async def test_a_blank_password_on_update_keeps_the_stored_one(ctx, registry) ->
 
 
 async def test_delete_is_refused_while_corp_dbs_live_on_the_server(ctx, registry) -> None:
-    from core.store.models import CorpRow
+    from jumpdeck.core.store.models import CorpRow
 
     info = await registry.create(ctx.actor, spec())
     await ctx.store.run(lambda s: s.add_all([CorpRow(server_id=info.id, code=c, name=c, db_name=c) for c in "ab"]))
@@ -72,7 +72,7 @@ async def test_mutations_are_admin_only_and_audited_without_secrets(ctx, registr
 
 
 async def test_list_carries_corp_counts(ctx, registry) -> None:
-    from core.store.models import CorpRow
+    from jumpdeck.core.store.models import CorpRow
 
     info = await registry.create(ctx.actor, spec())
     await ctx.store.run(lambda s: s.add_all([

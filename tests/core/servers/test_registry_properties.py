@@ -9,9 +9,9 @@ import asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.errors import Conflict, ValidationError
-from core.secrets import Secret
-from core.servers.registry import TYPE_DEFAULTS, DbType, ServerRegistry, ServerSpec, name_key, validate
+from jumpdeck.core.errors import Conflict, ValidationError
+from jumpdeck.core.secrets import Secret
+from jumpdeck.core.servers.registry import TYPE_DEFAULTS, DbType, ServerRegistry, ServerSpec, name_key, validate
 
 FIELDS = {"name", "db_type", "host", "port", "username", "password", "default_db", "description", "tags",
           "group", "data_path", "log_path", "is_active"}

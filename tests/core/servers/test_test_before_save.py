@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import PermissionDenied, ValidationError
-from core.secrets import Secret
-from core.servers.checks import CheckEngine, check_server, check_spec
-from core.servers.drivers import ErrorKind
-from core.servers.registry import ServerRegistry, ServerSpec
+from jumpdeck.core.errors import PermissionDenied, ValidationError
+from jumpdeck.core.secrets import Secret
+from jumpdeck.core.servers.checks import CheckEngine, check_server, check_spec
+from jumpdeck.core.servers.drivers import ErrorKind
+from jumpdeck.core.servers.registry import ServerRegistry, ServerSpec
 
 
 @pytest.fixture

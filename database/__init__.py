@@ -1,0 +1,1 @@
+"""The metadata store's Alembic migrations, shipped as package data `jumpdeck.database`."""
