@@ -72,7 +72,9 @@ class _VersionAction(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
                  option_string: str | None = None) -> None:
-        parser.exit(message=f"jumpdeck {_version()}\n")
+        # On stdout, as `--version` of other tools is, so `$(jumpdeck --version)` works.
+        print(f"jumpdeck {_version()}")
+        parser.exit()
 
 
 def _version() -> str:
