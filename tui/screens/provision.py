@@ -21,7 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Select, Static
 
 from jumpdeck.core.identity import Operation, can, denial
-from jumpdeck.core.provision.events import LIVE_STATUSES, TERMINAL_STATUSES, RunEvent
+from jumpdeck.core.provision.events import LIVE_STATUSES, RunEvent
 from jumpdeck.core.provision.service import ProvisionService, RunInfo
 from jumpdeck.core.provision.templates import TEMPLATES
 from jumpdeck.tui.screens.base import JumpdeckScreen
@@ -252,36 +252,23 @@ class ProvisionScreen(JumpdeckScreen):
 
     @work(exclusive=True, group="provision-follow")
     async def follow_run(self, run_id: int) -> None:
-        """Replay the run's events, then poll for new ones until it ends. Each poll's
+        """Replay the run's events, then follow it until it ends, through the service's
+        own follow loop: a run whose worker died is recovered here as in the CLI. Each
         batch goes to the log in one write: one repaint per batch, not per line."""
-        import asyncio
-
         svc = self.service
         log = self.query_one(RunLog)
-        last = 0
         info = await svc.get(self.ctx.actor, run_id)
         self.current = info
         self._show_run(info)
-        while True:
-            batch = await svc.events(self.ctx.actor, run_id, after_id=last)
-            if batch:
-                last = batch[-1].id
-                self._apply(batch, log)
-                if len(batch) >= 1000:
-                    continue
-            info = await svc.get(self.ctx.actor, run_id)
-            if info.status != (self.current.status if self.current else None) or batch:
-                self.current = info
-                self._show_run(info)
-            if info.status in TERMINAL_STATUSES and not batch:
-                tail = await svc.events(self.ctx.actor, run_id, after_id=last)
-                if tail:
-                    self._apply(tail, log)
-                self.current = info
-                self._show_run(info)
-                self.load_runs()
-                return
-            await asyncio.sleep(0.1)
+        async for batch in svc.follow(self.ctx.actor, run_id):
+            self._apply(batch, log)
+            # Status and progress change only with events (a status or step row), so
+            # the run is read again only when some arrived.
+            self.current = await svc.get(self.ctx.actor, run_id)
+            self._show_run(self.current)
+        self.current = await svc.get(self.ctx.actor, run_id)
+        self._show_run(self.current)
+        self.load_runs()
 
     def _apply(self, events: list[RunEvent], log: RunLog) -> None:
         items = []
