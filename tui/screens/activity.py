@@ -10,6 +10,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Select, Static
 
 from jumpdeck.core.activity import ActivityEntry, ActivityFilter
+from jumpdeck.tui.plain import cells
 from jumpdeck.tui.screens.base import JumpdeckScreen
 
 PAGE = 200
@@ -95,8 +96,8 @@ class ActivityScreen(JumpdeckScreen):
         for entry in page.entries:
             target = f"{entry.target_type}:{entry.target_id}" if entry.target_id else entry.target_type
             who = entry.actor if entry.origin == "local" else f"{entry.actor}@{entry.origin}"
-            table.add_row(entry.at.strftime("%Y-%m-%d %H:%M"), who, entry.action,
-                          target, entry.detail.replace("\n", " "), key=str(entry.id))
+            table.add_row(*cells([entry.at.strftime("%Y-%m-%d %H:%M"), who, entry.action,
+                                  target, entry.detail.replace("\n", " ")]), key=str(entry.id))
         self.entries.extend(page.entries)
         self.has_more = page.has_more
         self._update_status()
