@@ -43,6 +43,7 @@ async def until(pilot, condition, tries: int = 100) -> None:  # noqa: ANN001
 
 async def _seed(ctx) -> None:  # noqa: ANN001
     from jumpdeck.core import activity
+    from jumpdeck.core.identity import Actor, Role
     from jumpdeck.core.secrets import Secret
     from jumpdeck.core.servers.registry import ServerRegistry, ServerSpec
     from jumpdeck.core.store.models import ProvisionEventRow, ProvisionRunRow
@@ -61,7 +62,7 @@ async def _seed(ctx) -> None:  # noqa: ANN001
         session.flush()
         session.add(ProvisionEventRow(run_id=run.id, kind="line", result="failed", host="[web-1]", text=BRACKETED, at=FIXED))
         session.add(ProvisionEventRow(run_id=run.id, kind="status", result="FAILED", text=BRACKETED, at=FIXED))
-        activity.record(session, ctx.actor, "PROVISION_FAILED", "RUN", run.id, BRACKETED)
+        activity.record(session, Actor(USER, Role.OPERATOR), "PROVISION_FAILED", "RUN", run.id, BRACKETED)
 
     await ctx.store.run(go)
 
@@ -143,7 +144,7 @@ async def test_servers_cards_table_and_detail_show_brackets_as_written(bracket_c
 
 
 async def test_activity_shows_details_as_written(bracket_config) -> None:
-    from textual.widgets import DataTable
+    from textual.widgets import DataTable, Select
 
     from jumpdeck.tui.app import JumpdeckApp
 
@@ -152,4 +153,16 @@ async def test_activity_shows_details_as_written(bracket_config) -> None:
         await booted(pilot)
         await until(pilot, lambda: app.screen.query_one(DataTable).row_count >= 1)
         await pilot.pause()
-        assert BRACKETED in shown(app.screen.query_one(DataTable))
+        table = shown(app.screen.query_one(DataTable))
+        assert BRACKETED in table and USER in table
+        # The actor filter offers the user by name, as written.
+        actors = app.screen.query_one("#f-actor", Select)
+        await until(pilot, lambda: USER in [value for _, value in actors._options])
+        actors.value = USER
+        await pilot.pause()
+        assert USER in "\n".join(shown(part) for part in actors.query("*"))
+        # Enter shows the entry in full, in a dialog.
+        app.screen.query_one(DataTable).focus()
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert BRACKETED in "\n".join(shown(s) for s in app.screen.query("Static"))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -80,7 +81,8 @@ class ActivityScreen(JumpdeckScreen):
         for select_id, key in (("#f-actor", "actor"), ("#f-action", "action"), ("#f-target", "target_type")):
             select = self.query_one(select_id, Select)
             current = select.value
-            select.set_options([(v, v) for v in values[key]])
+            # Text labels: actors are user names, shown as written.
+            select.set_options([(Text(v), v) for v in values[key]])
             if current in values[key]:
                 select.value = current
 
