@@ -166,3 +166,26 @@ async def test_activity_shows_details_as_written(bracket_config) -> None:
         await pilot.press("enter")
         await pilot.pause(0.2)
         assert BRACKETED in "\n".join(shown(s) for s in app.screen.query("Static"))
+
+
+async def test_settings_errors_and_the_saved_notice_show_as_written(bracket_config) -> None:
+    from textual.widgets import Input
+
+    from jumpdeck.tui.app import JumpdeckApp
+    from jumpdeck.tui.screens.settings_dialog import SettingsDialog
+
+    app = JumpdeckApp(bracket_config, user="admin", start_mode="activity")
+    async with app.run_test(size=(200, 50), notifications=True) as pilot:
+        await booted(pilot)
+        await pilot.press("f2")
+        await until(pilot, lambda: isinstance(app.screen, SettingsDialog))
+        app.screen.query_one("#s-system_notice", Input).value = BRACKETED
+        app.screen.query_one("#s-backup_retention_live", Input).value = "[b]7[/b]"
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        assert "[b]7[/b]" in shown(app.screen.query_one(".error"))
+        app.screen.query_one("#s-backup_retention_live", Input).value = "14"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(app.screen, SettingsDialog))
+        await pilot.pause()
+        assert f"Notice: {BRACKETED}" in shown(app.screen.query_one("#hdr-notice"))
