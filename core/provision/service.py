@@ -537,9 +537,10 @@ def _assign_hosts(tpl, vms: list[pool.PoolVm], base_port: int, *, local: bool) -
 
 
 def event_row(run_id: int, event: RunEvent, now: datetime):  # noqa: ANN201
-    """The store row of a runner's event. Hosts and task names come from playbooks and
-    can be any length: they are cut to their columns here, the one place events are
-    written. `at` is when the playbook wrote the line where the runner knows it, else `now`."""
+    """The store row of a runner's event (the worker's run and a teardown both write
+    theirs here). Hosts and task names come from playbooks and can be any length: they
+    are cut to their columns. `at` is when the playbook wrote the line where the runner
+    knows it, else `now`."""
     from jumpdeck.core.store.models import ProvisionEventRow
 
     return ProvisionEventRow(run_id=run_id, kind=event.kind, result=event.result[:_column_size("result")],
