@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from jumpdeck.core import activity
 from jumpdeck.core.errors import ValidationError
 from jumpdeck.core.identity import Actor, Operation, require
+from jumpdeck.core.provision.defaults import DEFAULT_PYTHON, DEFAULT_ROOT_DIR
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -103,8 +104,8 @@ SETTING_SPECS: dict[str, SettingSpec] = {
         SettingSpec("watcher_wal_limit_mb", int, 64, "the watcher checkpoints a WAL larger than this (MB)", 1, 100000),
         SettingSpec("backup_max_age_hours", int, 48, "health is degraded when the last good live backup is older (hours)", 1, 100000),
         SettingSpec("monitor_timeout", float, 5.0, "timeout of one Prometheus query in seconds", 0.1, 120),
-        SettingSpec("provision_root", str, "/opt/jumpdeck", "directory on each VM under which playbooks put everything"),
-        SettingSpec("provision_python", str, "/usr/bin/python3", "Python interpreter on the VMs (pinned, no discovery)"),
+        SettingSpec("provision_root", str, DEFAULT_ROOT_DIR, "directory on each VM under which playbooks put everything"),
+        SettingSpec("provision_python", str, DEFAULT_PYTHON, "Python interpreter on the VMs (pinned, no discovery)"),
         SettingSpec("provision_ssh_key", str, None, "private key file the runner uses for the pool's VMs", optional=True),
         SettingSpec("provision_http_port", int, 8080, "port of the service each template starts on a VM", 1, 65535),
         SettingSpec("provision_install_packages", bool, False, "let playbooks install packages (needs root and a mirror)"),

@@ -28,6 +28,8 @@ from jumpdeck.core.config import Config
 from jumpdeck.tui.screens.boot import BootScreen
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from jumpdeck.core.context import Context
 
 
@@ -217,6 +219,12 @@ class JumpdeckApp(App[int]):
     def set_notice(self, notice: str) -> None:
         self.notice = notice
         self.header_signal.publish(None)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every toast is plain text: messages carry data (names, hosts, driver and run
+        errors) whose brackets markup would eat. Widgets' notify comes through here too."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     async def store_ready(self) -> None:
         """Before the first thing that reads the store in a serve-ssh session (whose first

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from jumpdeck.core.provision.defaults import DEFAULT_PYTHON, DEFAULT_ROOT_DIR
 from jumpdeck.core.provision.templates import Template
 
 PENDING, RUNNING, COMPLETED, FAILED, CANCELED = "PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELED"
@@ -68,8 +69,8 @@ class RunSpec:
     connection: str = "ssh"  # "ssh" or "local" (this machine, for tests and labs)
     known_hosts: Path | None = None
     ssh_key: str | None = None
-    python: str = "/usr/bin/python3"
-    root_dir: str = "/opt/jumpdeck"
+    python: str = DEFAULT_PYTHON
+    root_dir: str = DEFAULT_ROOT_DIR
     install_packages: bool = False
     options: dict = field(default_factory=dict)  # test hooks: fail_step, hold_seconds, step_delay
     playbook: Path | None = None  # default: the template's; teardown uses its own

@@ -143,7 +143,11 @@ class AnsibleRunner:
     def cancel(self) -> None:
         self._cancel.set()
 
-    def environment(self, spec: RunSpec) -> dict[str, str]:
+    def child_environment(self, spec: RunSpec) -> dict[str, str]:
+        """The environment of the ansible-playbook child, built here and nowhere else:
+        ansible-runner lays these over a copy of this process's environment and gives
+        the result to the child only (this process's own environment is never changed).
+        It also makes the run's private Ansible folders under the data dir."""
         data = spec.data_dir
         for sub in ("ansible", "tmp", "cp"):
             (data / sub).mkdir(parents=True, exist_ok=True)
@@ -157,7 +161,8 @@ class AnsibleRunner:
         else:
             ssh_args += ["-o", "ControlMaster=no", "-o", "ControlPath=none"]
         return {
-            # ansible-runner finds ansible-playbook on PATH only: our venv's first.
+            # ansible-runner finds ansible-playbook on the child's PATH only (pexpect
+            # looks it up there): our venv's first.
             "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
             "ANSIBLE_HOME": str(data / "ansible"),
             "ANSIBLE_LOCAL_TEMP": str(data / "tmp"),
@@ -230,8 +235,7 @@ class AnsibleRunner:
         if private.exists():
             shutil.rmtree(private)
         private.mkdir(parents=True)
-        envvars = self.environment(spec)
-        os.environ["PATH"] = envvars["PATH"]
+        envvars = self.child_environment(spec)
         events: queue.SimpleQueue = queue.SimpleQueue()
 
         def on_event(event: dict) -> bool:

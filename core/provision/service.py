@@ -25,6 +25,7 @@ from jumpdeck.core import activity
 from jumpdeck.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from jumpdeck.core.identity import Actor, Operation, require
 from jumpdeck.core.provision import pool
+from jumpdeck.core.provision.defaults import DEFAULT_PYTHON, DEFAULT_ROOT_DIR
 from jumpdeck.core.provision.events import (
     CANCELED,
     COMPLETED,
@@ -35,6 +36,7 @@ from jumpdeck.core.provision.events import (
     TERMINAL_STATUSES,
     RunEvent,
     RunHost,
+    RunSpec,
 )
 from jumpdeck.core.provision.process import kill_tree, worker_alive
 from jumpdeck.core.provision.templates import get_template
@@ -234,25 +236,27 @@ class ProvisionService:
 
         return await self.store.run(go)
 
-    async def follow(self, actor: Actor, run_id: int, *, after_id: int = 0) -> AsyncIterator[RunEvent]:
-        """Replay a run's events after `after_id`, then follow it live until it ends.
-        Works from any process: it only reads the store."""
+    async def follow(self, actor: Actor, run_id: int, *, after_id: int = 0) -> AsyncIterator[list[RunEvent]]:
+        """Replay a run's events after `after_id`, then follow it live until it ends,
+        a batch at a time (never empty, oldest first): a face shows each batch in one
+        write, so a fast stream costs one repaint per read, not one per line. A run
+        whose worker is gone is recovered on the way (FAILED, its reason the last
+        event), so the CLI and the screen show the same end. Works from any process:
+        it only reads the store (and settles dead runs)."""
         await self.get(actor, run_id)
         last = after_id
         while True:
             batch = await self.events(actor, run_id, after_id=last)
-            for event in batch:
-                last = event.id
-                yield event
             if batch:
+                last = batch[-1].id
+                yield batch
                 continue
             info = await self.get(actor, run_id)
             if info.status in TERMINAL_STATUSES:
                 # One more read: the final events are committed with the status.
                 tail = await self.events(actor, run_id, after_id=last)
-                for event in tail:
-                    last = event.id
-                    yield event
+                if tail:
+                    yield tail
                 return
             if info.status in LIVE_STATUSES and self._worker_gone(info):
                 await self.recover_interrupted(actor)
@@ -310,8 +314,8 @@ class ProvisionService:
             "steps": list(tpl.steps),
             "timeout": float((options or {}).get("timeout", tpl.timeout)),
             "connection": "local" if target == "local" else "ssh",
-            "root_dir": setting("provision_root") or "/opt/jumpdeck",
-            "python": setting("provision_python") or "/usr/bin/python3",
+            "root_dir": setting("provision_root") or DEFAULT_ROOT_DIR,
+            "python": setting("provision_python") or DEFAULT_PYTHON,
             "ssh_key": setting("provision_ssh_key"),
             "http_port": int(setting("provision_http_port") or 8080),
             "install_packages": bool(setting("provision_install_packages")),
@@ -444,24 +448,22 @@ class ProvisionService:
         return await self.store.run(go)
 
     async def _run_teardown_playbook(self, info: RunInfo) -> None:
-        from jumpdeck.core.provision.events import RunSpec
+        from dataclasses import replace
+
         from jumpdeck.core.provision.runner import AnsibleRunner
         from jumpdeck.core.package_data import playbooks_dir
-        from jumpdeck.core.store.models import ProvisionEventRow
 
-        cfg = info.details.get("config") or {}
-        spec = RunSpec(run_id=info.id, service_name=info.service_name, template=get_template(info.template),
-                       hosts=host_specs(info.details), data_dir=self.config.runs_dir / str(info.id) / "teardown",
-                       connection=cfg.get("connection", "ssh"), known_hosts=self.config.known_hosts_path,
-                       ssh_key=cfg.get("ssh_key"), python=cfg.get("python", "/usr/bin/python3"),
-                       root_dir=cfg.get("root_dir", "/opt/jumpdeck"), playbook=playbooks_dir() / "teardown.yml")
+        spec = run_spec(info.id, info.service_name, info.template, info.details,
+                        data_dir=self.config.runs_dir / str(info.id) / "teardown",
+                        known_hosts=self.config.known_hosts_path, playbook=playbooks_dir() / "teardown.yml")
         runner = AnsibleRunner()
         pending: list[RunEvent] = [RunEvent("line", "PLAY [teardown]", "started")]
 
         def persist(session: Session, batch: list[RunEvent]) -> None:
+            now = _utcnow()
             for e in batch:
-                session.add(ProvisionEventRow(run_id=info.id, kind=e.kind if e.kind != "step" else "line", result=e.result[:20],
-                                              host=e.host[:200], task=e.task[:300], text=e.text, at=e.at or _utcnow()))
+                # The teardown's own step markers are log lines: the run's progress is done.
+                session.add(event_row(info.id, replace(e, kind="line", step=None) if e.kind == "step" else e, now))
 
         async for event in runner.start(spec):
             pending.append(event)
@@ -532,6 +534,39 @@ def _assign_hosts(tpl, vms: list[pool.PoolVm], base_port: int, *, local: bool) -
             hosts.append({"name": f"{tier.group}-{n}", "group": tier.group, "ip": vm.ip, "ssh_user": vm.ssh_user,
                           "ssh_port": vm.ssh_port, "http_port": base_port + offset, "vm_name": vm.name})
     return hosts
+
+
+def event_row(run_id: int, event: RunEvent, now: datetime):  # noqa: ANN201
+    """The store row of a runner's event (the worker's run and a teardown both write
+    theirs here). Hosts and task names come from playbooks and can be any length: they
+    are cut to their columns. `at` is when the playbook wrote the line where the runner
+    knows it, else `now`."""
+    from jumpdeck.core.store.models import ProvisionEventRow
+
+    return ProvisionEventRow(run_id=run_id, kind=event.kind, result=event.result[:_column_size("result")],
+                             host=event.host[:_column_size("host")], task=event.task[:_column_size("task")],
+                             step=event.step, text=event.text, at=event.at or now)
+
+
+def _column_size(name: str) -> int:
+    from jumpdeck.core.store.models import ProvisionEventRow
+
+    return ProvisionEventRow.__table__.c[name].type.length
+
+
+def run_spec(run_id: int, service_name: str, template: str, details: dict, *, data_dir: Path,
+             known_hosts: Path | None, playbook: Path | None = None) -> RunSpec:
+    """What a runner needs for a recorded run, from the `details` `start` wrote. The
+    worker's run and a teardown both build theirs here, so they agree on every default."""
+    cfg = details.get("config") or {}
+    wanted = details.get("input") or {}
+    return RunSpec(
+        run_id=run_id, service_name=service_name, template=get_template(template), hosts=host_specs(details),
+        data_dir=data_dir, packages=tuple((wanted.get("config") or {}).get("packages", [])),
+        connection=cfg.get("connection", "ssh"), known_hosts=known_hosts, ssh_key=cfg.get("ssh_key"),
+        python=cfg.get("python") or DEFAULT_PYTHON, root_dir=cfg.get("root_dir") or DEFAULT_ROOT_DIR,
+        install_packages=bool(cfg.get("install_packages")), options=wanted.get("options") or {}, playbook=playbook,
+    )
 
 
 def host_specs(details: dict) -> tuple[RunHost, ...]:

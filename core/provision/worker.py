@@ -17,10 +17,17 @@ import sys
 from pathlib import Path
 
 from jumpdeck.core.identity import Actor, Role
-from jumpdeck.core.provision.events import CANCELED, COMPLETED, FAILED, RUNNING, TERMINAL_STATUSES, RunEvent, RunSpec
+from jumpdeck.core.provision.events import CANCELED, COMPLETED, FAILED, RUNNING, TERMINAL_STATUSES, RunEvent
 from jumpdeck.core.provision.process import become_subreaper, kill_tree
 from jumpdeck.core.provision.runner import make_runner
-from jumpdeck.core.provision.service import CANCEL_GRACE_SECONDS, finish_in, host_specs, resources_for, set_status_in
+from jumpdeck.core.provision.service import (
+    CANCEL_GRACE_SECONDS,
+    event_row,
+    finish_in,
+    resources_for,
+    run_spec,
+    set_status_in,
+)
 from jumpdeck.core.provision.templates import get_template
 
 log = logging.getLogger("jumpdeck.provision.worker")
@@ -53,16 +60,12 @@ class Worker:
         return row.service_name, row.template, row.runner, row.created_by, dict(row.details), bool(row.cancel_requested)
 
     def _persist(self, session, events: list[RunEvent]) -> None:  # noqa: ANN001
-        from jumpdeck.core.store.models import ProvisionEventRow, ProvisionRunRow
-
-        from jumpdeck.core.store.models import utcnow
+        from jumpdeck.core.store.models import ProvisionRunRow, utcnow
 
         step_events = [e for e in events if e.kind == "step" and e.step]
         now = utcnow()
         for e in events:
-            # `at` is when the playbook wrote the line where the runner knows it.
-            session.add(ProvisionEventRow(run_id=self.run_id, kind=e.kind, result=e.result[:20], host=e.host[:200],
-                                          task=e.task[:300], step=e.step, text=e.text, at=e.at or now))
+            session.add(event_row(self.run_id, e, now))
         if step_events:
             row = session.get(ProvisionRunRow, self.run_id)
             details = dict(row.details)
@@ -117,14 +120,8 @@ class Worker:
         actor = Actor(created_by or "jumpdeck", Role.OPERATOR, origin=f"worker:{os.getpid()}")
         template = get_template(template_name)
         cfg = details.get("config") or {}
-        options = (details.get("input") or {}).get("options") or {}
-        spec = RunSpec(
-            run_id=self.run_id, service_name=name, template=template, hosts=host_specs(details),
-            data_dir=self.runs_dir / str(self.run_id), packages=tuple((details.get("input") or {}).get("config", {}).get("packages", [])),
-            connection=cfg.get("connection", "ssh"), known_hosts=self.known_hosts, ssh_key=cfg.get("ssh_key"),
-            python=cfg.get("python", "/usr/bin/python3"), root_dir=cfg.get("root_dir", "/opt/jumpdeck"),
-            install_packages=bool(cfg.get("install_packages")), options=options,
-        )
+        spec = run_spec(self.run_id, name, template_name, details, data_dir=self.runs_dir / str(self.run_id),
+                        known_hosts=self.known_hosts)
         runner = make_runner(runner_kind)
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, lambda: setattr(self, "cancel_requested", True))

@@ -73,13 +73,16 @@ class Poller:
             except asyncio.CancelledError:
                 pass
 
-    async def run_now(self) -> bool:
-        """Run a round now. False, without running, when one is already running."""
+    async def run_now(self, round_fn: Callable[[], Awaitable[object]] | None = None) -> bool:
+        """Run a round now: the poller's own, or `round_fn` (a round started by hand,
+        with its own options), under the same lock. False, without running, when one
+        is already running. The check and the taking of the lock have no await
+        between them, so two callers in the same loop can never both get in."""
         if self._busy.locked():
             return False
         async with self._busy:
             try:
-                await self._round_fn()
+                await (round_fn or self._round_fn)()
             finally:
                 self.rounds += 1
         self._rearm.set()

@@ -45,9 +45,9 @@ async def test_backup_now_lists_the_verified_backup(mt_config):
         await settle(pilot)
         assert "verified" in results(app)
         table = app.screen.query_one("#mt-backups")
-        names = [table.get_row_at(i)[0] for i in range(table.row_count)]
+        names = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]  # cells are Text
         assert any(n.startswith("production_") for n in names) and any(n.startswith("store_") for n in names)
-        assert all(table.get_row_at(i)[4] == "yes" for i in range(table.row_count))
+        assert all(str(table.get_row_at(i)[4]) == "yes" for i in range(table.row_count))
 
 
 async def test_restore_needs_the_file_name_typed(mt_config):
@@ -63,9 +63,9 @@ async def test_restore_needs_the_file_name_typed(mt_config):
         conn.close()
         screen = app.screen
         table = screen.query_one("#mt-backups")
-        row = next(i for i in range(table.row_count) if table.get_row_at(i)[0].startswith("production_"))
+        row = next(i for i in range(table.row_count) if str(table.get_row_at(i)[0]).startswith("production_"))
         table.move_cursor(row=row)
-        name = table.get_row_at(row)[0]
+        name = str(table.get_row_at(row)[0])
         await pilot.press("r")
         await pilot.pause(0.1)
         dialog = app.screen

@@ -23,7 +23,7 @@ async def test_local_standard_run_completes_with_real_work(ctx, prov) -> None:
     svc, pool, root = prov
     await add_vms(pool, ctx.actor, 3)
     info = await svc.start(ctx.actor, "standard", "shop", packages=["nginx"], runner="ansible", target="local")
-    events = [e async for e in svc.follow(ctx.actor, info.id)]
+    events = [e async for batch in svc.follow(ctx.actor, info.id) for e in batch]
     done = await svc.get(ctx.actor, info.id)
     assert done.status == "COMPLETED", (done.error, [e.text for e in events][-20:])
     results = {e.result for e in events if e.kind == "line"}
@@ -42,8 +42,11 @@ async def test_local_standard_run_completes_with_real_work(ctx, prov) -> None:
     body = opener.open(done.resources["web_url"] + "health.txt", timeout=5).read().decode()
     assert body.startswith("ok shop web")
     assert {v.status for v in await pool.list(ctx.actor)} == {"assigned"}
-    # Tearing down stops the services, removes what was deployed and frees the VMs.
+    # Tearing down stops the services, removes what was deployed and frees the VMs. It
+    # runs ansible-playbook from this process, whose PATH stays as it was.
+    path = os.environ["PATH"]
     await svc.teardown(ctx.actor, info.id)
+    assert os.environ["PATH"] == path
     assert not (root / "shop").joinpath("web-1").exists()
     with pytest.raises(OSError):
         opener.open(done.resources["web_url"] + "health.txt", timeout=5)

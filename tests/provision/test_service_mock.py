@@ -19,7 +19,7 @@ async def test_mock_run_completes_with_seed_details(ctx, prov) -> None:
     info = await svc.start(ctx.actor, "standard", "web-portal", packages=["nginx", "redis"], runner="mock",
                            target="pool", options={"step_delay": 0.05})
     assert info.status in ("PENDING", "RUNNING") and info.worker_pid
-    events = [e async for e in svc.follow(ctx.actor, info.id)]
+    events = [e async for batch in svc.follow(ctx.actor, info.id) for e in batch]
     done = await svc.get(ctx.actor, info.id)
     assert done.status == "COMPLETED" and done.details["status"] == "COMPLETED"
     assert [e.step for e in events if e.kind == "step"] == list(range(1, 8))

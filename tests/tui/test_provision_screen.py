@@ -114,3 +114,49 @@ def test_run_view_snapshot(snap_compare, seeded_config, size) -> None:
 
     assert snap_compare(JumpdeckApp(seeded_config, user="admin", start_mode="provision"), terminal_size=size,
                         run_before=run_before)
+
+
+async def test_a_run_whose_worker_died_is_shown_recovered(mock_config) -> None:
+    """The screen follows through the service's loop, which settles a run whose worker
+    is gone: the open run ends FAILED with the reason, on screen, without a reload."""
+    import os
+    import signal
+
+    from jumpdeck.core.provision.process import worker_alive
+    from jumpdeck.core.provision.service import ProvisionService
+    from jumpdeck.tui.app import JumpdeckApp
+    from jumpdeck.tui.widgets.run_log import RunLog
+
+    app = JumpdeckApp(mock_config, user="admin", start_mode="provision")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await booted(pilot)
+        screen = app.screen
+        svc = ProvisionService(app.ctx.store, app.ctx.config, app.ctx.settings)
+        info = await svc.start(app.ctx.actor, "single", "doomed", runner="mock", target="none",
+                               options={"step_delay": 60})
+        try:
+            for _ in range(300):  # until the worker has really started the run
+                if (await svc.get(app.ctx.actor, info.id)).status == "RUNNING":
+                    break
+                await asyncio.sleep(0.1)
+            screen.open_run(info.id)
+            for _ in range(50):
+                await pilot.pause(0.05)
+                if screen.current is not None and screen.current.status == "RUNNING":
+                    break
+            assert screen.current.status == "RUNNING"
+        finally:
+            os.kill(info.worker_pid, signal.SIGKILL)
+        for _ in range(50):
+            if not worker_alive(info.worker_pid, info.id):
+                break
+            await asyncio.sleep(0.1)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if screen.current.status != "RUNNING":
+                break
+        assert screen.current.status == "FAILED"
+        title = str(screen.query_one("#pv-title").render())
+        assert "FAILED" in title and "interrupted: its worker process is gone" in title
+        texts = [line.text for line in screen.query_one(RunLog).lines]
+        assert texts[-1] == "::: run is FAILED: interrupted: its worker process is gone"

@@ -103,10 +103,12 @@ def format_event(event, *, color: bool) -> str | None:  # noqa: ANN001
 async def _print_follow(svc, ctx, run_id: int, follow: bool) -> int:  # noqa: ANN001
     color = sys.stdout.isatty()
     if follow:
-        async for event in svc.follow(ctx.actor, run_id):
-            line = format_event(event, color=color)
-            if line is not None:
-                print(line, flush=True)
+        async for batch in svc.follow(ctx.actor, run_id):
+            for event in batch:
+                line = format_event(event, color=color)
+                if line is not None:
+                    print(line)
+            sys.stdout.flush()  # once a batch: a fast run is not written line by line
     else:
         last = 0
         while True:

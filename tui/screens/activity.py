@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,6 +11,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Select, Static
 
 from jumpdeck.core.activity import ActivityEntry, ActivityFilter
+from jumpdeck.tui.plain import cells
 from jumpdeck.tui.screens.base import JumpdeckScreen
 
 PAGE = 200
@@ -79,7 +81,8 @@ class ActivityScreen(JumpdeckScreen):
         for select_id, key in (("#f-actor", "actor"), ("#f-action", "action"), ("#f-target", "target_type")):
             select = self.query_one(select_id, Select)
             current = select.value
-            select.set_options([(v, v) for v in values[key]])
+            # Text labels: actors are user names, shown as written.
+            select.set_options([(Text(v), v) for v in values[key]])
             if current in values[key]:
                 select.value = current
 
@@ -95,8 +98,8 @@ class ActivityScreen(JumpdeckScreen):
         for entry in page.entries:
             target = f"{entry.target_type}:{entry.target_id}" if entry.target_id else entry.target_type
             who = entry.actor if entry.origin == "local" else f"{entry.actor}@{entry.origin}"
-            table.add_row(entry.at.strftime("%Y-%m-%d %H:%M"), who, entry.action,
-                          target, entry.detail.replace("\n", " "), key=str(entry.id))
+            table.add_row(*cells([entry.at.strftime("%Y-%m-%d %H:%M"), who, entry.action,
+                                  target, entry.detail.replace("\n", " ")]), key=str(entry.id))
         self.entries.extend(page.entries)
         self.has_more = page.has_more
         self._update_status()

@@ -24,7 +24,7 @@ class BootScreen(Screen):
             with Center():
                 yield Static("jumpdeck", id="boot-title")
             with Center():
-                yield Static("Starting…", id="boot-status")
+                yield Static("Starting…", id="boot-status", markup=False)  # may be an error's words
 
     _text = "Starting…"
     _error = False

@@ -20,6 +20,7 @@ from textual.suggester import Suggester
 from textual.widgets import DataTable, Input, Select, Static
 from textual_plotext import PlotextPlot
 
+from jumpdeck.tui.plain import cell as plain_cell
 from jumpdeck.tui.widgets.chart_plot import ChartPlot
 
 from jumpdeck.tui.screens.base import JumpdeckScreen
@@ -89,7 +90,7 @@ def resolve_items(text: str, items: list[Item]) -> tuple[list[str], list[str]]:
 def _cell(value: Any) -> Any:
     from rich.text import Text
 
-    return Text(f"{value:,}", justify="right") if isinstance(value, int) else value
+    return Text(f"{value:,}", justify="right") if isinstance(value, int) else plain_cell(value)
 
 
 def _fill(table: DataTable, headers: list[str], rows: list[list[Any]]) -> None:
@@ -161,7 +162,7 @@ class ChartsScreen(JumpdeckScreen):
                 side.can_focus = False
                 yield side
             yield DataTable(id="charts-table", zebra_stripes=True, cursor_type="row")
-            yield Static(id="charts-message")
+            yield Static(id="charts-message", markup=False)  # may be an error's words
 
     def on_mount(self) -> None:
         self.query_one("#charts-table").display = False

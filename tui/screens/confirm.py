@@ -31,8 +31,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.title_text, classes="title")
-            yield Static(self.message)
+            # Messages name what they are about (runs, servers, users): plain text.
+            yield Static(self.title_text, classes="title", markup=False)
+            yield Static(self.message, markup=False)
             yield Static(f"y {self.confirm_label.lower()} · n or esc cancel", classes="hint")
             with Horizontal():
                 yield Button("Cancel", id="cancel")

@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Log, ProgressBar, Static
 
 from jumpdeck.core.identity import Operation, can, denial
+from jumpdeck.tui.plain import cells
 from jumpdeck.tui.screens.base import JumpdeckScreen
 
 STAFF_ACTIONS = {"backup", "cleanup", "integrity", "checkpoint", "analyze", "watch_once", "daemon"}
@@ -114,7 +115,8 @@ class MaintenanceScreen(JumpdeckScreen):
         table.clear()
         now = time.time()
         for b in self.backups:
-            table.add_row(b.name, b.label, human_size(b.size), human_age(b.age_seconds(now)), "yes" if b.verified else "NO", key=b.name)
+            table.add_row(*cells([b.name, b.label, human_size(b.size), human_age(b.age_seconds(now)), "yes" if b.verified else "NO"]),
+                          key=b.name)
         if self.backups:
             table.move_cursor(row=min(max(row, 0), len(self.backups) - 1))
         counts = []

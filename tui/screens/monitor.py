@@ -136,9 +136,10 @@ class MonitorScreen(JumpdeckScreen):
 
     # ------------------------------------------------------------------ layout
     def compose_body(self) -> ComposeResult:
-        yield Static("Reading resources and metrics…", id="mon-status")
-        yield Static("", id="mon-problem")
-        yield Static("", id="mon-empty")
+        # Plain text: URLs, Prometheus's errors and the typed filter are data.
+        yield Static("Reading resources and metrics…", id="mon-status", markup=False)
+        yield Static("", id="mon-problem", markup=False)
+        yield Static("", id="mon-empty", markup=False)
         yield LineTable(COLUMNS, id="mon-table")
         filter_input = Input(placeholder="filter: run, service, VM, IP, role, state (esc clears)", id="mon-filter")
         filter_input.cursor_blink = self.app.config.cursor_blink

@@ -63,7 +63,7 @@ class ResourceDetailScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(describe(self.status), id="detail-info")
+            yield Static(describe(self.status), id="detail-info", markup=False)  # names, URLs, owners
             with Horizontal(id="detail-charts"):
                 for key, _ in METRICS:
                     yield PlotextPlot(id=f"chart-{key}")

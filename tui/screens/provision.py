@@ -13,6 +13,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,9 +22,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Select, Static
 
 from jumpdeck.core.identity import Operation, can, denial
-from jumpdeck.core.provision.events import LIVE_STATUSES, TERMINAL_STATUSES, RunEvent
+from jumpdeck.core.provision.events import LIVE_STATUSES, RunEvent
 from jumpdeck.core.provision.service import ProvisionService, RunInfo
 from jumpdeck.core.provision.templates import TEMPLATES
+from jumpdeck.tui.plain import cells
 from jumpdeck.tui.screens.base import JumpdeckScreen
 from jumpdeck.tui.widgets.run_log import RunLog
 
@@ -31,6 +33,10 @@ STAFF_ACTIONS = {"new_run", "cancel_run", "teardown", "trust_key"}
 # The worst result a host has had wins its status word.
 _RANK = {"": 0, "started": 0, "skipped": 1, "ok": 2, "changed": 3, "unreachable": 4, "failed": 5}
 _STATUS_STYLE = {"COMPLETED": "green", "FAILED": "red", "CANCELED": "yellow", "RUNNING": "cyan", "PENDING": "cyan"}
+
+
+def _host_style(result: str) -> str:
+    return "red" if result in ("failed", "unreachable") else "yellow" if result == "changed" else "green"
 
 
 def _duration(seconds: float | None) -> str:
@@ -64,7 +70,7 @@ class NewRunDialog(ModalScreen[dict | None]):
         blink = self.app.config.cursor_blink
         with Vertical():
             yield Static("New provisioning run", classes="title")
-            yield Static(self.notice, id="nr-notice")
+            yield Static(self.notice, id="nr-notice", markup=False)
             yield Select([(f"{t.title} ({t.name}, {t.vm_count} VM)", t.name) for t in TEMPLATES.values()],
                          value="single", allow_blank=False, id="nr-template")
             yield Static("", id="nr-summary")
@@ -173,13 +179,13 @@ class ProvisionScreen(JumpdeckScreen):
             yield Static("No run open. Select one and press enter, or press a for a new run.", id="pv-title")
             with Horizontal(id="pv-progress-row"):
                 yield ProgressBar(total=1, show_eta=False, show_percentage=False, id="pv-progress")
-                yield Static("", id="pv-step")
+                yield Static("", id="pv-step", markup=False)
             yield Static("", id="pv-hosts")
             yield RunLog(id="pv-log")
             prompt = Input(placeholder="", id="pv-prompt", compact=True)
             prompt.cursor_blink = self.app.config.cursor_blink
             yield prompt
-            yield Static("", id="pv-logstate")
+            yield Static("", id="pv-logstate", markup=False)  # shows what was typed to find
 
     def on_mount(self) -> None:
         table = self.query_one("#pv-runs", DataTable)
@@ -213,9 +219,9 @@ class ProvisionScreen(JumpdeckScreen):
         table.clear()
         for r in self._visible_runs():
             style = _STATUS_STYLE.get(r.status, "")
-            table.add_row(str(r.id), r.service_name, r.template, f"[{style}]{r.status}[/]" if style else r.status,
-                          f"{r.progress.get('step', 0)}/{r.progress.get('total', '?')}", f"{r.created_at:%Y-%m-%d %H:%M}",
-                          _duration(r.duration), r.assigned_ip or "-", r.created_by, key=str(r.id))
+            table.add_row(*cells([str(r.id), r.service_name, r.template]), Text(r.status, style=style, no_wrap=True, end=""),
+                          *cells([f"{r.progress.get('step', 0)}/{r.progress.get('total', '?')}", f"{r.created_at:%Y-%m-%d %H:%M}",
+                                  _duration(r.duration), r.assigned_ip or "-", r.created_by]), key=str(r.id))
         if table.row_count:
             table.move_cursor(row=min(max(row, 0), table.row_count - 1))
 
@@ -252,36 +258,23 @@ class ProvisionScreen(JumpdeckScreen):
 
     @work(exclusive=True, group="provision-follow")
     async def follow_run(self, run_id: int) -> None:
-        """Replay the run's events, then poll for new ones until it ends. Each poll's
+        """Replay the run's events, then follow it until it ends, through the service's
+        own follow loop: a run whose worker died is recovered here as in the CLI. Each
         batch goes to the log in one write: one repaint per batch, not per line."""
-        import asyncio
-
         svc = self.service
         log = self.query_one(RunLog)
-        last = 0
         info = await svc.get(self.ctx.actor, run_id)
         self.current = info
         self._show_run(info)
-        while True:
-            batch = await svc.events(self.ctx.actor, run_id, after_id=last)
-            if batch:
-                last = batch[-1].id
-                self._apply(batch, log)
-                if len(batch) >= 1000:
-                    continue
-            info = await svc.get(self.ctx.actor, run_id)
-            if info.status != (self.current.status if self.current else None) or batch:
-                self.current = info
-                self._show_run(info)
-            if info.status in TERMINAL_STATUSES and not batch:
-                tail = await svc.events(self.ctx.actor, run_id, after_id=last)
-                if tail:
-                    self._apply(tail, log)
-                self.current = info
-                self._show_run(info)
-                self.load_runs()
-                return
-            await asyncio.sleep(0.1)
+        async for batch in svc.follow(self.ctx.actor, run_id):
+            self._apply(batch, log)
+            # Status and progress change only with events (a status or step row), so
+            # the run is read again only when some arrived.
+            self.current = await svc.get(self.ctx.actor, run_id)
+            self._show_run(self.current)
+        self.current = await svc.get(self.ctx.actor, run_id)
+        self._show_run(self.current)
+        self.load_runs()
 
     def _apply(self, events: list[RunEvent], log: RunLog) -> None:
         items = []
@@ -299,12 +292,13 @@ class ProvisionScreen(JumpdeckScreen):
         self._show_log_state()
 
     def _show_run(self, info: RunInfo) -> None:
-        style = _STATUS_STYLE.get(info.status, "")
-        title = f"Run {info.id} · [b]{info.service_name}[/b] · {info.template} · {info.runner} · [{style}]{info.status}[/]"
+        # Text, not markup: names, errors and URLs come from outside the code.
+        title = Text.assemble(f"Run {info.id} · ", (info.service_name, "bold"), f" · {info.template} · {info.runner} · ",
+                              (info.status, _STATUS_STYLE.get(info.status, "")))
         if info.error:
-            title += f"\n[red]{info.error}[/]"
+            title.append("\n" + info.error, style="red")
         if info.status == "COMPLETED" and info.resources.get("web_url"):
-            title += f"\nweb {info.resources['web_url']} · db {info.resources.get('db_vip', '-')}"
+            title.append(f"\nweb {info.resources['web_url']} · db {info.resources.get('db_vip', '-')}")
         self.query_one("#pv-title", Static).update(title)
         progress = info.progress
         total = int(progress.get("total") or len(info.details.get("config", {}).get("steps", [])) or 1)
@@ -316,9 +310,8 @@ class ProvisionScreen(JumpdeckScreen):
         elapsed = _duration(info.duration)
         current = steps[step] if info.status in LIVE_STATUSES and step < len(steps) else (steps[step - 1] if 0 < step <= len(steps) else "")
         self.query_one("#pv-step", Static).update(f"step {step}/{total} {current} · {elapsed}")
-        hosts = "  ".join(f"{h} [{'red' if r in ('failed', 'unreachable') else 'yellow' if r == 'changed' else 'green'}]{r}[/]"
-                          for h, r in sorted(self.host_status.items()))
-        self.query_one("#pv-hosts", Static).update(hosts or "hosts: -")
+        hosts = Text("  ").join(Text.assemble(f"{h} ", (r, _host_style(r))) for h, r in sorted(self.host_status.items()))
+        self.query_one("#pv-hosts", Static).update(hosts if self.host_status else Text("hosts: -"))
         self.refresh_bindings()
 
     def _show_log_state(self) -> None:

@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from jumpdeck.core.identity import Operation, can, denial
+from jumpdeck.tui.plain import cells
 from jumpdeck.tui.widgets.server_grid import short_version
 from jumpdeck.tui.widgets.status_header import StatusHeader
 
@@ -121,7 +122,7 @@ class ServerDashboardScreen(Screen[bool]):
         table = self.query_one("#dash-corps", DataTable)
         table.clear()
         for corp in corps:
-            table.add_row(corp.code, corp.name, corp.db_name, corp.status, key=str(corp.id))
+            table.add_row(*cells([corp.code, corp.name, corp.db_name, corp.status]), key=str(corp.id))
         summary = summarize_corps(corps)
         self.query_one("#dash-corps-title", Static).update(Text(
             f"Corp DBs: {summary.total} · ⚠ {summary.warnings} warning · ✖ {summary.errors} error"))
@@ -150,7 +151,7 @@ class ServerDashboardScreen(Screen[bool]):
             return
         table.clear()
         for db in databases:
-            table.add_row(db.name, human_size(db.size_bytes), db.owner or "-", key=db.name)
+            table.add_row(*cells([db.name, human_size(db.size_bytes), db.owner or "-"]), key=db.name)
         note.update(f"{len(databases)} databases")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -4,7 +4,8 @@ The grid is painted from the store at once (no checks on that path); a backgroun
 round then checks every active server, and each card changes as its own result lands.
 Filters (DB type, status, `/` search) combine with AND and their counts follow the
 results. Rounds never overlap: the first one, `T` (sequential, with progress) and
-polling all go through `_round`, which refuses to start a second.
+polling all run under the poller's lock (`Poller.run_now`), taken before a round
+starts, so a second one is refused rather than run alongside.
 """
 
 from __future__ import annotations
@@ -401,9 +402,10 @@ class ServersScreen(JumpdeckScreen):
 
     async def _round(self, *, server_ids: list[int] | None = None, sequential: bool = False,
                      label: str = "checking", quiet: bool = False) -> str | None:
-        """One round over the active fleet (or `server_ids`). None when another runs.
-        A `quiet` round (polling) keeps the last results on the cards until new ones land."""
-        if self.round_progress is not None or self.checks is None:
+        """One round over the active fleet (or `server_ids`); only ever called under the
+        poller's lock. A `quiet` round (polling) keeps the last results on the cards
+        until new ones land."""
+        if self.checks is None:
             return None
         from jumpdeck.core.servers.checks import summarize
 
@@ -430,14 +432,23 @@ class ServersScreen(JumpdeckScreen):
     async def run_round(self, *, sequential: bool, announce: bool = False) -> None:
         from jumpdeck.core.errors import JumpdeckError
 
-        try:
+        summary: str | None = None
+
+        async def round_() -> None:
+            nonlocal summary
             summary = await self._round(sequential=sequential, label="testing all" if sequential else "checking")
+
+        assert self.poller is not None
+        try:
+            # The poller's lock, taken before the round's first await: `T` twice, or
+            # `T` during a poll, runs one round.
+            ran = await self.poller.run_now(round_)
         except JumpdeckError as error:  # refused, or (under serve-ssh) the server stopped answering
             from jumpdeck.tui.screens.base import notify_error
 
             notify_error(self, error)
             return
-        if summary is None:
+        if not ran:
             self.notify("A round of checks is already running; wait for it to finish.", severity="warning")
         elif announce and summary:
             offline = "offline" in summary and not summary.startswith("All")

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from jumpdeck.core.identity import Operation, can, denial
+from jumpdeck.tui.plain import cells
 from jumpdeck.tui.screens.base import JumpdeckScreen
 
 REFRESH_SECONDS = 15.0
@@ -53,7 +54,7 @@ class SessionsScreen(JumpdeckScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="sessions-note")
         yield DataTable(id="sessions-table", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="sessions-status")
+        yield Static("", id="sessions-status", markup=False)  # may hold an error's words
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -101,7 +102,7 @@ class SessionsScreen(JumpdeckScreen):
         cursor = table.cursor_row
         table.clear()
         for row in rows:
-            table.add_row(str(row[0]), *row[1:], key=str(row[0]))
+            table.add_row(*cells([str(row[0]), *row[1:]]), key=str(row[0]))
         if rows:
             table.move_cursor(row=min(max(cursor, 0), len(rows) - 1))
 

@@ -51,7 +51,7 @@ class SettingsDialog(ModalScreen[None]):
                             field.cursor_blink = self.app.config.cursor_blink
                             yield field
                     yield Static(f"{spec.help} ({spec.describe()})", classes="help")
-            yield Static("", classes="error")
+            yield Static("", classes="error", markup=False)  # an error quotes what was typed
             with Horizontal(id="buttons"):
                 yield Button("Close", id="cancel", compact=True)
                 if editable:

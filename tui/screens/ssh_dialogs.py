@@ -81,7 +81,7 @@ class ConnectDialog(ModalScreen):
                 yield Label("", id="secret-label")
                 yield Input(placeholder="~/.ssh/id_ed25519", id="key", classes="-hidden")
                 yield Input(placeholder="never stored or shown", password=True, id="password", classes="-hidden")
-            yield Static("", id="error")
+            yield Static("", id="error", markup=False)  # the error's words, as written
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Connect", id="connect", variant="primary")

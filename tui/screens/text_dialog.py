@@ -27,7 +27,7 @@ class TextDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.title_text, classes="title")
+            yield Static(self.title_text, classes="title", markup=False)
             with VerticalScroll():
                 yield Static(self.text, markup=False)
             yield Static("y copy · esc close", classes="hint")

@@ -73,7 +73,7 @@ class UserForm(_Form):
             yield Select([(r.value, r.value) for r in Role], value=Role.VIEWER.value, allow_blank=False, id="role")
             yield Label("SSH public key file (optional, for serve-ssh)")
             yield self._input(id="key", placeholder="~/.ssh/id_ed25519.pub")
-            yield Static("", classes="error")
+            yield Static("", classes="error", markup=False)
             with Horizontal():
                 yield Button("Cancel", id="cancel")
                 yield Button("Add", id="save", variant="primary")
@@ -100,10 +100,10 @@ class KeyForm(_Form):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"Add an SSH key to {self.user_name}", classes="title")
+            yield Static(f"Add an SSH key to {self.user_name}", classes="title", markup=False)
             yield Label("Public key file")
             yield self._input(id="key", placeholder="~/.ssh/id_ed25519.pub")
-            yield Static("", classes="error")
+            yield Static("", classes="error", markup=False)
             with Horizontal():
                 yield Button("Cancel", id="cancel")
                 yield Button("Add key", id="save", variant="primary")

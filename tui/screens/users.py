@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Static
 
 from jumpdeck.core.identity import Operation, Role, can, denial
 from jumpdeck.core.users import User
+from jumpdeck.tui.plain import cells
 from jumpdeck.tui.screens.base import JumpdeckScreen
 
 ADMIN_ACTIONS = {"add", "activate", "disable", "role", "add_key"}
@@ -59,7 +60,8 @@ class UsersScreen(JumpdeckScreen):
         table.clear()
         for user in self.users:
             keys = ", ".join(k.fingerprint[:22] + "…" for k in user.keys) or "-"
-            table.add_row(user.name, user.role.value, user.status.value, f"{user.created_at:%Y-%m-%d}", keys, key=user.name)
+            table.add_row(*cells([user.name, user.role.value, user.status.value, f"{user.created_at:%Y-%m-%d}", keys]),
+                          key=user.name)
         if self.users:
             table.move_cursor(row=min(max(row, 0), len(self.users) - 1))
         pending = sum(1 for u in self.users if u.status.value == "pending")

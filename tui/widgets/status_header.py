@@ -38,9 +38,11 @@ class StatusHeader(Widget):
         with Horizontal():
             yield Static("jumpdeck", id="hdr-title")
             yield Static(self.screen_title, id="hdr-screen")
-            yield Static("", id="hdr-identity")
-        yield Static("", id="hdr-degraded", classes="banner")
-        yield Static("", id="hdr-notice", classes="banner")
+            # Plain text: a user name, a store URL, a degraded reason and the admin's
+            # notice are data, and markup would eat their brackets.
+            yield Static("", id="hdr-identity", markup=False)
+        yield Static("", id="hdr-degraded", classes="banner", markup=False)
+        yield Static("", id="hdr-notice", classes="banner", markup=False)
 
     def on_mount(self) -> None:
         signal = getattr(self.app, "header_signal", None)
