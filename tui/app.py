@@ -93,17 +93,17 @@ def _screen_factory(entry: ScreenEntry) -> Callable[[], Screen]:
     return make
 
 
-def _terminal_driver():  # noqa: ANN202
-    """On Linux, Textual's driver with an input thread that sleeps while idle
-    (tui/quiet_driver.py); elsewhere Textual's choice. Tests run headless either way."""
+def _terminal_driver() -> tuple[type | None, str]:
+    """In a serve-ssh session on Linux, Textual's driver with an input thread that sleeps
+    while idle (tui/quiet_driver.py), where its saving was measured; elsewhere Textual's
+    choice. Also a sentence for the log when the quiet driver was wanted but cannot be
+    used. Tests run headless either way."""
     import os
-    import sys
 
-    if sys.platform.startswith("linux") and not os.environ.get("TEXTUAL_DRIVER"):
-        from jumpdeck.tui.quiet_driver import QuietLinuxDriver
+    from jumpdeck.core.context import in_serve_session
+    from jumpdeck.tui.quiet_driver import driver_for_session
 
-        return QuietLinuxDriver
-    return None
+    return driver_for_session(in_serve_session(), sys.platform, os.environ)
 
 
 class JumpdeckApp(App[int]):
@@ -127,7 +127,8 @@ class JumpdeckApp(App[int]):
     ]
 
     def __init__(self, config: Config, *, user: str | None = None, start_mode: str = "servers") -> None:
-        super().__init__(driver_class=_terminal_driver())
+        driver_class, self._driver_note = _terminal_driver()
+        super().__init__(driver_class=driver_class)
         self.config = config
         self.ctx: Context | None = None
         self._user = user
@@ -175,6 +176,10 @@ class JumpdeckApp(App[int]):
         if boot:
             boot.status("Opening the store…")
         self.ctx = await open_context(self.config, user=self._user)
+        if self._driver_note:  # said once the log is set up (the terminal is the app's)
+            import logging
+
+            logging.getLogger(__name__).warning(self._driver_note)
         settings = self.ctx.settings_at_open or await self.ctx.settings.get()
         self.notice = settings.get("system_notice") or ""
         if self.ctx.actor.status.value != "active":
