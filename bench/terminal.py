@@ -61,7 +61,7 @@ def pyte_floor(data: bytes, cols: int, rows: int) -> tuple[float, float]:
 def own_floor(data: bytes, cols: int, rows: int, scrollback: int) -> float:
     """CPU seconds for jumpdeck's own emulator (fast paths) to parse `data` with no SSH
     and no UI: the end-to-end time over this is the cost of SSH, slicing and drawing."""
-    from jumpdeck.tui.widgets.terminal_screen import Emulator
+    from jumpdeck.core.ssh.terminal_screen import Emulator
 
     emulator = Emulator(cols, rows, scrollback=scrollback)
     cpu = time.process_time()

@@ -95,17 +95,17 @@ def _screen_factory(entry: ScreenEntry) -> Callable[[], Screen]:
     return make
 
 
-def _terminal_driver():  # noqa: ANN202
-    """On Linux, Textual's driver with an input thread that sleeps while idle
-    (tui/quiet_driver.py); elsewhere Textual's choice. Tests run headless either way."""
+def _terminal_driver() -> tuple[type | None, str]:
+    """In a serve-ssh session on Linux, Textual's driver with an input thread that sleeps
+    while idle (tui/quiet_driver.py), where its saving was measured; elsewhere Textual's
+    choice. Also a sentence for the log when the quiet driver was wanted but cannot be
+    used. Tests run headless either way."""
     import os
-    import sys
 
-    if sys.platform.startswith("linux") and not os.environ.get("TEXTUAL_DRIVER"):
-        from jumpdeck.tui.quiet_driver import QuietLinuxDriver
+    from jumpdeck.core.context import in_serve_session
+    from jumpdeck.tui.quiet_driver import driver_for_session
 
-        return QuietLinuxDriver
-    return None
+    return driver_for_session(in_serve_session(), sys.platform, os.environ)
 
 
 class JumpdeckApp(App[int]):
@@ -129,11 +129,13 @@ class JumpdeckApp(App[int]):
     ]
 
     def __init__(self, config: Config, *, user: str | None = None, start_mode: str = "servers") -> None:
-        super().__init__(driver_class=_terminal_driver())
+        driver_class, self._driver_note = _terminal_driver()
+        super().__init__(driver_class=driver_class)
         self.config = config
         self.ctx: Context | None = None
         self._user = user
         self._start_mode = start_mode
+        self.screen_modes: list[str] = []  # the modes installed once the store is open
         # Published when identity, store state or the notice changes; headers listen.
         self.header_signal: Signal[None] = Signal(self, "header")
         self.notice: str = ""
@@ -177,6 +179,10 @@ class JumpdeckApp(App[int]):
         if boot:
             boot.status("Opening the store…")
         self.ctx = await open_context(self.config, user=self._user)
+        if self._driver_note:  # said once the log is set up (the terminal is the app's)
+            import logging
+
+            logging.getLogger(__name__).warning(self._driver_note)
         settings = self.ctx.settings_at_open or await self.ctx.settings.get()
         self.notice = settings.get("system_notice") or ""
         if self.ctx.actor.status.value != "active":
@@ -188,6 +194,7 @@ class JumpdeckApp(App[int]):
             return
         for entry in SCREENS:
             self.add_mode(entry.mode, _screen_factory(entry))
+            self.screen_modes.append(entry.mode)
         await _import_screen_module(next(e for e in SCREENS if e.mode == self._start_mode))
         await self.switch_mode(self._start_mode)
         self.header_signal.publish(None)
@@ -234,7 +241,7 @@ class JumpdeckApp(App[int]):
 
     # ----------------------------------------------------------------- actions
     async def action_switch(self, mode: str) -> None:
-        if self.ctx is None or mode not in self._modes:
+        if self.ctx is None or mode not in self.screen_modes:
             return
         # Dialogs belong to the screen under them: close them before switching.
         while len(self.screen_stack) > 1 and not isinstance(self.screen, BootScreen):
@@ -255,14 +262,24 @@ class JumpdeckApp(App[int]):
             return
         self.push_screen(HelpScreen.for_screen(self.screen, self))
 
+    def all_screens(self) -> list[Screen]:
+        """The screens of every mode shown so far (a mode's stack exists from its first
+        show), the boot and pending screens of the default mode included."""
+        screens: list[Screen] = []
+        for mode in (self.DEFAULT_MODE, *self.screen_modes):
+            try:
+                screens.extend(self.get_screen_stack(mode))
+            except KeyError:
+                pass  # never shown: no screens yet
+        return screens
+
     def running_work(self) -> list[str]:
         """Long work in progress anywhere in the app: screens report theirs."""
         work_items: list[str] = []
-        for stack in self._screen_stacks.values():
-            for screen in stack:
-                reporter = getattr(screen, "running_work", None)
-                if callable(reporter):
-                    work_items.extend(reporter())
+        for screen in self.all_screens():
+            reporter = getattr(screen, "running_work", None)
+            if callable(reporter):
+                work_items.extend(reporter())
         work_items.extend(w.name or "background work" for w in self.workers if w.group == "work" and w.state is WorkerState.RUNNING)
         return work_items
 
@@ -282,9 +299,9 @@ class JumpdeckApp(App[int]):
         self.push_screen(ConfirmScreen("Quit jumpdeck?", f"Still running: {listed}. Quit anyway?", confirm_label="Quit"), answer)
 
     def action_redraw(self) -> None:
-        """After a `wall` message or line noise over SSH: repaint every cell."""
-        if self._driver is not None:
-            self._driver.write("\x1b[2J")
+        """After a `wall` message or line noise over SSH: repaint every cell. A repaint of
+        the whole screen is sent as a full update, which writes every line from its first
+        cell to its last (tests/tui/test_redraw.py checks it over a real terminal)."""
         self.screen.refresh(repaint=True, layout=True)
         self.refresh(repaint=True, layout=True)
 

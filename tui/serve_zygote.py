@@ -31,7 +31,7 @@ import sys
 # libraries stay out: a child imports them when its operator first opens one.
 PRELOAD = (
     "jumpdeck.tui.cli", "jumpdeck.tui.launch", "jumpdeck.tui.app", "jumpdeck.tui.screens.boot", "jumpdeck.tui.screens.servers",
-    "textual.drivers.linux_driver", "jumpdeck.tui.quiet_driver", "textual._xterm_parser", "textual.layouts.horizontal",
+    "textual.drivers.linux_driver", "jumpdeck.tui.quiet_driver", "textual.layouts.horizontal",
     "textual.scrollbar",
     "jumpdeck.core.context", "jumpdeck.core.demo", "jumpdeck.core.activity", "jumpdeck.core.users", "jumpdeck.core.settings", "jumpdeck.core.secrets",
     "jumpdeck.core.servers.checks", "jumpdeck.core.servers.registry", "jumpdeck.core.servers.fleet_checks", "jumpdeck.core.serve.check_relay",

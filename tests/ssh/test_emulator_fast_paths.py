@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from jumpdeck.tui.widgets.terminal_screen import Emulator
+from jumpdeck.core.ssh.terminal_screen import Emulator
 
 SAMPLES = {
     "seq": b"".join(b"%d\r\n" % i for i in range(1, 3000)),

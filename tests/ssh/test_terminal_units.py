@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from jumpdeck.core.ssh.terminal_screen import Emulator
 from jumpdeck.tui.widgets.terminal_keys import key_to_bytes, paste_to_bytes
-from jumpdeck.tui.widgets.terminal_screen import Emulator
 
 
 def test_scrollback_is_capped():

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gc
 
-from jumpdeck.tui.collector import AT_LEAST_EVERY, CHECK_EVERY, NEVER, QUIET_FOR, CollectorSchedule
+import pytest
+
+from jumpdeck.tui.collector import AT_LEAST_EVERY, CHECK_EVERY, NEVER, QUIET_FOR, CollectorSchedule, applies
 
 
 class Clock:
@@ -18,7 +20,7 @@ class Clock:
 def test_full_passes_wait_for_a_quiet_operator_or_the_longest_interval():
     clock = Clock()
     promoted = [100]
-    schedule = CollectorSchedule(clock, lambda: promoted[0])
+    schedule = CollectorSchedule(clock, lambda: promoted[0], active=True)
     before = gc.get_threshold()
     schedule.start()
     try:
@@ -50,6 +52,7 @@ def test_full_passes_wait_for_a_quiet_operator_or_the_longest_interval():
     assert gc.get_threshold() == before
 
 
+@pytest.mark.skipif(not applies(), reason="the schedule stands aside on this Python")
 async def test_the_app_sees_operator_keys_and_restores_the_thresholds(config):
     from jumpdeck.tui.app import JumpdeckApp
 
@@ -61,4 +64,25 @@ async def test_the_app_sees_operator_keys_and_restores_the_thresholds(config):
         await pilot.pause(0.05)
         await pilot.press("down")
         assert app.collector.last_input > seen
+    assert gc.get_threshold() == before
+
+
+def test_the_schedule_applies_only_on_the_python_it_was_measured_on():
+    from jumpdeck.tui.collector import MEASURED_ON
+
+    assert applies(MEASURED_ON)
+    assert not applies((3, 13)) and not applies((3, 14))
+
+
+def test_elsewhere_it_leaves_pythons_own_schedule_alone():
+    clock = Clock()
+    schedule = CollectorSchedule(clock, lambda: 10**6, active=False)
+    before = gc.get_threshold()
+    schedule.start()
+    try:
+        assert gc.get_threshold() == before
+        clock.now += AT_LEAST_EVERY * 2
+        assert not schedule.tick() and schedule.passes == 0
+    finally:
+        schedule.stop()
     assert gc.get_threshold() == before

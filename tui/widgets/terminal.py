@@ -26,8 +26,8 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from jumpdeck.core.ssh.terminal_screen import DEFAULT_SCROLLBACK, Emulator
 from jumpdeck.tui.widgets.terminal_keys import key_to_bytes, paste_to_bytes
-from jumpdeck.tui.widgets.terminal_screen import DEFAULT_SCROLLBACK, Emulator
 
 RELEASE_KEY = "ctrl+right_square_bracket"  # ctrl+], telnet's escape key: rarely needed remotely
 PARSE_STEP = 2048  # bytes handed to pyte at a time (well under 1 ms with the fast emulator)

@@ -4,11 +4,15 @@ PyMySQL needs `connect_timeout` for the TCP connect and `read_timeout` for every
 after it: without the latter a listener that accepts and never speaks hangs the thread
 forever. TLS is "preferred" (used when the server offers it, like libpq's default);
 PyMySQL would build a new SSLContext for every connection (about 24 ms of CPU each, the
-system CA bundle being parsed again), so every connection shares one.
+system CA bundle being parsed again), so every connection shares one, handed to PyMySQL
+through its private `Connection._create_ssl_ctx` (checked before use; pyproject.toml pins
+PyMySQL below 1.3 for it).
 """
 
 from __future__ import annotations
 
+import inspect
+import logging
 import ssl
 import threading
 from typing import TYPE_CHECKING
@@ -23,6 +27,7 @@ _DB_ERRNOS = {1049}  # unknown database
 _context_lock = threading.Lock()
 _shared_context: ssl.SSLContext | None = None
 _connection_class = None
+log = logging.getLogger(__name__)
 
 
 def shared_tls_context() -> ssl.SSLContext:
@@ -38,10 +43,28 @@ def shared_tls_context() -> ssl.SSLContext:
         return _shared_context
 
 
+def _builds_its_own_context(connection_class) -> bool:  # noqa: ANN001
+    """Whether PyMySQL still builds its context in the private `_create_ssl_ctx(self, sslp)`,
+    the one place where the shared context can stand in for preferred mode's fresh one.
+    (Its public `ssl=` takes a context, but then TLS is required, not preferred: a server
+    without TLS would be refused.)"""
+    method = getattr(connection_class, "_create_ssl_ctx", None)
+    try:
+        return callable(method) and list(inspect.signature(method).parameters) == ["self", "sslp"]
+    except (TypeError, ValueError):
+        return False
+
+
 def _connection_cls():  # noqa: ANN202
     global _connection_class
     if _connection_class is None:
         from pymysql.connections import Connection
+
+        if not _builds_its_own_context(Connection):
+            log.warning("PyMySQL no longer has the context hook jumpdeck shares a TLS context through: "
+                        "each MySQL connection builds its own (about 24 ms of CPU)")
+            _connection_class = Connection
+            return _connection_class
 
         class SharedTlsConnection(Connection):
             def _create_ssl_ctx(self, sslp):  # noqa: ANN001, ANN202
