@@ -136,7 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         from jumpdeck.tui.launch import launch_app
 
-        return launch_app(args)
+        try:
+            config = config_from_args(args)
+        except ConfigError as error:  # a bad value is one sentence and exit 2
+            print_error(error)
+            return EXIT_USAGE
+        return launch_app(config)
     return args.run(args)
 
 
