@@ -105,13 +105,13 @@ def run_with_context(args: argparse.Namespace, handler: Handler) -> int:
     """Open the context, run the handler, turn every expected error into a sentence."""
 
     async def go() -> int:
-        from jumpdeck.core.context import open_context
+        from jumpdeck.core.serve.face_context import open_face_context
 
         if getattr(args, "demo", False):
             from jumpdeck.core.demo import ensure_demo
 
             await ensure_demo(config)
-        ctx = await open_context(config)
+        ctx = await open_face_context(config)
         try:
             if ctx.store.degraded:
                 print(f"jumpdeck: warning: degraded: using the local store because {ctx.store.degraded_reason}.", file=sys.stderr)
