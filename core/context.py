@@ -1,5 +1,8 @@
 """One jumpdeck process's open world: config, store, secrets, the acting identity and
-the services over them. CLI commands, the TUI and tests all build it with `open_context`.
+the services over them, built by `open_context`. The faces ask for theirs through
+core/serve/face_context.py, which inside a serve-ssh session builds it from the server's
+answer instead and hands it the server's checks: this module knows nothing of serve-ssh
+but the environment names the server sets.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ import logging
 import logging.handlers
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from jumpdeck.core.config import Config
 from jumpdeck.core.identity import Actor
@@ -17,6 +20,8 @@ from jumpdeck.core.identity import Actor
 if TYPE_CHECKING:
     from jumpdeck.core.activity import ActivityService
     from jumpdeck.core.secrets import SecretBox
+    # Only for the annotation below: core/servers sits above this module.
+    from jumpdeck.core.servers.fleet_checks import FleetChecks
     from jumpdeck.core.settings import Settings, SettingsService
     from jumpdeck.core.store.engine import Store
     from jumpdeck.core.users import UserService
@@ -44,6 +49,10 @@ class Context:
     # The settings as read when the context opened, where that came for free (a serve-ssh
     # session gets them with its identity); None elsewhere: ask `settings`.
     settings_at_open: Settings | None = None
+    # Where the faces' fleet and rounds of checks come from when not from this process's
+    # own engine: set by whoever builds the context (a serve-ssh session's opener hands
+    # it the server's). None: `open_fleet_checks` checks here.
+    fleet_checks: Callable[[], FleetChecks] | None = None
 
     def close(self) -> None:
         self.store.close()
@@ -86,8 +95,6 @@ async def open_context(config: Config, *, user: str | None = None, origin: str |
 
     config.ensure_dirs()
     setup_logging(config)
-    if in_serve_session():
-        return await _open_session_context(config)
     store = await asyncio.to_thread(
         open_store, sqlite_path=config.store_path, store_url=config.store_url, connect_timeout=config.store_connect_timeout
     )
@@ -98,21 +105,3 @@ async def open_context(config: Config, *, user: str | None = None, origin: str |
     if store.degraded:
         await ctx.activity.record(actor, "STORE_FALLBACK", "STORE", store.url_display, store.degraded_reason or "")
     return ctx
-
-
-async def _open_session_context(config: Config) -> Context:
-    """A serve-ssh session's context: identity, settings and the store's state from the
-    server (which resolved this user when it accepted the key); the store itself opens
-    on first use. The server migrated it and audits a fallback, so neither happens here."""
-    from jumpdeck.core.activity import ActivityService
-    from jumpdeck.core.secrets import load_secret_box
-    from jumpdeck.core.serve.session_boot import hello
-    from jumpdeck.core.settings import Settings, SettingsService
-    from jumpdeck.core.store.engine import deferred_store
-    from jumpdeck.core.users import UserService
-
-    facts = await hello(config, local_user_name())
-    store = deferred_store(sqlite_path=config.store_path, store_url=config.store_url,
-                           connect_timeout=config.store_connect_timeout, **facts.store)
-    return Context(config, store, load_secret_box(config.key_path), facts.actor, UserService(store),
-                   SettingsService(store), ActivityService(store), settings_at_open=Settings(facts.settings))

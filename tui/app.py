@@ -167,7 +167,7 @@ class JumpdeckApp(App[int]):
 
     @work(exclusive=True, group="boot", exit_on_error=False)
     async def open_context(self) -> None:
-        from jumpdeck.core.context import open_context
+        from jumpdeck.core.serve.face_context import open_face_context
 
         boot = self.screen if isinstance(self.screen, BootScreen) else None
         if self.config.demo:
@@ -178,7 +178,7 @@ class JumpdeckApp(App[int]):
             await ensure_demo(self.config, user=self._user)
         if boot:
             boot.status("Opening the store…")
-        self.ctx = await open_context(self.config, user=self._user)
+        self.ctx = await open_face_context(self.config, user=self._user)
         if self._driver_note:  # said once the log is set up (the terminal is the app's)
             import logging
 

@@ -35,11 +35,12 @@ PRELOAD = (
     "textual.scrollbar",
     "jumpdeck.core.context", "jumpdeck.core.demo", "jumpdeck.core.activity", "jumpdeck.core.users", "jumpdeck.core.settings", "jumpdeck.core.secrets",
     "jumpdeck.core.servers.checks", "jumpdeck.core.servers.registry", "jumpdeck.core.servers.fleet_checks", "jumpdeck.core.serve.check_relay",
-    "jumpdeck.core.store.engine", "jumpdeck.core.serve.session_boot",
+    "jumpdeck.core.store.engine", "jumpdeck.core.serve.session_boot", "jumpdeck.core.serve.face_context",
+    "jumpdeck.core.serve.session_client",
 )
 # Not here, on purpose: SQLAlchemy, cryptography and the DB drivers. A session's first
-# screen comes from the serve-ssh server (core/serve/session_boot.py) and so do its rounds
-# of checks (core/serve/check_relay.py): a session opens its store, decrypts and connects
+# screen comes from the serve-ssh server and so do its rounds of checks (a session's side
+# of both is core/serve/session_client.py): a session opens its store, decrypts and connects
 # only when its operator goes further (another screen, a form, a dashboard); then that
 # child imports what it needs.
 MAX_MESSAGE = 1 << 20

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from jumpdeck.core.provision.defaults import DEFAULT_PYTHON, DEFAULT_ROOT_DIR
+from jumpdeck.core.vm_defaults import DEFAULT_PYTHON, DEFAULT_ROOT_DIR
 from jumpdeck.core.provision.templates import Template
 
 PENDING, RUNNING, COMPLETED, FAILED, CANCELED = "PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELED"

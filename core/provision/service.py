@@ -25,7 +25,7 @@ from jumpdeck.core import activity
 from jumpdeck.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from jumpdeck.core.identity import Actor, Operation, require
 from jumpdeck.core.provision import pool
-from jumpdeck.core.provision.defaults import DEFAULT_PYTHON, DEFAULT_ROOT_DIR
+from jumpdeck.core.vm_defaults import DEFAULT_PYTHON, DEFAULT_ROOT_DIR
 from jumpdeck.core.provision.events import (
     CANCELED,
     COMPLETED,

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable
 
 from jumpdeck.core.identity import Actor, Operation, require
 from jumpdeck.core.servers.drivers import HINTS, DriverError, ErrorKind, load_driver
-from jumpdeck.core.servers.registry import Credentials, DbType, ServerSpec, validate
+from jumpdeck.core.servers.registry import ServerSpec, validate
+from jumpdeck.core.servers.values import CheckTarget, Credentials, DbType
 
 if TYPE_CHECKING:
     from jumpdeck.core.servers.registry import ServerRegistry
@@ -42,15 +43,6 @@ GRACE = 0.2
 class Status(str, enum.Enum):
     ONLINE = "online"
     OFFLINE = "offline"
-
-
-@dataclass(frozen=True)
-class CheckTarget:
-    """What to check: connection details plus who they belong to (none for an unsaved spec)."""
-
-    credentials: Credentials
-    server_id: int | None = None
-    name: str = ""
 
 
 @dataclass(frozen=True)

@@ -2,19 +2,19 @@
 
 A face asks for a round (`start`) and gets the ids it covers, then the results as they
 land. `LocalFleetChecks` decrypts the passwords and checks from this process's engine.
-A serve-ssh session uses `RemoteFleetChecks` (core/serve/check_relay.py) instead: the
+A serve-ssh session uses `RemoteFleetChecks` (core/serve/session_client.py) instead: the
 server checks for every session, so a session holds no password and loads no driver
 (about 30 MB less per session), and twenty operators opening the grid at once make one
 check per server, not twenty. The fleet itself (`servers`) comes from the server too,
-so a session on the grid need not open the store (core/serve/session_boot.py).
+so a session on the grid need not open the store (core/serve/session_boot.py). Which
+one a face gets is the context's to say (`Context.fleet_checks`, set by whoever built
+it), so this module knows nothing of serve-ssh.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, AsyncIterator, Iterable, Protocol
-
-from jumpdeck.core.context import in_serve_session
 
 if TYPE_CHECKING:
     from jumpdeck.core.context import Context
@@ -74,11 +74,10 @@ class LocalFleetChecks:
 
 def open_fleet_checks(ctx: Context, engine: CheckEngine | None = None,
                       registry: ServerRegistry | None = None) -> FleetChecks:
-    """The serve-ssh server's checks inside one of its sessions, this process's otherwise."""
-    if in_serve_session():
-        from jumpdeck.core.serve.check_relay import RemoteFleetChecks
-
-        return RemoteFleetChecks(ctx.config)
+    """The checks the context was given (a serve-ssh session's: the server's), this
+    process's otherwise."""
+    if ctx.fleet_checks is not None:
+        return ctx.fleet_checks()
     from jumpdeck.core.servers.checks import CheckEngine
     from jumpdeck.core.servers.registry import ServerRegistry
 

@@ -11,33 +11,22 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterable
 
 from jumpdeck.core import activity
 from jumpdeck.core.errors import Conflict, NotFound, ValidationError
 from jumpdeck.core.identity import Actor, Operation, require
 from jumpdeck.core.secrets import Secret
+# The value types live in their own leaf module; they are named here too because every
+# face knows them as the registry's.
+from jumpdeck.core.servers.values import CheckTarget, Credentials, DbType, ServerInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from jumpdeck.core.servers.checks import CheckTarget
-
     from jumpdeck.core.secrets import SecretBox
     from jumpdeck.core.store.engine import Store
-
-
-class DbType(str, enum.Enum):
-    POSTGRESQL = "postgresql"
-    MYSQL = "mysql"
-    MSSQL = "mssql"
-    ORACLE = "oracle"
-
-    @property
-    def label(self) -> str:
-        return {"postgresql": "PostgreSQL", "mysql": "MySQL", "mssql": "MSSQL", "oracle": "Oracle"}[self.value]
 
 
 @dataclass(frozen=True)
@@ -77,58 +66,6 @@ class ServerSpec:
     data_path: str | None = None
     log_path: str | None = None
     is_active: bool = True
-
-
-@dataclass(frozen=True)
-class ServerInfo:
-    """A registered server as every face sees it: no password, only whether one is set."""
-
-    id: int
-    name: str
-    db_type: DbType
-    host: str
-    port: int
-    username: str
-    default_db: str
-    description: str
-    tags: tuple[str, ...]
-    group: str
-    is_active: bool
-    has_password: bool
-    data_path: str | None
-    log_path: str | None
-    created_at: datetime
-    updated_at: datetime
-    corp_count: int = 0
-    corp_warnings: int = 0
-    corp_errors: int = 0
-
-    def as_json(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
-        data.update(db_type=self.db_type.value, tags=list(self.tags), created_at=self.created_at.isoformat(),
-                    updated_at=self.updated_at.isoformat())
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ServerInfo:
-        """The inverse of `as_json` (the fleet as the serve-ssh server listed it for a session)."""
-        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
-        values.update(db_type=DbType(data["db_type"]), tags=tuple(data["tags"]),
-                      created_at=datetime.fromisoformat(data["created_at"]),
-                      updated_at=datetime.fromisoformat(data["updated_at"]))
-        return cls(**values)
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """Everything a driver needs to connect; lives only for the length of a check."""
-
-    db_type: DbType
-    host: str
-    port: int
-    username: str
-    password: Secret
-    database: str
 
 
 def name_key(name: str) -> str:
@@ -435,7 +372,6 @@ class ServerRegistry:
         require(actor, Operation.TEST_CONNECTION)
         from sqlalchemy import select
 
-        from jumpdeck.core.servers.checks import CheckTarget
         from jumpdeck.core.store.models import ServerRow
 
         wanted = None if server_ids is None else list(server_ids)

@@ -17,8 +17,9 @@ import pytest
 from jumpdeck.core.errors import PermissionDenied
 from jumpdeck.core.identity import Actor, Role, UserStatus
 from jumpdeck.core.secrets import Secret
-from jumpdeck.core.serve.check_relay import CheckRelay, RemoteFleetChecks
+from jumpdeck.core.serve.check_relay import CheckRelay
 from jumpdeck.core.serve.control import ControlServer
+from jumpdeck.core.serve.session_client import RemoteFleetChecks
 from jumpdeck.core.serve.sessions import SessionLimits, SessionTable
 from jumpdeck.core.servers.checks import Status
 from jumpdeck.core.servers.registry import ServerRegistry, ServerSpec

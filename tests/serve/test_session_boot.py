@@ -1,6 +1,7 @@
-"""A serve-ssh session's first screen from the server (core/serve/session_boot.py):
-the wire and its rule over the real control socket, and a context that opens its
-store only when a call needs it."""
+"""A serve-ssh session's first screen from the server (core/serve/session_boot.py, and
+the session's side in session_client.py): the wire and its rule over the real control
+socket, and a context (core/serve/face_context.py) that opens its store only when a call
+needs it."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from jumpdeck.core.context import SERVE_SESSION_ENV, open_context
+from jumpdeck.core.context import SERVE_SESSION_ENV
 from jumpdeck.core.errors import PermissionDenied
 from jumpdeck.core.identity import Role, UserStatus
 from jumpdeck.core.secrets import Secret
-from jumpdeck.core.serve import session_boot
-from jumpdeck.core.serve.check_relay import CheckRelay, RemoteFleetChecks
+from jumpdeck.core.serve import session_boot, session_client
+from jumpdeck.core.serve.check_relay import CheckRelay
 from jumpdeck.core.serve.control import ControlServer
+from jumpdeck.core.serve.face_context import open_face_context
+from jumpdeck.core.serve.session_client import RemoteFleetChecks
 from jumpdeck.core.serve.sessions import SessionLimits, SessionTable
 from jumpdeck.core.servers.registry import ServerInfo, ServerRegistry, ServerSpec
 
@@ -44,7 +47,7 @@ async def test_hello_and_the_fleet_come_from_the_servers_store(ctx, control):
     await ctx.settings.set(ctx.actor, {"system_notice": "patch night"})
     expected = await _two_servers(ctx)
 
-    facts = await session_boot.hello(ctx.config, "admin")
+    facts = await session_client.hello(ctx.config, "admin")
     assert (facts.actor.user, facts.actor.role, facts.actor.status) == ("admin", Role.ADMIN, UserStatus.ACTIVE)
     assert facts.settings == (await ctx.settings.get()).values and facts.settings["system_notice"] == "patch night"
     assert facts.store == {"url_display": ctx.store.url_display, "kind": "sqlite", "degraded_reason": None}
@@ -63,23 +66,27 @@ async def test_the_fleet_is_refused_to_a_pending_user(ctx, control):
         session.query(UserRow).filter(UserRow.name == "newbie").update({"status": UserStatus.PENDING.value})
 
     await ctx.store.run(make_pending)
-    facts = await session_boot.hello(ctx.config, "newbie")
+    facts = await session_client.hello(ctx.config, "newbie")
     assert facts.actor.status is UserStatus.PENDING  # the app shows the pending screen
     with pytest.raises(PermissionDenied):
-        await session_boot.list_servers(ctx.config, facts.actor)
+        await session_client.list_servers(ctx.config, facts.actor)
     with pytest.raises(PermissionDenied):
-        await session_boot.hello(ctx.config, "nobody-at-all")
+        await session_client.hello(ctx.config, "nobody-at-all")
 
 
 async def test_a_session_context_opens_its_store_on_first_use(ctx, control, monkeypatch):
     await ctx.settings.set(ctx.actor, {"system_notice": "from the server"})
     monkeypatch.setenv(SERVE_SESSION_ENV, "1")
     monkeypatch.setenv("JUMPDECK_ACTOR", "admin")
-    session_ctx = await open_context(ctx.config)
+    session_ctx = await open_face_context(ctx.config)
     try:
         assert not session_ctx.store.opened
         assert session_ctx.actor.is_admin and session_ctx.settings_at_open.get("system_notice") == "from the server"
         assert session_ctx.store.url_display == ctx.store.url_display
+        # Its fleet and rounds of checks are the server's: the opener handed them over.
+        from jumpdeck.core.servers.fleet_checks import open_fleet_checks
+
+        assert isinstance(open_fleet_checks(session_ctx), RemoteFleetChecks)
         # The first call that needs the store opens it, and sees the same data.
         users = await session_ctx.users.list(session_ctx.actor)
         assert session_ctx.store.opened and [u.name for u in users] == [u.name for u in await ctx.users.list(ctx.actor)]
@@ -93,16 +100,14 @@ async def test_a_session_without_its_server_gets_a_sentence(ctx, monkeypatch):
 
     monkeypatch.setenv(SERVE_SESSION_ENV, "1")
     with pytest.raises(StoreError) as caught:
-        await open_context(ctx.config)
+        await open_face_context(ctx.config)
     assert "does not answer" in caught.value.message and caught.value.remedy
 
 
 async def test_a_dropped_boot_request_is_asked_again(ctx, control, monkeypatch):
     """The server closing a connection without a reply (a hiccup) is not a refusal: the
     session asks once more; a server that fails inside says so in a sentence."""
-    from jumpdeck.core.serve import check_relay
-
-    real = check_relay.open_request
+    real = session_client.open_request
     calls = []
 
     async def flaky(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
@@ -113,8 +118,8 @@ async def test_a_dropped_boot_request_is_asked_again(ctx, control, monkeypatch):
             raise StoreError("dropped")
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(check_relay, "open_request", flaky)
-    facts = await session_boot.hello(ctx.config, "admin")
+    monkeypatch.setattr(session_client, "open_request", flaky)
+    facts = await session_client.hello(ctx.config, "admin")
     assert facts.actor.user == "admin" and len(calls) == 2
 
 
@@ -126,5 +131,5 @@ async def test_a_failure_inside_the_server_reaches_the_session_as_a_sentence(ctx
 
     monkeypatch.setattr(session_boot, "answer", broken)
     with pytest.raises(JumpdeckError) as caught:
-        await session_boot.list_servers(ctx.config, ctx.actor)
+        await session_client.list_servers(ctx.config, ctx.actor)
     assert "could not answer (RuntimeError)" in caught.value.message and "/secret/path" not in caught.value.message

@@ -107,13 +107,13 @@ def run_with_context(args: argparse.Namespace, handler: Handler) -> int:
     """Open the context, run the handler, turn every expected error into a sentence."""
 
     async def go() -> int:
-        from jumpdeck.core.context import open_context
+        from jumpdeck.core.serve.face_context import open_face_context
 
         if getattr(args, "demo", False):
             from jumpdeck.core.demo import ensure_demo
 
             await ensure_demo(config)
-        ctx = await open_context(config)
+        ctx = await open_face_context(config)
         try:
             if ctx.store.degraded:
                 print(f"jumpdeck: warning: degraded: using the local store because {ctx.store.degraded_reason}.", file=sys.stderr)
@@ -138,7 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         from jumpdeck.tui.launch import launch_app
 
-        return launch_app(args)
+        try:
+            config = config_from_args(args)
+        except ConfigError as error:  # a bad value is one sentence and exit 2
+            print_error(error)
+            return EXIT_USAGE
+        return launch_app(config)
     return args.run(args)
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
-    from jumpdeck.core.servers.registry import Credentials, DbType
+    from jumpdeck.core.servers.values import Credentials, DbType
 
 
 class ErrorKind(str, enum.Enum):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from jumpdeck.core.servers.drivers import DatabaseInfo, Driver, DriverError, ErrorKind, first_line, tcp_probe
 
 if TYPE_CHECKING:
-    from jumpdeck.core.servers.registry import Credentials
+    from jumpdeck.core.servers.values import Credentials
 
 PREFERRED_ODBC_DRIVERS = ("ODBC Driver 18 for SQL Server", "ODBC Driver 17 for SQL Server", "FreeTDS")
 ODBC_HINT = ("Install an ODBC driver for SQL Server: `apt-get install unixodbc tdsodbc` (FreeTDS) "

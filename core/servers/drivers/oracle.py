@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from jumpdeck.core.servers.drivers import Driver, DriverError, ErrorKind, first_line
 
 if TYPE_CHECKING:
-    from jumpdeck.core.servers.registry import Credentials
+    from jumpdeck.core.servers.values import Credentials
 
 _AUTH_CODES = {"ORA-01017", "ORA-28000", "ORA-28001", "ORA-01005", "ORA-01004", "DPY-4001"}
 _SERVICE_CODES = {"ORA-12514", "ORA-12505", "DPY-6001", "DPY-6003"}

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from jumpdeck.core.servers.drivers import DatabaseInfo, Driver, DriverError, ErrorKind, first_line
 
 if TYPE_CHECKING:
-    from jumpdeck.core.servers.registry import Credentials
+    from jumpdeck.core.servers.values import Credentials
 
 _AUTH_MARKERS = ("password authentication failed", "authentication failed", "no pg_hba.conf entry",
                  "role \"", "no password supplied", "password is required")

@@ -1,0 +1,176 @@
+"""The session side of the serve-ssh wire: what a session child asks its server.
+
+A session opens its context from the server's answer to "hello" (who its operator is,
+the settings, the store's state: face_context.py), lists the fleet through it, and runs
+its rounds of checks there (`RemoteFleetChecks`). The server's answers are in
+check_relay.py and session_boot.py; control.py routes each request to them.
+
+Wire format: see check_relay.py (rounds and single checks) and session_boot.py
+("hello" and "servers").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable
+
+from jumpdeck.core.context import ORIGIN_ENV
+from jumpdeck.core.errors import JumpdeckError, NotFound, PermissionDenied, StoreError, ValidationError
+from jumpdeck.core.identity import Actor, Role, UserStatus
+from jumpdeck.core.servers.checks import CheckProgress, CheckResult
+from jumpdeck.core.servers.fleet_checks import CheckRound
+from jumpdeck.core.servers.values import ServerInfo
+
+if TYPE_CHECKING:
+    from jumpdeck.core.config import Config
+
+CONNECT_TIMEOUT = 3.0
+# A boot request reads from the server's open store: only a busy server takes long.
+BOOT_TIMEOUT = 10.0
+RECONNECT = "Reconnect; if it keeps failing, ask the admin to look at the serve-ssh server."
+_ERRORS = {cls.__name__: cls for cls in (PermissionDenied, NotFound, ValidationError)}
+
+
+def raise_refusal(reply: dict[str, Any]) -> None:
+    if not reply.get("ok"):
+        raise _ERRORS.get(reply.get("kind"), JumpdeckError)(reply.get("error") or "The serve-ssh server refused.",
+                                                            remedy=reply.get("remedy"))
+
+
+async def open_request(config: Config, request: dict[str, Any], timeout: float, *, unreachable: str,
+                       stopped: tuple[str, str]) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, dict]:
+    """Send a session's request to its server; the open connection and the first reply.
+    A refusal raises its own error; a server that is gone or silent, a StoreError with
+    the caller's sentence (`unreachable`, or `stopped` as sentence and remedy)."""
+    from jumpdeck.core.serve.control import socket_path
+
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(str(socket_path(config))),
+                                                CONNECT_TIMEOUT)
+    except (OSError, asyncio.TimeoutError):
+        raise StoreError(unreachable, remedy=RECONNECT) from None
+    try:
+        writer.write(json.dumps(request).encode() + b"\n")
+        await writer.drain()
+        line = await asyncio.wait_for(reader.readline(), timeout)
+        if not line:
+            raise ConnectionResetError  # closed without a word: not a refusal
+        reply = json.loads(line)
+        raise_refusal(reply)
+    except (OSError, ValueError, asyncio.TimeoutError):
+        writer.close()
+        raise StoreError(stopped[0], remedy=stopped[1]) from None
+    except JumpdeckError:
+        writer.close()
+        raise
+    return reader, writer, reply
+
+
+# ----------------------------------------------------------------- first screen
+@dataclass(frozen=True)
+class Hello:
+    actor: Actor
+    settings: dict[str, Any]
+    store: dict[str, Any]  # url_display, kind, degraded_reason: as `deferred_store` takes them
+
+
+async def _ask(config: Config, request: dict[str, Any]) -> dict[str, Any]:
+    """One boot request, asked again once if the server dropped it (they only read)."""
+    try:
+        return await _ask_once(config, request)
+    except StoreError:
+        await asyncio.sleep(0.2)
+        return await _ask_once(config, request)
+
+
+async def _ask_once(config: Config, request: dict[str, Any]) -> dict[str, Any]:
+    _, writer, reply = await open_request(
+        config, request, BOOT_TIMEOUT,
+        unreachable="The serve-ssh server, which this session starts from, does not answer.",
+        stopped=("The serve-ssh server stopped answering while this session started.", RECONNECT))
+    writer.close()
+    return reply
+
+
+async def hello(config: Config, user: str) -> Hello:
+    """Who this session's operator is, the settings and the store's state. (`user` is
+    heard only from a process that is not a session child: a session is who it is.)"""
+    reply = await _ask(config, {"op": "hello", "by": user})
+    try:
+        who = reply["actor"]
+        # The origin the server gave this session's environment: the server may answer
+        # before it has filed this pid under the session (then it says "local").
+        origin = os.environ.get(ORIGIN_ENV) or str(who["origin"])
+        actor = Actor(str(who["user"]), Role(who["role"]), UserStatus(who["status"]), origin)
+        return Hello(actor, dict(reply["settings"]), dict(reply["store"]))
+    except (KeyError, TypeError, ValueError):
+        raise JumpdeckError("The serve-ssh server's answer to this session was not understood.",
+                            remedy="The server and the session may be different jumpdeck versions: restart serve-ssh.") from None
+
+
+async def list_servers(config: Config, actor: Actor) -> list[ServerInfo]:
+    """The fleet as `ServerRegistry.list` gives it, listed by the server for `actor`."""
+    reply = await _ask(config, {"op": "servers", "by": actor.user})
+    return [ServerInfo.from_json(s) for s in reply["servers"]]
+
+
+# ----------------------------------------------------------------- checks
+async def _no_steps() -> AsyncIterator[CheckProgress]:
+    return
+    yield  # an async generator that yields nothing
+
+
+class RemoteFleetChecks:
+    """A session's `FleetChecks`: the rounds run in the serve-ssh server."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        # Between two results of a round: a check's own deadline, and then some.
+        self.step_timeout = config.check_timeout * 2 + 10
+
+    async def _open(self, request: dict[str, Any]) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, dict]:
+        return await open_request(
+            self.config, request, self.step_timeout,
+            unreachable="The serve-ssh server, which runs this session's checks, does not answer.",
+            stopped=("The serve-ssh server stopped answering before the checks began.", "Press r to try again."))
+
+    async def start(self, actor: Actor, server_ids: Iterable[int] | None = None, *,
+                    sequential: bool = False) -> CheckRound:
+        ids = None if server_ids is None else [int(i) for i in server_ids]
+        reader, writer, reply = await self._open({"op": "round", "ids": ids, "sequential": sequential,
+                                                  "by": actor.user})
+        if not reply["ids"]:
+            writer.close()
+            return CheckRound([], _no_steps())
+        return CheckRound([int(i) for i in reply["ids"]], self._steps(reader, writer))
+
+    async def _steps(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> AsyncIterator[CheckProgress]:
+        try:
+            while True:
+                try:
+                    line = await asyncio.wait_for(reader.readline(), self.step_timeout)
+                    message = json.loads(line) if line else None
+                except (OSError, ValueError, asyncio.TimeoutError):
+                    message = None
+                if message is None:
+                    raise StoreError("The serve-ssh server stopped answering in the middle of a round of checks.",
+                                     remedy="Press r to run the round again.")
+                if message.get("end"):
+                    return
+                yield CheckProgress(int(message["done"]), int(message["total"]), CheckResult.from_json(message["result"]))
+        finally:
+            writer.close()  # a round left early stops in the server too
+
+    async def check_one(self, actor: Actor, server_id: int) -> CheckResult:
+        _, writer, reply = await self._open({"op": "check", "id": int(server_id), "by": actor.user})
+        writer.close()
+        return CheckResult.from_json(reply["result"])
+
+    async def servers(self, actor: Actor) -> list[ServerInfo]:
+        return await list_servers(self.config, actor)
+
+    def close(self) -> None:
+        pass
