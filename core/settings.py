@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from jumpdeck.core import activity
 from jumpdeck.core.errors import ValidationError
 from jumpdeck.core.identity import Actor, Operation, require
-from jumpdeck.core.provision.defaults import DEFAULT_PYTHON, DEFAULT_ROOT_DIR
+from jumpdeck.core.vm_defaults import DEFAULT_PYTHON, DEFAULT_ROOT_DIR
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -137,9 +137,15 @@ def _load_row(session: Session):  # noqa: ANN202
 
     row = session.get(SettingsRow, 1)
     if row is None:
-        row = SettingsRow(id=1, extra={})
-        session.add(row)
-        session.flush()
+        # The schema creates the row (migration 0003); this only mends a store whose row
+        # was deleted by hand. ON CONFLICT lets two processes doing it at once both go on
+        # (on PostgreSQL the second waits for the first's commit, then reads its row).
+        if session.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        session.execute(insert(SettingsRow).values(id=1, extra={}).on_conflict_do_nothing(index_elements=["id"]))
+        row = session.get(SettingsRow, 1)
     return row
 
 

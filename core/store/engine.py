@@ -25,7 +25,7 @@ T = TypeVar("T")
 log = logging.getLogger("jumpdeck.store")
 
 # The newest migration; tests/core/test_store.py checks it equals Alembic's head.
-HEAD_REVISION = "0002_provision"
+HEAD_REVISION = "0003_settings_row"
 
 
 def _redact_url(url: str) -> str:

@@ -35,7 +35,7 @@ def test_sqlite_store_is_wal_and_keeps_data_across_reopen(tmp_path) -> None:
 
     path = tmp_path / "s.db"
     store = open_store(sqlite_path=path, store_url=None)
-    store.run_sync(lambda s: s.add(SettingsRow(id=1, system_notice="kept", extra={})))
+    store.run_sync(lambda s: setattr(s.get(SettingsRow, 1), "system_notice", "kept"))
     store.close()
     store = open_store(sqlite_path=path, store_url=None)
     assert store.run_sync(lambda s: s.get(SettingsRow, 1).system_notice) == "kept"
@@ -53,9 +53,7 @@ def test_an_unversioned_old_store_is_upgraded_not_dropped(tmp_path) -> None:
     store.close()
     conn = sqlite3.connect(path)
     conn.execute("UPDATE alembic_version SET version_num = ?", (HEAD_REVISION,))
-    conn.execute("INSERT INTO settings (id, maintenance_mode, system_notice, max_vcpu, max_memory, max_concurrent_runs,"
-                 " backup_retention_live, backup_retention_archive, backup_retention_store, extra, updated_at)"
-                 " VALUES (1, 0, 'old', 1, 1, 1, 1, 1, 1, '{}', '2020-01-01')")
+    conn.execute("UPDATE settings SET system_notice = 'old'")
     conn.commit()
     conn.close()
     store = open_store(sqlite_path=path, store_url=None)
@@ -72,7 +70,7 @@ def test_postgresql_store_migrates_and_works(tmp_path, pg_temp_url) -> None:
     bare = pg_temp_url.replace("postgresql+psycopg2://", "postgresql://", 1)
     store = open_store(sqlite_path=tmp_path / "unused.db", store_url=bare)
     assert store.kind == "postgresql" and not store.degraded
-    store.run_sync(lambda s: s.add(SettingsRow(id=1, system_notice="shared", extra={})))
+    store.run_sync(lambda s: setattr(s.get(SettingsRow, 1), "system_notice", "shared"))
     assert store.run_sync(lambda s: s.get(SettingsRow, 1).system_notice) == "shared"
     migrate(store.engine)  # idempotent
     store.close()
@@ -123,7 +121,7 @@ async def test_a_deferred_store_opens_on_first_use_once_and_works(tmp_path) -> N
     assert opened == [1]
     # What the server said is replaced by what this process found.
     assert store.url_display == str(path)
-    await store.run(lambda s: s.add(SettingsRow(id=1, system_notice="written", extra={})))
+    await store.run(lambda s: setattr(s.get(SettingsRow, 1), "system_notice", "written"))
     store.close()
     again = open_store(sqlite_path=path, store_url=None)
     assert again.run_sync(lambda s: s.get(SettingsRow, 1).system_notice) == "written"
@@ -137,3 +135,64 @@ def test_an_unused_deferred_store_closes_without_opening(tmp_path) -> None:
                            degraded_reason=None)
     store.close()
     assert not store.opened and not (tmp_path / "never.db").exists()
+
+
+def _settings_rows(store) -> list[int]:
+    from sqlalchemy import text
+
+    return store.run_sync(lambda s: [r[0] for r in s.execute(text("SELECT id FROM settings"))])
+
+
+def test_the_settings_row_comes_with_the_schema(tmp_path) -> None:
+    """Created by the migration, not by whoever reads the settings first."""
+    store = open_store(sqlite_path=tmp_path / "s.db", store_url=None)
+    assert _settings_rows(store) == [1]
+    store.close()
+
+
+def test_a_store_from_before_0003_gets_its_settings_row(tmp_path) -> None:
+    path = tmp_path / "s.db"
+    open_store(sqlite_path=path, store_url=None).close()
+    conn = sqlite3.connect(path)
+    conn.execute("DELETE FROM settings")
+    conn.execute("UPDATE alembic_version SET version_num = '0002_provision'")
+    conn.commit()
+    conn.close()
+    store = open_store(sqlite_path=path, store_url=None)
+    assert _settings_rows(store) == [1]
+    store.close()
+
+
+def test_settings_read_at_once_on_postgresql_never_collide(tmp_path, pg_temp_url) -> None:
+    """The race behind serve-ssh's IntegrityError: many readers of a store whose row is
+    missing (deleted by hand here) all get the row, and only one row exists after."""
+    import threading
+
+    from sqlalchemy import text
+
+    from jumpdeck.core.settings import _load_row
+
+    store = open_store(sqlite_path=tmp_path / "unused.db", store_url=pg_temp_url)
+    store.run_sync(lambda s: s.execute(text("DELETE FROM settings")))
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            def load(session):  # noqa: ANN001, ANN202
+                barrier.wait(timeout=10)
+                return _load_row(session).id
+            assert store.run_sync(load) == 1
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    store.close()
+    assert errors == []
+    store = open_store(sqlite_path=tmp_path / "unused.db", store_url=pg_temp_url)
+    assert _settings_rows(store) == [1]
+    store.close()
