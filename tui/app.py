@@ -26,6 +26,7 @@ from textual.worker import Worker, WorkerState
 
 from jumpdeck.core.config import Config
 from jumpdeck.tui.screens.boot import BootScreen
+from jumpdeck.tui.styles import stylesheet
 
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
@@ -112,7 +113,7 @@ class JumpdeckApp(App[int]):
     """The shell. Screens find the open context at `self.app.ctx`."""
 
     TITLE = "jumpdeck"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = stylesheet("jumpdeck.tui", "app.tcss")
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [

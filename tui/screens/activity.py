@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Input, Select, Static
 from jumpdeck.core.activity import ActivityEntry, ActivityFilter
 from jumpdeck.tui.plain import cells
 from jumpdeck.tui.screens.base import JumpdeckScreen
+from jumpdeck.tui.styles import stylesheet
 
 PAGE = 200
 ANY = Select.NULL
@@ -20,7 +21,7 @@ ANY = Select.NULL
 
 class ActivityScreen(JumpdeckScreen):
     TITLE = "Activity"
-    CSS_PATH = "activity.tcss"
+    CSS_PATH = stylesheet(__package__, "activity.tcss")
     BINDINGS = [
         Binding("slash", "search", "Search", key_display="/", id="activity.search"),
         Binding("r", "reload", "Reload", id="activity.reload"),

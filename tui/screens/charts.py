@@ -25,6 +25,7 @@ from jumpdeck.tui.widgets.chart_plot import ChartPlot
 
 from jumpdeck.tui.screens.base import JumpdeckScreen
 from jumpdeck.tui.widgets.production_chart import KINDS, draw
+from jumpdeck.tui.styles import stylesheet
 
 if TYPE_CHECKING:
     from jumpdeck.core.production.models import DateRange, Item
@@ -109,7 +110,7 @@ def _table_width(headers: list[str], rows: list[list[Any]]) -> int:
 
 class ChartsScreen(JumpdeckScreen):
     TITLE = "Charts"
-    CSS_PATH = "charts.tcss"
+    CSS_PATH = stylesheet(__package__, "charts.tcss")
 
     BINDINGS = [
         Binding("m", "kind('monthly')", "Monthly", id="charts.monthly"),

@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Log, ProgressBar, Static
 from jumpdeck.core.identity import Operation, can, denial
 from jumpdeck.tui.plain import cells
 from jumpdeck.tui.screens.base import JumpdeckScreen
+from jumpdeck.tui.styles import stylesheet
 
 STAFF_ACTIONS = {"backup", "cleanup", "integrity", "checkpoint", "analyze", "watch_once", "daemon"}
 ADMIN_ACTIONS = {"restore": Operation.RESTORE, "rollover": Operation.ARCHIVE_ROLLOVER}
@@ -25,7 +26,7 @@ ADMIN_ACTIONS = {"restore": Operation.RESTORE, "rollover": Operation.ARCHIVE_ROL
 
 class MaintenanceScreen(JumpdeckScreen):
     TITLE = "Maintenance"
-    CSS_PATH = "maintenance.tcss"
+    CSS_PATH = stylesheet(__package__, "maintenance.tcss")
     BINDINGS = [
         Binding("b", "backup", "Backup now", id="maintenance.backup"),
         Binding("r", "restore", "Restore", id="maintenance.restore"),

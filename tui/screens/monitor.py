@@ -25,6 +25,7 @@ from textual.widgets import Input, Static
 
 from jumpdeck.tui.screens.base import JumpdeckScreen
 from jumpdeck.tui.widgets.line_table import LazyRow, LineTable, widest
+from jumpdeck.tui.styles import stylesheet
 
 if TYPE_CHECKING:
     from jumpdeck.core.monitor.service import MonitorService, MonitorSnapshot, ResourceStatus
@@ -99,7 +100,7 @@ def matches(row: ResourceStatus, needle: str) -> bool:
 
 class MonitorScreen(JumpdeckScreen):
     TITLE = "Monitor"
-    CSS_PATH = "monitor.tcss"
+    CSS_PATH = stylesheet(__package__, "monitor.tcss")
 
     BINDINGS = [
         Binding("slash", "filter", "Filter", key_display="/", id="monitor.filter"),

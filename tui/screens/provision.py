@@ -28,6 +28,7 @@ from jumpdeck.core.provision.templates import TEMPLATES
 from jumpdeck.tui.plain import cells
 from jumpdeck.tui.screens.base import JumpdeckScreen
 from jumpdeck.tui.widgets.run_log import RunLog
+from jumpdeck.tui.styles import stylesheet
 
 STAFF_ACTIONS = {"new_run", "cancel_run", "teardown", "trust_key"}
 # The worst result a host has had wins its status word.
@@ -135,7 +136,7 @@ class NewRunDialog(ModalScreen[dict | None]):
 
 class ProvisionScreen(JumpdeckScreen):
     TITLE = "Provision"
-    CSS_PATH = "provision.tcss"
+    CSS_PATH = stylesheet(__package__, "provision.tcss")
     BINDINGS = [
         Binding("a", "new_run", "New run", id="provision.new"),
         Binding("enter", "open_run", "Open", show=False, id="provision.open"),

@@ -31,6 +31,7 @@ from jumpdeck.core.servers.polling import POLL_INTERVALS, Poller, interval_label
 from jumpdeck.core.servers.registry import DbType
 from jumpdeck.tui.screens.base import JumpdeckScreen
 from jumpdeck.tui.widgets.server_grid import ServerGrid, short_version, status_text
+from jumpdeck.tui.styles import stylesheet
 
 if TYPE_CHECKING:
     from jumpdeck.core.servers.checks import CheckEngine, CheckResult
@@ -88,7 +89,7 @@ def ssh_available() -> bool:
 
 class ServersScreen(JumpdeckScreen):
     TITLE = "Servers"
-    CSS_PATH = "servers.tcss"
+    CSS_PATH = stylesheet(__package__, "servers.tcss")
     COMMANDS = JumpdeckScreen.COMMANDS | {ServersCommands}
     # Tests turn this off to paint deterministic states.
     AUTO_CHECK = True

@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Static
 from jumpdeck.core.identity import Operation, can, denial
 from jumpdeck.tui.plain import cells
 from jumpdeck.tui.screens.base import JumpdeckScreen
+from jumpdeck.tui.styles import stylesheet
 
 REFRESH_SECONDS = 15.0
 ADMIN_ACTIONS = {"end"}
@@ -39,7 +40,7 @@ def since_text(since: datetime) -> str:
 
 class SessionsScreen(JumpdeckScreen):
     TITLE = "SSH sessions"
-    CSS_PATH = "sessions.tcss"
+    CSS_PATH = stylesheet(__package__, "sessions.tcss")
     BINDINGS = [
         Binding("x", "end", "End session", id="sessions.end"),
         Binding("r", "reload", "Reload", id="sessions.reload"),

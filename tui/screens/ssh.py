@@ -15,6 +15,7 @@ from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, Static, Tab, Tabs
 
 from jumpdeck.tui.screens.base import JumpdeckScreen
+from jumpdeck.tui.styles import stylesheet
 
 if TYPE_CHECKING:  # pyte (~0.1 s to import) loads with the first session, not at start-up
     from jumpdeck.tui.widgets.ssh_pane import SshPane
@@ -44,7 +45,7 @@ async def open_ssh_session(app, target) -> None:
 
 class SshScreen(JumpdeckScreen):
     TITLE = "SSH"
-    CSS_PATH = "ssh.tcss"
+    CSS_PATH = stylesheet(__package__, "ssh.tcss")
 
     BINDINGS = [
         Binding("n", "new", "New session", id="ssh.new"),

@@ -13,13 +13,14 @@ from jumpdeck.core.identity import Operation, Role, can, denial
 from jumpdeck.core.users import User
 from jumpdeck.tui.plain import cells
 from jumpdeck.tui.screens.base import JumpdeckScreen
+from jumpdeck.tui.styles import stylesheet
 
 ADMIN_ACTIONS = {"add", "activate", "disable", "role", "add_key"}
 
 
 class UsersScreen(JumpdeckScreen):
     TITLE = "Users"
-    CSS_PATH = "users.tcss"
+    CSS_PATH = stylesheet(__package__, "users.tcss")
     BINDINGS = [
         Binding("a", "add", "Add", id="users.add"),
         Binding("enter", "activate", "Activate", id="users.activate"),
