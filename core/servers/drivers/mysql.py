@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from jumpdeck.core.servers.drivers import DatabaseInfo, Driver, DriverError, ErrorKind, first_line
 
 if TYPE_CHECKING:
-    from jumpdeck.core.servers.registry import Credentials
+    from jumpdeck.core.servers.values import Credentials
 
 _AUTH_ERRNOS = {1044, 1045, 1698, 1251, 2059}  # access denied, plugin refusals
 _DB_ERRNOS = {1049}  # unknown database
