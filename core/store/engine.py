@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TypeVar
 
-from jumpdeck.core.errors import StoreError
+from jumpdeck.core.errors import ConfigError, StoreError
 from jumpdeck.core.package_data import migrations_dir
 
 if TYPE_CHECKING:
@@ -198,14 +199,42 @@ def deferred_store(*, sqlite_path: Path | str, store_url: str | None, connect_ti
     return Store(None, url_display, kind, degraded_reason, opener=opener)
 
 
+# What PostgreSQL says when it answers but will not let this URL in.
+_REFUSED_BY_CONFIG = re.compile(
+    r"authentication failed|role \"[^\"]*\" does not exist|database \"[^\"]*\" does not exist"
+    r"|no password supplied|no pg_hba\.conf entry", re.IGNORECASE)
+_STORE_URL_FORM = "postgresql://USER@HOST:5432/DBNAME (or sqlite:///PATH)"
+
+
+def _store_backend(store_url: str) -> str:
+    """"postgresql" or "sqlite" for a store_url that jumpdeck can use; a ConfigError (exit
+    2 in the CLI) for one it cannot, before anything is opened or written."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        backend = make_url(store_url).get_backend_name()
+    except (ArgumentError, ValueError):
+        # Not echoed: a URL that does not parse may still hold a password.
+        raise ConfigError("The store_url is not a database URL.",
+                          remedy=f"Write it as {_STORE_URL_FORM} in config.toml, JUMPDECK_STORE_URL or --store-url.") from None
+    if backend in ("postgresql", "postgres"):
+        return "postgresql"
+    if backend == "sqlite":
+        return "sqlite"
+    raise ConfigError(f"The store_url {_redact_url(store_url)} names {backend}; jumpdeck's store runs on PostgreSQL or SQLite.",
+                      remedy=f"Write it as {_STORE_URL_FORM}.")
+
+
 def _open_engine(sqlite_path: Path | str, store_url: str | None, connect_timeout: float) -> tuple[Engine, str, str | None]:
     """(engine, URL to show, why degraded or None), migrated."""
     from sqlalchemy.exc import SQLAlchemyError
 
     sqlite_path = Path(sqlite_path)
+    backend = _store_backend(store_url) if store_url else "sqlite"
     with _open_lock:
         degraded_reason = None
-        if store_url and not store_url.startswith("sqlite"):
+        if backend == "postgresql":
             try:
                 engine = _postgres_engine(store_url, connect_timeout)
                 migrate(engine)
@@ -213,6 +242,14 @@ def _open_engine(sqlite_path: Path | str, store_url: str | None, connect_timeout
             except SQLAlchemyError as exc:
                 # Only the driver's first line: it names host and port, never the password.
                 first_line = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(getattr(exc, "orig", exc)).strip() else type(exc).__name__
+                if _REFUSED_BY_CONFIG.search(first_line):
+                    # The server answered and said no: a wrong user, password or database
+                    # is the configuration's fault, not an outage; a local store would
+                    # only take writes that the team never sees.
+                    raise ConfigError(
+                        f"The shared store {_redact_url(store_url)} refused the connection: {first_line}.",
+                        remedy="Correct the user, password or database name in store_url "
+                               "(config.toml, JUMPDECK_STORE_URL or --store-url).") from None
                 degraded_reason = f"the shared store {_redact_url(store_url)} is unreachable ({first_line})"
                 log.warning("store fallback: %s", degraded_reason)
             except ModuleNotFoundError as exc:

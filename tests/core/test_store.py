@@ -196,3 +196,20 @@ def test_settings_read_at_once_on_postgresql_never_collide(tmp_path, pg_temp_url
     store = open_store(sqlite_path=tmp_path / "unused.db", store_url=pg_temp_url)
     assert _settings_rows(store) == [1]
     store.close()
+
+
+@pytest.mark.parametrize("url", ["notaurl", "mysql+pymysql://root@127.0.0.1/x", "oracle://u:pw@h/x", "://"])
+def test_store_urls_jumpdeck_cannot_use_are_config_errors(tmp_path, url) -> None:
+    from jumpdeck.core.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        open_store(sqlite_path=tmp_path / "s.db", store_url=url)
+    assert "pw" not in str(caught.value)
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_an_unreachable_postgresql_is_not_a_config_error(tmp_path) -> None:
+    """The server did not answer: an outage, which the store reports as degraded."""
+    store = open_store(sqlite_path=tmp_path / "s.db", store_url="postgresql://postgres@127.0.0.1:1/x", connect_timeout=1)
+    assert store.degraded and "unreachable" in store.degraded_reason
+    store.close()

@@ -119,3 +119,23 @@ def test_pool_ssh_password_from_stdin_is_stored_encrypted(tmp_path) -> None:
     log = jd("activity", "ls", "--json", home=home)
     assert log.returncode == 0 and "POOL_PASSWORD" in log.stdout and "SSH password stored" in log.stdout
     assert canary not in log.stdout
+
+
+@pytest.mark.parametrize("url, says", [
+    ("notaurl", "is not a database URL"),
+    ("mysql://root@127.0.0.1/x", "names mysql"),
+])
+def test_a_store_url_that_cannot_be_a_store_stops_with_exit_2_and_writes_nothing(tmp_path, url, says) -> None:
+    """A typo must not send the team's writes to a local file: one sentence, exit 2."""
+    out = jd("--store-url", url, "servers", "ls", home=tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert says in out.stderr and "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "store.db").exists() and not (tmp_path / "secret.key").exists()
+
+
+def test_a_store_that_refuses_the_user_is_a_configuration_error(tmp_path, pg_url) -> None:
+    refused = pg_url.replace("postgres@", "no_such_role_here@", 1)
+    out = jd("--store-url", refused, "users", "ls", home=tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert 'role "no_such_role_here" does not exist' in out.stderr and "degraded" not in out.stderr
+    assert not (tmp_path / "store.db").exists()
