@@ -26,7 +26,7 @@ T = TypeVar("T")
 log = logging.getLogger("jumpdeck.store")
 
 # The newest migration; tests/core/test_store.py checks it equals Alembic's head.
-HEAD_REVISION = "0003_settings_row"
+HEAD_REVISION = "0004_ids_never_reused"
 
 
 def _redact_url(url: str) -> str:
@@ -160,14 +160,29 @@ def migrate(engine: Engine) -> None:
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(migrations_dir()))
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            # Two jump hosts starting at once must not both migrate.
-            from sqlalchemy import text
-
-            conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            # Alembic changes a SQLite table by rebuilding it; with foreign keys on, dropping
+            # the old parent would fail or cascade (a run's events). The pragma only takes
+            # effect outside a transaction, and the check below proves nothing broke.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                if engine.dialect.name == "postgresql":
+                    # Two jump hosts starting at once must not both migrate.
+                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242001)")
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                    raise StoreError("Upgrading the store would leave rows pointing at rows that do not exist; "
+                                     "nothing was changed.",
+                                     remedy="Restore the store from a backup (jumpdeck backup --list), then start again.")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
 
 
 _open_lock = threading.Lock()

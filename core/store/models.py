@@ -35,6 +35,9 @@ class ServerRow(Base):
     """A registered database server (seed 000 `db_servers`, password encrypted)."""
 
     __tablename__ = "servers"
+    # Ids the activity log names are never handed out twice (SQLite would reuse the
+    # highest one after a delete; PostgreSQL's sequences never do).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), nullable=False)
@@ -62,7 +65,7 @@ class CorpRow(Base):
     """A corp database living on a server. A server with corps cannot be deleted."""
 
     __tablename__ = "corps"
-    __table_args__ = (UniqueConstraint("server_id", "code", name="uq_corps_server_code"),)
+    __table_args__ = (UniqueConstraint("server_id", "code", name="uq_corps_server_code"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     server_id: Mapped[int] = mapped_column(ForeignKey("servers.id"), nullable=False, index=True)
@@ -127,6 +130,7 @@ class ProvisionRunRow(Base):
     """A provisioning run (the seed's `projects`)."""
 
     __tablename__ = "provision_runs"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     service_name: Mapped[str] = mapped_column(String(100), nullable=False, index=True)

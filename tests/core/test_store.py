@@ -213,3 +213,88 @@ def test_an_unreachable_postgresql_is_not_a_config_error(tmp_path) -> None:
     store = open_store(sqlite_path=tmp_path / "s.db", store_url="postgresql://postgres@127.0.0.1:1/x", connect_timeout=1)
     assert store.degraded and "unreachable" in store.degraded_reason
     store.close()
+
+
+def _server(name: str):  # noqa: ANN202
+    from jumpdeck.core.store.models import ServerRow
+
+    return ServerRow(name=name, name_key=name, db_type="postgresql", host="127.0.0.1", port=5432, username="u")
+
+
+def _add_then_delete_then_add(store) -> tuple[int, int]:
+    from jumpdeck.core.store.models import ServerRow
+
+    def add(name: str):  # noqa: ANN202
+        def go(session):  # noqa: ANN001, ANN202
+            row = _server(name)
+            session.add(row)
+            session.flush()
+            return row.id
+        return go
+
+    first = store.run_sync(add("one"))
+    store.run_sync(lambda s: s.delete(s.get(ServerRow, first)))
+    return first, store.run_sync(add("two"))
+
+
+def test_a_deleted_servers_id_is_never_handed_out_again_sqlite(tmp_path) -> None:
+    """So the activity log's `DELETE SERVER:1` and a later `CREATE SERVER:…` never name one id."""
+    store = open_store(sqlite_path=tmp_path / "s.db", store_url=None)
+    first, second = _add_then_delete_then_add(store)
+    store.close()
+    assert second > first
+
+
+def test_a_deleted_servers_id_is_never_handed_out_again_postgresql(tmp_path, pg_temp_url) -> None:
+    store = open_store(sqlite_path=tmp_path / "unused.db", store_url=pg_temp_url)
+    first, second = _add_then_delete_then_add(store)
+    store.close()
+    assert second > first
+
+
+def test_upgrading_to_0004_keeps_every_row_and_skips_ids_the_log_named(tmp_path) -> None:
+    """A 0003 store with corps on a server, events on a run and a server deleted earlier
+    (id 7, named in the log): the rebuild keeps all rows (nothing cascades), and new ids
+    start past 7."""
+    path = tmp_path / "s.db"
+    open_store(sqlite_path=path, store_url=None).close()
+    conn = sqlite3.connect(path)
+    # Rebuild the 0003 tables as SQLite had them; legacy renames leave other tables' foreign
+    # keys naming the table, not its old copy.
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.execute("PRAGMA legacy_alter_table=ON")
+    for table in ("servers", "corps", "provision_runs"):
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+        conn.execute(f"ALTER TABLE {table} RENAME TO old_{table}")
+        conn.execute(sql.replace(" AUTOINCREMENT", ""))
+        conn.execute(f"INSERT INTO {table} SELECT * FROM old_{table}")
+        conn.execute(f"DROP TABLE old_{table}")
+    conn.execute("DELETE FROM sqlite_sequence")
+    now = "2026-01-01 00:00:00"
+    conn.execute("INSERT INTO servers (id, name, name_key, db_type, host, port, username, password_enc, default_db,"
+                 " description, tags, group_name, is_active, created_at, updated_at)"
+                 " VALUES (3, 'a', 'a', 'postgresql', 'h', 1, 'u', '', '', '', '[]', '', 1, ?, ?)", (now, now))
+    conn.execute("INSERT INTO corps (server_id, code, name, db_name, status, created_at) VALUES (3, 'c1', 'C1', 'd1', 'ok', ?)", (now,))
+    conn.execute("INSERT INTO provision_runs (id, service_name, template, status, assigned_ip, created_by, runner,"
+                 " created_at, details, artifact_dir, cancel_requested) VALUES (4, 's', 'single', 'COMPLETED', '', 'u',"
+                 " 'mock', ?, '{}', '', 0)", (now,))
+    conn.executemany("INSERT INTO provision_events (run_id, at, kind, result, host, task, text)"
+                     " VALUES (4, ?, 'line', '', '', '', ?)", [(now, f"line {i}") for i in range(5)])
+    conn.execute("INSERT INTO activity_log (at, actor, origin, action, target_type, target_id, detail)"
+                 " VALUES (?, 'root', 'local', 'DELETE', 'SERVER', '7', 'gone')", (now,))
+    conn.execute("UPDATE alembic_version SET version_num = '0003_settings_row'")
+    conn.commit()
+    conn.close()
+
+    store = open_store(sqlite_path=path, store_url=None)
+    from sqlalchemy import text
+
+    counts = store.run_sync(lambda s: [s.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar()
+                                       for t in ("servers", "corps", "provision_runs", "provision_events")])
+    assert counts == [1, 1, 1, 5]
+    _first, second = _add_then_delete_then_add(store)
+    store.close()
+    assert second > 7
+    conn = sqlite3.connect(path)
+    assert "AUTOINCREMENT" in conn.execute("SELECT sql FROM sqlite_master WHERE name = 'provision_runs'").fetchone()[0]
+    assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
