@@ -328,8 +328,12 @@ class ProvisionService:
         def insert(session: Session) -> RunInfo:
             from sqlalchemy import func, select
 
+            from jumpdeck.core.store.locks import write_lock
             from jumpdeck.core.store.models import ProvisionEventRow, ProvisionRunRow
 
+            # The limit and the name are read, then a run is written: one step for every
+            # process and host on the store, or two starts both see room for one more.
+            write_lock(session, "provision.start")
             live = session.scalar(select(func.count()).select_from(ProvisionRunRow)
                                   .where(ProvisionRunRow.status.in_(LIVE_STATUSES)))
             if live >= max_runs:

@@ -126,3 +126,37 @@ async def test_twenty_concurrent_starts_on_a_pool_of_ten(ctx, prov) -> None:
     for r in started:
         assert (await wait_status(svc, ctx.actor, r.id)).status == "COMPLETED"
     assert {v.status for v in await pool.list(ctx.actor)} == {"assigned"}
+
+
+async def _limit_race(ctx, svc) -> None:  # noqa: ANN001
+    """Ten starts at once with room for two: two start, eight are refused with the limit's
+    sentence, none fails otherwise (the count and the insert are one step)."""
+    await ctx.settings.set(ctx.actor, {"max_concurrent_runs": 2})
+    results = await asyncio.gather(*[
+        svc.start(ctx.actor, "single", f"limit-{n}", runner="mock", target="none", options={"step_delay": 1})
+        for n in range(10)], return_exceptions=True)
+    started = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, Conflict)]
+    assert len(started) == 2 and len(refused) == 8, results
+    assert all("the limit is 2" in str(r) for r in refused)
+    for run in started:
+        await svc.cancel(ctx.actor, run.id, wait=15)
+
+
+async def test_the_run_limit_holds_for_starts_at_once(ctx, prov) -> None:
+    svc, _pool, _ = prov
+    await _limit_race(ctx, svc)
+
+
+async def test_the_run_limit_holds_for_starts_at_once_postgresql(tmp_path, pg_temp_url) -> None:
+    from jumpdeck.core.config import load_config
+    from jumpdeck.core.context import open_context
+    from jumpdeck.core.provision.service import ProvisionService
+
+    config = load_config(cli={"home": str(tmp_path / "pg-home"), "store_url": pg_temp_url})
+    ctx = await open_context(config, user="admin")
+    try:
+        assert ctx.store.kind == "postgresql", ctx.store.degraded_reason
+        await _limit_race(ctx, ProvisionService(ctx.store, ctx.config, ctx.settings))
+    finally:
+        ctx.close()
