@@ -80,6 +80,22 @@ def setup_logging(config: Config) -> None:
     root.setLevel(config.log_level.upper())
 
 
+async def _secrets_for(store: Store, config: Config) -> SecretBox:
+    """This host's key, once it is known to be the store's (a fresh store adopts it).
+    A key that is not the store's stops here, before anything is written."""
+    from jumpdeck.core.secrets import load_secret_box
+    from jumpdeck.core.store_key import adopt_or_verify, key_mismatch, read_store_key, store_needs_a_key_here
+
+    record = await store.run(read_store_key)
+    has_key_file = config.key_path.exists() or config.key_path.with_name(config.key_path.name + ".new").exists()
+    if store_needs_a_key_here(record, has_key_file, dict(os.environ)):
+        raise key_mismatch(store.url_display, record, None)
+    secrets = load_secret_box(config.key_path)
+    secrets.check_usable()
+    await store.run(lambda session: adopt_or_verify(session, secrets, store.url_display))
+    return secrets
+
+
 async def open_context(config: Config, *, user: str | None = None, origin: str | None = None) -> Context:
     """Open the store (migrating it), load the key and resolve the actor.
 
@@ -88,7 +104,6 @@ async def open_context(config: Config, *, user: str | None = None, origin: str |
     import asyncio
 
     from jumpdeck.core.activity import ActivityService
-    from jumpdeck.core.secrets import load_secret_box
     from jumpdeck.core.settings import SettingsService
     from jumpdeck.core.store.engine import open_store
     from jumpdeck.core.users import UserService
@@ -98,7 +113,11 @@ async def open_context(config: Config, *, user: str | None = None, origin: str |
     store = await asyncio.to_thread(
         open_store, sqlite_path=config.store_path, store_url=config.store_url, connect_timeout=config.store_connect_timeout
     )
-    secrets = load_secret_box(config.key_path)
+    try:
+        secrets = await _secrets_for(store, config)
+    except BaseException:
+        store.close()
+        raise
     users = UserService(store)
     actor = await users.resolve_local(user or local_user_name(), origin or os.environ.get(ORIGIN_ENV, "local"))
     ctx = Context(config, store, secrets, actor, users, SettingsService(store), ActivityService(store))

@@ -15,6 +15,8 @@ from jumpdeck.core import activity
 from jumpdeck.core.errors import ConfigError
 from jumpdeck.core.identity import Actor, Operation, require
 from jumpdeck.core.secrets import KEY_ENV, SecretBox, commit_new_key, stage_new_key
+from jumpdeck.core.settings import _load_row
+from jumpdeck.core.store_key import CHECK_PLAINTEXT
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -54,6 +56,9 @@ async def rotate_key(ctx: Context, actor: Actor) -> RotationResult:
                 if token:
                     setattr(row, column, new_box.encrypt(old_box.decrypt(token)))
                     count += 1
+        # The store's record of its key changes in the same transaction as its tokens.
+        row = _load_row(session)
+        row.key_id, row.key_check = new_box.key_id, new_box.encrypt(CHECK_PLAINTEXT)
         activity.record(session, actor, "ROTATE_KEY", "STORE", ctx.store.url_display, f"{count} secret(s) re-encrypted")
         return count
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from jumpdeck.core.errors import SecretError
+from jumpdeck.core.errors import ConfigError, SecretError
 
 KEY_ENV = "JUMPDECK_KEY"
 
@@ -80,10 +80,22 @@ class SecretBox:
         try:
             return MultiFernet([Fernet(key) for key in self.keys])
         except (ValueError, TypeError):
-            raise SecretError(
+            raise ConfigError(
                 f"The encryption key from {self.source} is not a valid Fernet key.",
                 remedy="It must be 32 url-safe base64-encoded bytes, as `jumpdeck rotate-key` writes.",
             ) from None
+
+    @property
+    def key_id(self) -> str:
+        """The fingerprint of the key that encrypts: SHA-256 of the key, which names it
+        without revealing it (the key is 32 random bytes)."""
+        import hashlib
+
+        return "SHA256:" + hashlib.sha256(self.keys[0]).hexdigest()[:32]
+
+    def check_usable(self) -> None:
+        """Raise now, with a sentence, if a key is not a Fernet key (instead of on first use)."""
+        self._fernet()
 
     def encrypt(self, secret: Secret | str) -> str:
         plaintext = secret.reveal() if isinstance(secret, Secret) else secret

@@ -26,7 +26,7 @@ T = TypeVar("T")
 log = logging.getLogger("jumpdeck.store")
 
 # The newest migration; tests/core/test_store.py checks it equals Alembic's head.
-HEAD_REVISION = "0004_ids_never_reused"
+HEAD_REVISION = "0005_store_key"
 
 
 def _redact_url(url: str) -> str:

@@ -203,6 +203,10 @@ class SettingsRow(Base):
     backup_retention_store: Mapped[int] = mapped_column(Integer, nullable=False, default=10)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    # Which key encrypts this store's secrets (core/store_key.py): its fingerprint and a
+    # token made with it. Never the key.
+    key_id: Mapped[str | None] = mapped_column(String(80))
+    key_check: Mapped[str | None] = mapped_column(Text)
 
 
 # Every column holding a Fernet token, for `jumpdeck rotate-key` and the leak tests.

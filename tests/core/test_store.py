@@ -155,6 +155,9 @@ def test_a_store_from_before_0003_gets_its_settings_row(tmp_path) -> None:
     open_store(sqlite_path=path, store_url=None).close()
     conn = sqlite3.connect(path)
     conn.execute("DELETE FROM settings")
+    # Back to the 0002 schema: the columns later migrations add go too.
+    conn.execute("ALTER TABLE settings DROP COLUMN key_id")
+    conn.execute("ALTER TABLE settings DROP COLUMN key_check")
     conn.execute("UPDATE alembic_version SET version_num = '0002_provision'")
     conn.commit()
     conn.close()
@@ -282,6 +285,8 @@ def test_upgrading_to_0004_keeps_every_row_and_skips_ids_the_log_named(tmp_path)
                      " VALUES (4, ?, 'line', '', '', '', ?)", [(now, f"line {i}") for i in range(5)])
     conn.execute("INSERT INTO activity_log (at, actor, origin, action, target_type, target_id, detail)"
                  " VALUES (?, 'root', 'local', 'DELETE', 'SERVER', '7', 'gone')", (now,))
+    conn.execute("ALTER TABLE settings DROP COLUMN key_id")  # added by 0005
+    conn.execute("ALTER TABLE settings DROP COLUMN key_check")
     conn.execute("UPDATE alembic_version SET version_num = '0003_settings_row'")
     conn.commit()
     conn.close()

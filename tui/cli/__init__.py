@@ -106,7 +106,7 @@ Handler = Callable[[argparse.Namespace, Any], Awaitable[int]]
 def run_with_context(args: argparse.Namespace, handler: Handler) -> int:
     """Open the context, run the handler, turn every expected error into a sentence."""
 
-    async def go() -> int:
+    async def go(config) -> int:  # noqa: ANN001 - Config
         from jumpdeck.core.serve.face_context import open_face_context
 
         if getattr(args, "demo", False):
@@ -121,9 +121,16 @@ def run_with_context(args: argparse.Namespace, handler: Handler) -> int:
         finally:
             ctx.close()
 
+    return run_without_context(args, lambda _args, config: go(config))
+
+
+def run_without_context(args: argparse.Namespace, handler: Callable[[argparse.Namespace, Any], Awaitable[int]]) -> int:
+    """Run the handler on the config alone, turning every expected error into a sentence.
+    Also for the few commands that must work before a context can open (a host whose key
+    is not yet the store's)."""
     try:
         config = config_from_args(args)
-        return asyncio.run(go())
+        return asyncio.run(handler(args, config))
     except JumpdeckError as error:
         print_error(error)
         return exit_code_for(error)
