@@ -25,7 +25,8 @@ SECRET_REMEDY = ("This server's password was stored under another key: bring thi
 def unreadable_password(name: str, source: str) -> TokenError:
     """One server's password that the key from `source` cannot open. The sentence names
     where the key came from and the command that mends it, never the token or the key."""
-    return TokenError(f"The stored password cannot be decrypted with the key from {source}.",
+    # The cause comes first: a card has room for a few words of it.
+    return TokenError(f"Encrypted under another key: the key from {source} cannot decrypt the stored password.",
                       remedy=SECRET_REMEDY.format(name=shlex.quote(name)))
 
 

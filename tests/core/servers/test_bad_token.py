@@ -30,7 +30,7 @@ async def fleet(ctx, pg_url):
 
 def assert_secret_result(result, token: str, ctx) -> None:  # noqa: ANN001
     assert result.status is Status.OFFLINE and result.error_kind is ErrorKind.SECRET
-    assert "cannot be decrypted" in result.message
+    assert result.message.startswith("Encrypted under another key: the key from ")
     assert "stored under another key" in result.hint
     assert "jumpdeck servers edit pg-bad --password-stdin" in result.hint
     # Neither the token, the key nor any plaintext is in what a face shows.
