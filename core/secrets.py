@@ -17,6 +17,11 @@ from jumpdeck.core.errors import ConfigError, SecretError
 KEY_ENV = "JUMPDECK_KEY"
 
 
+class TokenError(SecretError):
+    """One stored token that the key cannot open, while the key itself is valid. Apart
+    from a bad key (which concerns every password), so a caller can fail one server only."""
+
+
 class Secret:
     """A plaintext secret that refuses to be printed."""
 
@@ -104,10 +109,11 @@ class SecretBox:
     def decrypt(self, token: str) -> Secret:
         from cryptography.fernet import InvalidToken
 
+        fernet = self._fernet()  # a bad key raises SecretError here, for every token alike
         try:
-            return Secret(self._fernet().decrypt(token.encode("ascii")).decode("utf-8"))
+            return Secret(fernet.decrypt(token.encode("ascii")).decode("utf-8"))
         except (InvalidToken, ValueError, UnicodeError):
-            raise SecretError(
+            raise TokenError(
                 f"A stored password cannot be decrypted with the key from {self.source}.",
                 remedy="The key changed or the store came from another installation: set JUMPDECK_KEY to the "
                 "key that encrypted it, or re-enter the password.",

@@ -208,6 +208,10 @@ class CheckEngine:
         """Check one server. Never raises (cancellation aside)."""
         if isinstance(target, Credentials):
             target = CheckTarget(target)
+        if target.unreadable is not None:
+            # Its password could not be decrypted: there is nothing to log in with (and a
+            # blank password could pass a trust-auth server). The error is its result.
+            return self._unreadable(target)
         timeout = self.timeout if timeout is None else timeout
         creds = target.credentials
         started = threading.Event()
@@ -252,6 +256,12 @@ class CheckEngine:
         creds = target.credentials
         return CheckResult(target.server_id, target.name, creds.db_type, creds.host, creds.port, Status.OFFLINE,
                            (time.perf_counter() - begin) * 1000, None, kind, message, hint)
+
+    @staticmethod
+    def _unreadable(target: CheckTarget) -> CheckResult:
+        creds, error = target.credentials, target.unreadable
+        return CheckResult(target.server_id, target.name, creds.db_type, creds.host, creds.port, Status.OFFLINE,
+                           None, None, ErrorKind.SECRET, error.message, error.remedy or HINTS[ErrorKind.SECRET])
 
     async def call(self, creds: Credentials, operation: str, *args: Any, timeout: float | None = None) -> Any:
         """Run one of a sync driver's other operations (`list_databases`, ...) in the pool,
@@ -311,10 +321,9 @@ def credentials_from_spec(spec: ServerSpec) -> Credentials:
 
 async def check_server(engine: CheckEngine, registry: ServerRegistry, actor: Actor, server_id: int,
                       *, timeout: float | None = None) -> CheckResult:
-    """Test a saved server with its stored password (seed §6.1)."""
-    creds = await registry.credentials(actor, server_id)
-    info = await registry.get(actor, server_id)
-    return await engine.check(CheckTarget(creds, server_id, info.name), timeout=timeout)
+    """Test a saved server with its stored password (seed §6.1). A password that cannot
+    be decrypted is the result (kind `secret`), as in a round."""
+    return await engine.check(await registry.check_target(actor, server_id), timeout=timeout)
 
 
 async def check_spec(engine: CheckEngine, actor: Actor, spec: ServerSpec, *, registry: ServerRegistry | None = None,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from jumpdeck.core import activity
 from jumpdeck.core.errors import Conflict, JumpdeckError, NotFound, ValidationError
 from jumpdeck.core.identity import Actor, Operation, require
+from jumpdeck.core.secrets import TokenError
 from jumpdeck.core.servers.drivers import DatabaseInfo, DriverError, ErrorKind, load_driver
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
     from jumpdeck.core.servers.checks import CheckEngine
     from jumpdeck.core.servers.registry import ServerInfo, ServerRegistry
+    from jumpdeck.core.servers.values import Credentials
 
 log = logging.getLogger("jumpdeck.dashboard")
 
@@ -87,6 +89,14 @@ class DashboardService:
         self.registry = registry
         self.engine = engine
 
+    async def _credentials(self, actor: Actor, server_id: int) -> Credentials:
+        """The server's connection details; a password this host cannot decrypt is a
+        ServerError of kind `secret`, shown like any other reason the server cannot answer."""
+        try:
+            return await self.registry.credentials(actor, server_id)
+        except TokenError as error:
+            raise ServerError(error.message, kind=ErrorKind.SECRET, remedy=error.remedy) from None
+
     async def corps(self, actor: Actor, server_id: int) -> list[CorpInfo]:
         require(actor, Operation.VIEW)
         from sqlalchemy import select
@@ -104,7 +114,7 @@ class DashboardService:
     async def databases(self, actor: Actor, server_id: int, *, timeout: float | None = None) -> list[DatabaseInfo]:
         """The databases on the server, live. Raises `ServerError` when it cannot say."""
         info = await self.registry.get(actor, server_id)
-        creds = await self.registry.credentials(actor, server_id)
+        creds = await self._credentials(actor, server_id)
         if not load_driver(info.db_type).LISTS_DATABASES:
             raise ServerError(f"Listing databases on {info.db_type.label} is not supported yet.", kind=ErrorKind.OTHER)
         try:
@@ -139,7 +149,7 @@ class DashboardService:
             raise Conflict(f"Corp '{code}' is already registered on {info.name}.")
         if any(c.db_name.casefold() == db_name.casefold() for c in existing):
             raise Conflict(f"Database '{db_name}' is already a corp DB on {info.name}.")
-        creds = await self.registry.credentials(actor, server_id)
+        creds = await self._credentials(actor, server_id)
         try:
             await self.engine.call(creds, "create_database", db_name, timeout=timeout)
         except DriverError as error:

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, Iterable
 from jumpdeck.core import activity
 from jumpdeck.core.errors import Conflict, NotFound, ValidationError
 from jumpdeck.core.identity import Actor, Operation, require
-from jumpdeck.core.secrets import Secret
+from jumpdeck.core.secrets import Secret, TokenError
 # The value types live in their own leaf module; they are named here too because every
 # face knows them as the registry's.
-from jumpdeck.core.servers.values import CheckTarget, Credentials, DbType, ServerInfo
+from jumpdeck.core.servers.values import CheckTarget, Credentials, DbType, ServerInfo, unreadable_password
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -286,10 +286,25 @@ class ServerRegistry:
             row = session.get(ServerRow, server_id)
             if row is None:
                 raise NotFound(f"Server #{server_id} does not exist (it may have been deleted).")
-            password = self.secrets.decrypt(row.password_enc) if row.password_enc else Secret("")
-            return Credentials(DbType(row.db_type), row.host, row.port, row.username, password, row.default_db)
+            return self._credentials(row)
 
         return await self.store.run(load)
+
+    def _credentials(self, row) -> Credentials:  # noqa: ANN001
+        """A row's connection details. A token this key cannot open raises the server's
+        own TokenError (what mends it, for this server) instead of the key's generic one."""
+        try:
+            password = self.secrets.decrypt(row.password_enc) if row.password_enc else Secret("")
+        except TokenError:
+            raise unreadable_password(row.name, self.secrets.source) from None
+        return Credentials(DbType(row.db_type), row.host, row.port, row.username, password, row.default_db)
+
+    async def check_target(self, actor: Actor, server_id: int) -> CheckTarget:
+        """One saved server to check, like a round's (`check_targets`)."""
+        targets = await self.check_targets(actor, [server_id])
+        if not targets:
+            raise NotFound(f"Server #{server_id} does not exist (it may have been deleted).", remedy="Reload the list.")
+        return targets[0]
 
     async def create(self, actor: Actor, spec: ServerSpec) -> ServerInfo:
         require(actor, Operation.MANAGE_SERVERS)
@@ -368,7 +383,8 @@ class ServerRegistry:
     async def check_targets(self, actor: Actor, server_ids: Iterable[int] | None = None, *,
                             include_inactive: bool = False) -> list[CheckTarget]:
         """Decrypted connection details of many servers in one store trip, for a round of
-        checks. `server_ids=None` means the whole (active) fleet, in name order."""
+        checks. `server_ids=None` means the whole (active) fleet, in name order. A server
+        whose password cannot be decrypted is still there, with `unreadable` set."""
         require(actor, Operation.TEST_CONNECTION)
         from sqlalchemy import select
 
@@ -384,9 +400,14 @@ class ServerRegistry:
                 stmt = stmt.where(ServerRow.is_active.is_(True))
             targets = []
             for row in session.scalars(stmt):
-                password = self.secrets.decrypt(row.password_enc) if row.password_enc else Secret("")
-                creds = Credentials(DbType(row.db_type), row.host, row.port, row.username, password, row.default_db)
-                targets.append(CheckTarget(creds, row.id, row.name))
+                try:
+                    targets.append(CheckTarget(self._credentials(row), row.id, row.name))
+                except TokenError as error:
+                    # One bad token is one bad server: it becomes that server's result
+                    # (the engine never connects with the blank password), the rest go on.
+                    blank = Credentials(DbType(row.db_type), row.host, row.port, row.username, Secret(""),
+                                        row.default_db)
+                    targets.append(CheckTarget(blank, row.id, row.name, unreadable=error))
             return targets
 
         return await self.store.run(load)

@@ -9,11 +9,25 @@ those modules import one another in one direction only.
 from __future__ import annotations
 
 import enum
+import shlex
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from jumpdeck.core.secrets import Secret
+from jumpdeck.core.secrets import Secret, TokenError
+
+# What mends a server whose password this host cannot decrypt. Here, below both the
+# registry (which meets the bad token) and the drivers' hints (which name every kind).
+SECRET_REMEDY = ("This server's password was stored under another key: bring this store's key to this host "
+                 "(see README, Secrets) or re-enter the password with `jumpdeck servers edit {name} --password-stdin`.")
+
+
+def unreadable_password(name: str, source: str) -> TokenError:
+    """One server's password that the key from `source` cannot open. The sentence names
+    where the key came from and the command that mends it, never the token or the key."""
+    # The cause comes first: a card has room for a few words of it.
+    return TokenError(f"Encrypted under another key: the key from {source} cannot decrypt the stored password.",
+                      remedy=SECRET_REMEDY.format(name=shlex.quote(name)))
 
 
 class DbType(str, enum.Enum):
@@ -81,8 +95,13 @@ class Credentials:
 
 @dataclass(frozen=True)
 class CheckTarget:
-    """What to check: connection details plus who they belong to (none for an unsaved spec)."""
+    """What to check: connection details plus who they belong to (none for an unsaved spec).
+
+    `unreadable` is set when the stored password could not be decrypted here: the
+    credentials then hold a blank password and the engine reports the error as this
+    server's result without connecting, so one bad token never stops a round."""
 
     credentials: Credentials
     server_id: int | None = None
     name: str = ""
+    unreadable: TokenError | None = None

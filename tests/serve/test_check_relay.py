@@ -206,3 +206,32 @@ def test_sessions_show_checks_made_by_the_server_and_load_no_driver_nor_store(tm
         stop_serve(server)
         silent.close()
         shutil.rmtree(base, ignore_errors=True)
+
+
+async def test_a_bad_token_is_that_servers_result_in_the_relay(ctx, pg_url):
+    """A session's round and its single test go on past a password the server cannot decrypt."""
+    from tests.core.servers.conftest import plant_foreign_token
+
+    registry = ServerRegistry(ctx.store, ctx.secrets)
+    good = await registry.create(ctx.actor, ServerSpec("relay-good", "postgresql", "127.0.0.1", "postgres",
+                                                       Secret(CANARY), 5432, "postgres"))
+    bad = await registry.create(ctx.actor, ServerSpec("relay-bad", "postgresql", "127.0.0.1", "postgres",
+                                                      Secret(CANARY), 5432, "postgres"))
+    token = plant_foreign_token(ctx.store, bad.id)
+    relay = CheckRelay(ctx)
+    try:
+        out = _Collect()
+        await relay.serve(ctx.actor, {"op": "round", "ids": None}, out)
+        one = _Collect()
+        await relay.serve(ctx.actor, {"op": "check", "id": bad.id}, one)
+    finally:
+        relay.close()
+    assert token not in out.data.decode() + one.data.decode()
+    lines = [json.loads(line) for line in out.data.decode().splitlines()]
+    assert lines[0] == {"ok": True, "ids": [bad.id, good.id]} and lines[-1] == {"end": True}
+    results = {line["result"]["id"]: line["result"] for line in lines[1:-1]}
+    assert results[good.id]["status"] == "online"
+    assert (results[bad.id]["status"], results[bad.id]["error_kind"]) == ("offline", "secret")
+    single = json.loads(one.data.decode())
+    assert single["ok"] and single["result"]["error_kind"] == "secret"
+    assert "servers edit relay-bad" in single["result"]["hint"]

@@ -2,7 +2,8 @@
 
 Results print as they land (a table row, or one JSON object per line with `--json`).
 Exit status: 0 when every checked server is online, 1 when any is offline, 2 on a usage
-error (an unknown name, a bad option).
+error (an unknown name, a bad option). A server whose password this host cannot decrypt
+is offline with kind `secret` (the registry's target says so): a failed check, not an abort.
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from jumpdeck.core.servers.values import SECRET_REMEDY
+
 if TYPE_CHECKING:
     from jumpdeck.core.servers.values import Credentials, DbType
 
@@ -33,6 +35,7 @@ class ErrorKind(str, enum.Enum):
     DRIVER_MISSING = "driver_missing"
     DATABASE_NOT_FOUND = "database_not_found"
     TLS_ERROR = "tls_error"
+    SECRET = "secret"  # the stored password cannot be decrypted on this host: no connection was tried
     OTHER = "other"
 
     @property
@@ -47,6 +50,7 @@ _LABELS = {
     ErrorKind.DRIVER_MISSING: "Driver not found",
     ErrorKind.DATABASE_NOT_FOUND: "Database not found",
     ErrorKind.TLS_ERROR: "SSL/TLS error",
+    ErrorKind.SECRET: "Password cannot be decrypted",
     ErrorKind.OTHER: "Error",
 }
 
@@ -57,6 +61,7 @@ HINTS: dict[ErrorKind, str] = {
     ErrorKind.DRIVER_MISSING: "Install the DB driver on this jump host.",
     ErrorKind.DATABASE_NOT_FOUND: "Fix the server's default DB field.",
     ErrorKind.TLS_ERROR: "Check the server's certificate (for MSSQL, TrustServerCertificate=yes).",
+    ErrorKind.SECRET: SECRET_REMEDY.format(name="NAME"),
     ErrorKind.OTHER: "See the message; jumpdeck.log in the data directory has details.",
 }
 

@@ -46,3 +46,22 @@ def pg_creds(pg_url) -> Credentials:
 @pytest.fixture
 def mysql_creds(mysql_url) -> Credentials:
     return creds("mysql", 3306, user="root", password="", database="")
+
+
+FOREIGN_PASSWORD = "foreign-canary-Pw-91c2"
+
+
+def plant_foreign_token(store, server_id: int) -> str:  # noqa: ANN001
+    """Store a password encrypted under a key this installation never had, as a second
+    host sharing the store with a secret.key of its own would. Returns the token."""
+    from cryptography.fernet import Fernet
+
+    from jumpdeck.core.store.models import ServerRow
+
+    token = Fernet(Fernet.generate_key()).encrypt(FOREIGN_PASSWORD.encode()).decode()
+
+    def write(session) -> None:  # noqa: ANN001
+        session.get(ServerRow, server_id).password_enc = token
+
+    store.run_sync(write)
+    return token
