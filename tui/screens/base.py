@@ -36,6 +36,20 @@ class JumpdeckScreen(Screen):
     def compose_body(self) -> ComposeResult:
         yield from ()
 
+    def on_screen_resume(self) -> None:
+        """Focus after a dialog closes: a shown widget, or none. Textual's own choice
+        (its auto-focus, run right after this handler) takes the first focusable widget
+        in DOM order even when it is not displayed: on the Servers screen with no server
+        shown (the grid hidden, nothing focused) that was the hidden search box, and
+        every key after `?` + esc or ctrl+p + esc was typed into it unseen, `q` too.
+        With nothing shown to focus, keys go to the screen's and the app's bindings.
+        Set here, not on the class, so a screen's first focus on compose stays Textual's."""
+        self.AUTO_FOCUS = ""  # this handler chooses from now on
+        if self.focused is None:
+            shown = self.focus_chain  # displayed widgets only
+            if shown:
+                self.set_focus(shown[0])
+
     def copy_text(self) -> str | None:
         return None
 
