@@ -84,7 +84,7 @@ async def _secrets_for(store: Store, config: Config) -> SecretBox:
     """This host's key, once it is known to be the store's (a fresh store adopts it).
     A key that is not the store's stops here, before anything is written."""
     from jumpdeck.core.secrets import load_secret_box
-    from jumpdeck.core.store_key import adopt_or_verify, key_mismatch, read_store_key, store_needs_a_key_here
+    from jumpdeck.core.store_key import adopt_or_verify, key_mismatch, opens, read_store_key, store_needs_a_key_here
 
     record = await store.run(read_store_key)
     has_key_file = config.key_path.exists() or config.key_path.with_name(config.key_path.name + ".new").exists()
@@ -92,7 +92,11 @@ async def _secrets_for(store: Store, config: Config) -> SecretBox:
         raise key_mismatch(store.url_display, record, None)
     secrets = load_secret_box(config.key_path)
     secrets.check_usable()
-    await store.run(lambda session: adopt_or_verify(session, secrets, store.url_display))
+    if record.key_id is None:
+        # Only a fresh store needs a second transaction (the adoption, which one host wins).
+        await store.run(lambda session: adopt_or_verify(session, secrets, store.url_display))
+    elif not opens(secrets, record):
+        raise key_mismatch(store.url_display, record, secrets)
     return secrets
 
 
