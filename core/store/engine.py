@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 
 from jumpdeck.core.errors import ConfigError, StoreError
 from jumpdeck.core.package_data import migrations_dir
+from jumpdeck.core.store import announcers
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -26,7 +27,7 @@ T = TypeVar("T")
 log = logging.getLogger("jumpdeck.store")
 
 # The newest migration; tests/core/test_store.py checks it equals Alembic's head.
-HEAD_REVISION = "0005_store_key"
+HEAD_REVISION = "0006_change_feed"
 
 
 def _redact_url(url: str) -> str:
@@ -175,6 +176,8 @@ def migrate(engine: Engine) -> None:
                     conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242001)")
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
+                # SQLite drops a table's triggers when a migration rebuilds it.
+                announcers.install(conn)
                 if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
                     raise StoreError("Upgrading the store would leave rows pointing at rows that do not exist; "
                                      "nothing was changed.",

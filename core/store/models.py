@@ -209,6 +209,16 @@ class SettingsRow(Base):
     key_check: Mapped[str | None] = mapped_column(Text)
 
 
+class StoreChangeRow(Base):
+    """A counter per watched table, bumped by a trigger on every write (SQLite's change
+    feed reads these; PostgreSQL announces with NOTIFY). See core/store/announcers.py."""
+
+    __tablename__ = "store_changes"
+
+    topic: Mapped[str] = mapped_column(String(50), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+
+
 # Every column holding a Fernet token, for `jumpdeck rotate-key` and the leak tests.
 ENCRYPTED_COLUMNS: list[tuple[type[Base], str]] = [
     (ServerRow, "password_enc"),
