@@ -11,11 +11,11 @@ import getpass
 import logging
 import logging.handlers
 import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 from jumpdeck.core.config import Config
-from jumpdeck.core.identity import Actor
+from jumpdeck.core.identity import Actor, local_origin
 
 if TYPE_CHECKING:
     from jumpdeck.core.activity import ActivityService
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     # Only for the annotation below: core/servers sits above this module.
     from jumpdeck.core.servers.fleet_checks import FleetChecks
     from jumpdeck.core.settings import Settings, SettingsService
+    from jumpdeck.core.store.changes import ChangeSource
     from jumpdeck.core.store.engine import Store
     from jumpdeck.core.users import UserService
 
@@ -53,8 +54,39 @@ class Context:
     # own engine: set by whoever builds the context (a serve-ssh session's opener hands
     # it the server's). None: `open_fleet_checks` checks here.
     fleet_checks: Callable[[], FleetChecks] | None = None
+    # Where news of other processes' commits comes from, likewise: a serve-ssh session
+    # hears the server's feed; None: this process listens to the store itself.
+    change_source: Callable[[], ChangeSource] | None = None
+    # How to read this operator's identity and the settings again after a change
+    # elsewhere; None: from this process's store (a session asks its server).
+    facts_source: Callable[[], Awaitable[tuple[Actor, Settings]]] | None = None
+    _changes: ChangeSource | None = field(default=None, init=False, repr=False)
+
+    async def reread(self) -> tuple[Actor, Settings]:
+        """This operator as the store says now (a role changed, an account disabled) and
+        the settings; `actor` is replaced, so every later call acts with the new role."""
+        if self.facts_source is not None:
+            actor, settings = await self.facts_source()
+        else:
+            actor = await self.users.current(self.actor)
+            settings = await self.settings.get()
+        self.actor = actor
+        return actor, settings
+
+    def changes(self) -> ChangeSource:
+        """The process's one change feed, started by its first subscriber."""
+        if self._changes is None:
+            if self.change_source is not None:
+                self._changes = self.change_source()
+            else:
+                from jumpdeck.core.store.changes import ChangeFeed
+
+                self._changes = ChangeFeed(self.store)
+        return self._changes
 
     def close(self) -> None:
+        if self._changes is not None:
+            self._changes.close()
         self.store.close()
 
 
@@ -123,7 +155,7 @@ async def open_context(config: Config, *, user: str | None = None, origin: str |
         store.close()
         raise
     users = UserService(store)
-    actor = await users.resolve_local(user or local_user_name(), origin or os.environ.get(ORIGIN_ENV, "local"))
+    actor = await users.resolve_local(user or local_user_name(), origin or os.environ.get(ORIGIN_ENV) or local_origin())
     ctx = Context(config, store, secrets, actor, users, SettingsService(store), ActivityService(store))
     if store.degraded:
         await ctx.activity.record(actor, "STORE_FALLBACK", "STORE", store.url_display, store.degraded_reason or "")

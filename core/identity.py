@@ -8,9 +8,30 @@ The matrix is seed 000 §1.3, extended for provisioning, backups and administrat
 from __future__ import annotations
 
 import enum
+import socket
 from dataclasses import dataclass
 
 from jumpdeck.core.errors import PermissionDenied
+
+
+def this_host() -> str:
+    """The jump host's name, as the activity log and run leases name it."""
+    return socket.gethostname()
+
+
+def local_origin() -> str:
+    """Where a local action comes from: `local@<host>`, so a log shared by several jump
+    hosts tells them apart."""
+    return f"local@{this_host()}"
+
+
+def ssh_origin(address: str) -> str:
+    """A serve-ssh session's: `ssh:<client address>@<host serving it>`."""
+    return f"ssh:{address}@{this_host()}"
+
+
+def is_local_origin(origin: str) -> bool:
+    return origin == "local" or origin.startswith("local@")
 
 
 class Role(str, enum.Enum):
@@ -84,7 +105,8 @@ _PHRASES: dict[Operation, str] = {
 
 @dataclass(frozen=True)
 class Actor:
-    """The identity behind an action. `origin` is "local" or "ssh:<address>"."""
+    """The identity behind an action. `origin` is "local@<host>" or "ssh:<address>@<host>"
+    (just "local" for an actor made up in code, as tests do)."""
 
     user: str
     role: Role

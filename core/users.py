@@ -142,6 +142,21 @@ class UserService:
 
         return await self.store.run(resolve)
 
+    async def current(self, actor: Actor) -> Actor:
+        """`actor` as the store has them now: a changed role, a disabled account. A user
+        deleted meanwhile comes back disabled (they may do nothing)."""
+        from sqlalchemy import select
+
+        from jumpdeck.core.store.models import UserRow
+
+        def read(session: Session) -> Actor:
+            row = session.scalar(select(UserRow).where(UserRow.name == actor.user))
+            if row is None:
+                return Actor(actor.user, actor.role, UserStatus.DISABLED, actor.origin)
+            return Actor(row.name, Role(row.role), UserStatus(row.status), actor.origin)
+
+        return await self.store.run(read)
+
     async def list(self, actor: Actor) -> list[User]:
         require(actor, Operation.VIEW)
         from sqlalchemy import select

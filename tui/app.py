@@ -199,6 +199,9 @@ class JumpdeckApp(App[int]):
         await _import_screen_module(next(e for e in SCREENS if e.mode == self._start_mode))
         await self.switch_mode(self._start_mode)
         self.header_signal.publish(None)
+        # The notice, the settings and this operator's own role or account, changed by
+        # someone on any jump host: read again (a few rows) and shown in the header.
+        self.ctx.changes().subscribe({"settings", "users"}, lambda _changed: self.reread_identity())
         # What boot built (modules, Textual's machinery, the store) lives as long as the
         # app. Left in the collector, every full collection walks it all: 90-150 ms with
         # the loop stopped, seen as a stalled key while the Monitor refreshes 1,000 rows.
@@ -207,6 +210,30 @@ class JumpdeckApp(App[int]):
         import gc
 
         gc.freeze()
+
+    @work(exclusive=True, group="identity", exit_on_error=False)
+    async def reread_identity(self) -> None:
+        from jumpdeck.core.errors import JumpdeckError
+        from jumpdeck.core.identity import UserStatus
+
+        assert self.ctx is not None
+        before = self.ctx.actor
+        try:
+            actor, settings = await self.ctx.reread()
+        except JumpdeckError:
+            return  # the store is away: what is shown stays until it is back
+        self.notice = settings.get("system_notice") or ""
+        self.header_signal.publish(None)
+        if (actor.role, actor.status) == (before.role, before.status):
+            return
+        if actor.status is not UserStatus.ACTIVE:
+            from jumpdeck.tui.screens.pending import PendingScreen
+
+            if not isinstance(self.screen, PendingScreen):
+                await self.push_screen(PendingScreen(actor))
+            return
+        self.notify(f"An admin changed your role: you are now {actor.role.value}.", timeout=8)
+        self.screen.refresh_bindings()
 
     @on(Worker.StateChanged)
     def _boot_failed(self, event: Worker.StateChanged) -> None:

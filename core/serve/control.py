@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jumpdeck.core.errors import ConfigError, JumpdeckError, NotFound, PermissionDenied, StoreError
-from jumpdeck.core.identity import Actor, Operation, Role, UserStatus, require
+from jumpdeck.core.identity import Actor, Operation, Role, UserStatus, local_origin, require, ssh_origin
 from jumpdeck.core.serve import session_boot
+from jumpdeck.core.serve.change_relay import CHANGE_OPS
 from jumpdeck.core.serve.check_relay import CHECK_OPS, error_reply
 from jumpdeck.core.serve.session_boot import BOOT_OPS
 from jumpdeck.core.serve.sessions import LiveSession
@@ -108,6 +109,11 @@ class ControlServer:
                     # A session's round of checks: answered line by line as results land.
                     await self.server.checks.serve(await self._actor(request, pid), request, writer)
                     return
+                if request.get("op") in CHANGE_OPS:
+                    # A session's news of the store, streamed until it closes its end.
+                    await self._actor(request, pid)
+                    await self.server.changes.serve(writer)
+                    return
                 if request.get("op") in BOOT_OPS:
                     # A session's first screen (core/serve/session_boot.py); any user's own.
                     reply = await session_boot.answer(self.server.ctx, await self._actor(request, pid), request)
@@ -132,7 +138,7 @@ class ControlServer:
     async def _actor(self, request: dict, pid: int) -> Actor:
         entry = self.server.table.by_pid(pid)
         name = entry.user if entry is not None else str(request.get("by") or "")
-        origin = f"ssh:{entry.address}" if entry is not None else "local"
+        origin = ssh_origin(entry.address) if entry is not None else local_origin()
 
         def lookup(session) -> Actor:  # noqa: ANN001
             from sqlalchemy import select

@@ -30,7 +30,7 @@ async def open_session_context(config: Config) -> Context:
     Its fleet and rounds of checks come from the server too."""
     from jumpdeck.core.activity import ActivityService
     from jumpdeck.core.secrets import load_secret_box
-    from jumpdeck.core.serve.session_client import RemoteFleetChecks, hello
+    from jumpdeck.core.serve.session_client import RemoteChanges, RemoteFleetChecks, hello, reread_facts
     from jumpdeck.core.settings import Settings, SettingsService
     from jumpdeck.core.store.engine import deferred_store
     from jumpdeck.core.users import UserService
@@ -40,6 +40,8 @@ async def open_session_context(config: Config) -> Context:
     facts = await hello(config, local_user_name())
     store = deferred_store(sqlite_path=config.store_path, store_url=config.store_url,
                            connect_timeout=config.store_connect_timeout, **facts.store)
-    return Context(config, store, load_secret_box(config.key_path), facts.actor, UserService(store),
-                   SettingsService(store), ActivityService(store), settings_at_open=Settings(facts.settings),
-                   fleet_checks=lambda: RemoteFleetChecks(config))
+    ctx = Context(config, store, load_secret_box(config.key_path), facts.actor, UserService(store),
+                  SettingsService(store), ActivityService(store), settings_at_open=Settings(facts.settings),
+                  fleet_checks=lambda: RemoteFleetChecks(config), change_source=lambda: RemoteChanges(config))
+    ctx.facts_source = lambda: reread_facts(config, ctx.actor)
+    return ctx

@@ -21,7 +21,7 @@ import asyncssh
 
 from jumpdeck.core.context import ACTOR_ENV, ORIGIN_ENV, SERVE_SESSION_ENV
 from jumpdeck.core.errors import Conflict, JumpdeckError
-from jumpdeck.core.identity import Actor, Operation, UserStatus, denial
+from jumpdeck.core.identity import Actor, Operation, UserStatus, denial, ssh_origin
 from jumpdeck.core.serve.sessions import SessionLimits, SessionTable
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def child_command(home: Path, *, demo: bool) -> tuple[str, ...]:
 
 
 def _actor_for(user: User, address: str) -> Actor:
-    return Actor(user.name, user.role, user.status, f"ssh:{address}")
+    return Actor(user.name, user.role, user.status, ssh_origin(address))
 
 
 class ServeServer:
@@ -93,6 +93,10 @@ class ServeServer:
         from jumpdeck.core.serve.check_relay import CheckRelay
 
         self.checks = CheckRelay(ctx)  # every session's rounds of checks run here
+        from jumpdeck.core.serve.change_relay import ChangeRelay
+
+        self.changes = ChangeRelay(self)  # every session's news of the store comes from here
+        self.table.on_change = self.changes.sessions_changed
 
     # ----------------------------------------------------------------- running
     async def start(self) -> None:
@@ -121,6 +125,7 @@ class ServeServer:
                            remedy="Choose another --listen port, or stop what is using this one.") from None
         self.port = self._listener.sockets[0].getsockname()[1]
         self._sweeper = asyncio.create_task(self._sweep_idle())
+        self.changes.start()
         if self.options.prefork and self.options.child_argv[1:3] == ("-m", "jumpdeck.tui.cli"):
             # Warming up takes as long as one jumpdeck start; listen meanwhile (the
             # first sessions then start by fork + exec).
@@ -164,6 +169,7 @@ class ServeServer:
         if starter is not None:
             await starter.close()
         self.checks.close()
+        self.changes.close()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
 

@@ -174,3 +174,70 @@ class RemoteFleetChecks:
 
     def close(self) -> None:
         pass
+
+
+# ----------------------------------------------------------------- changes
+class RemoteChanges:
+    """A session's change source: the server's feed, relayed (change_relay.py). One
+    connection, opened by the first subscriber; an idle one carries nothing."""
+
+    def __init__(self, config: Config) -> None:
+        from jumpdeck.core.store.changes import Subscribers
+
+        self.config = config
+        self.subscribers = Subscribers()
+        self._task: asyncio.Task | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._closed = False
+        self.connected = asyncio.Event()
+
+    def subscribe(self, topics: Iterable[str], callback) -> Any:  # noqa: ANN001
+        cancel = self.subscribers.add(topics, callback)
+        if self._task is None and not self._closed:
+            self._task = asyncio.get_running_loop().create_task(self._listen(), name="session-changes")
+        return cancel
+
+    async def _listen(self) -> None:
+        from jumpdeck.core.store.changes import ALL_TOPICS
+
+        first = True
+        while not self._closed:
+            try:
+                reader, self._writer, _ = await open_request(
+                    self.config, {"op": "changes"}, BOOT_TIMEOUT,
+                    unreachable="The serve-ssh server does not answer.", stopped=("The serve-ssh server stopped.", RECONNECT))
+            except JumpdeckError:
+                await asyncio.sleep(1.0)
+                continue
+            self.connected.set()
+            if not first:
+                self.subscribers.arrived(ALL_TOPICS | {"sessions"})
+            first = False
+            while True:
+                line = await reader.readline()
+                if not line:
+                    break
+                try:
+                    topics = json.loads(line).get("topics") or []
+                except ValueError:
+                    continue
+                self.subscribers.arrived(topics)
+            self.connected.clear()
+            self._writer.close()
+            await asyncio.sleep(0.5)
+
+    def close(self) -> None:
+        self._closed = True
+        self.subscribers.close()
+        if self._writer is not None:
+            self._writer.close()
+        if self._task is not None:
+            self._task.cancel()
+
+
+async def reread_facts(config: Config, actor: Actor) -> tuple[Actor, Any]:
+    """A session's identity and settings as its server reads them now."""
+    from jumpdeck.core.settings import Settings
+
+    facts = await hello(config, actor.user)
+    return facts.actor, Settings(facts.settings)

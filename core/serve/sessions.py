@@ -60,6 +60,15 @@ class SessionTable:
         self.limits = limits
         self._entries: dict[int, _Entry] = {}
         self._next_id = 1
+        # Told when a session opens, ends or gets its pid (the Sessions screens listen).
+        self.on_change: Callable[[], None] | None = None
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
+
+    def entries(self) -> list[_Entry]:
+        return list(self._entries.values())
 
     def open(self, user: str, address: str, fingerprint: str, end: Callable[[str], None]) -> _Entry:
         """Reserve a slot, or raise Conflict with the sentence the client will read."""
@@ -73,10 +82,12 @@ class SessionTable:
         entry = _Entry(self._next_id, user, address, fingerprint, end)
         self._next_id += 1
         self._entries[entry.id] = entry
+        self._changed()
         return entry
 
     def close(self, session_id: int) -> None:
-        self._entries.pop(session_id, None)
+        if self._entries.pop(session_id, None) is not None:
+            self._changed()
 
     def touch(self, session_id: int) -> None:
         entry = self._entries.get(session_id)

@@ -50,3 +50,14 @@ async def test_query_plan_uses_the_indexes_at_100k(ctx) -> None:
     assert "ix_activity_actor_id" in plan and "TEMP B-TREE" not in plan
     page = await ctx.activity.page(ctx.actor, ActivityFilter(actor="user1"), before_id=5000, limit=200)
     assert len(page.entries) == 200 and page.entries[0].id < 5000
+
+
+async def test_every_row_names_the_host_it_came_from(ctx) -> None:
+    """A log shared by several jump hosts tells them apart: local rows say `local@HOST`."""
+    import socket
+
+    from jumpdeck.core.activity import ActivityFilter
+
+    await ctx.settings.set(ctx.actor, {"system_notice": "hello"})
+    page = await ctx.activity.page(ctx.actor, ActivityFilter(), limit=10)
+    assert page.entries and {e.origin for e in page.entries} == {f"local@{socket.gethostname()}"}

@@ -98,7 +98,7 @@ class ActivityScreen(JumpdeckScreen):
         table = self.query_one(DataTable)
         for entry in page.entries:
             target = f"{entry.target_type}:{entry.target_id}" if entry.target_id else entry.target_type
-            who = entry.actor if entry.origin == "local" else f"{entry.actor}@{entry.origin}"
+            who = entry.actor if entry.origin == "local" else f"{entry.actor} · {entry.origin}"
             table.add_row(*cells([entry.at.strftime("%Y-%m-%d %H:%M"), who, entry.action,
                                   target, entry.detail.replace("\n", " ")]), key=str(entry.id))
         self.entries.extend(page.entries)

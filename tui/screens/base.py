@@ -3,8 +3,9 @@ and helpers for running core calls with errors shown as sentences."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, TypeVar
 
+from textual import events, on
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -17,7 +18,43 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class JumpdeckScreen(Screen):
+class StoreWatching:
+    """For a screen that shows store data: `watch_store` keeps it current with what any
+    process commits."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._store_watches: list[Callable[[], None]] = []
+        # Topics that changed while another screen (or a dialog) was on top: caught up
+        # on resume, so a screen nobody looks at reads nothing.
+        self._missed: dict[Callable[[frozenset[str]], Any], set[str]] = {}
+
+    def watch_store(self, topics: Iterable[str], callback: Callable[[frozenset[str]], Any]) -> None:
+        """Call `callback(changed)` when another process (or this one) commits to any of
+        `topics` (table names, core/store/announcers.py), while this screen is shown;
+        ended when the screen goes."""
+        def arrived(changed: frozenset[str]) -> None:
+            if self.is_current:
+                callback(changed)
+            else:
+                self._missed.setdefault(callback, set()).update(changed)
+
+        self._store_watches.append(self.ctx.changes().subscribe(topics, arrived))
+
+    @on(events.ScreenResume)
+    def _catch_up(self) -> None:
+        missed, self._missed = self._missed, {}
+        for callback, changed in missed.items():
+            callback(frozenset(changed))
+
+    @on(events.Unmount)
+    def _end_store_watches(self) -> None:
+        for cancel in self._store_watches:
+            cancel()
+        self._store_watches.clear()
+
+
+class JumpdeckScreen(StoreWatching, Screen):
     """Subclasses set `TITLE` and implement `compose_body()`."""
 
     TITLE = "jumpdeck"

@@ -197,6 +197,8 @@ class ProvisionScreen(JumpdeckScreen):
         self.query_one("#pv-prompt", Input).display = False
         self._show_log_state()
         table.focus()
+        # A run started, ended or cancelled on any jump host, or a VM taken or freed.
+        self.watch_store({"provision_runs", "workload_pool"}, lambda _changed: self.load_runs())
         self.load_runs(recover=True)
 
     # ---------------------------------------------------------------- history

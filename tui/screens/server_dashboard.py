@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from jumpdeck.core.identity import Operation, can, denial
 from jumpdeck.tui.plain import cells
+from jumpdeck.tui.screens.base import StoreWatching
 from jumpdeck.tui.widgets.server_grid import short_version
 from jumpdeck.tui.widgets.status_header import StatusHeader
 
@@ -36,7 +37,7 @@ def human_size(size: int | None) -> str:
     return f"{size} B"
 
 
-class ServerDashboardScreen(Screen[bool]):
+class ServerDashboardScreen(StoreWatching, Screen[bool]):
     """Dismisses with True when it changed something the grid shows (a new corp)."""
 
     TITLE = "Server"
@@ -108,6 +109,7 @@ class ServerDashboardScreen(Screen[bool]):
         state = self.query_one("#dash-state", Static)
         state.set_class(self.last_result is not None and not self.last_result.online, "-offline")
         dbs.focus()
+        self.watch_store({"corps"}, lambda _changed: self.load_corps())
         self.action_refresh()
 
     def action_refresh(self) -> None:

@@ -179,6 +179,9 @@ class ServersScreen(JumpdeckScreen):
         for button in self.query(Button):
             button.can_focus = False
         self.query_one(ServerGrid).focus()
+        # Another operator's add, edit or delete, on any jump host: the grid reloads in
+        # place (fleet.load keeps each server's last check, the cursor stays on its row).
+        self.watch_store({"servers", "corps"}, lambda _changed: self.reload())
         self.reload()
 
     async def on_unmount(self) -> None:

@@ -69,6 +69,9 @@ class SessionsScreen(JumpdeckScreen):
         table.focus()
         if reason is None:
             self.reload()
+            # A session opening or ending shows at once (the relay's "sessions" news in a
+            # serve-ssh session); the idle column moves with the slow refresh.
+            self.watch_store({"sessions"}, lambda _changed: self.reload())
             self.set_interval(REFRESH_SECONDS, self.reload)
 
     @work(exclusive=True, group="sessions-load", exit_on_error=False)

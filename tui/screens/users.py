@@ -51,6 +51,7 @@ class UsersScreen(JumpdeckScreen):
             note.update(denial(self.ctx.actor, Operation.MANAGE_USERS) or "")
         note.display = not can(self.ctx.actor, Operation.MANAGE_USERS)
         table.focus()
+        self.watch_store({"users", "user_keys"}, lambda _changed: self.reload())
         self.reload()
 
     @work(exclusive=True, group="users-load")

@@ -8,6 +8,8 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Static
 
+from jumpdeck.core.identity import is_local_origin
+
 
 class StatusHeader(Widget):
     DEFAULT_CSS = """
@@ -61,7 +63,7 @@ class StatusHeader(Widget):
         actor = ctx.actor
         store = ctx.store
         where = "local SQLite" if store.kind == "sqlite" else store.url_display
-        origin = "" if actor.origin == "local" else f" · {actor.origin}"
+        origin = "" if is_local_origin(actor.origin) else f" · {actor.origin}"
         demo = " · DEMO" if ctx.config.demo else ""
         identity.update(f"{actor.user} ({actor.role.value}{'' if actor.status.value == 'active' else ', ' + actor.status.value}){origin} · {where}{demo}")
         degraded.update(f"DEGRADED: local store — {store.degraded_reason}" if store.degraded else "")
