@@ -71,7 +71,26 @@ class Context:
             actor = await self.users.current(self.actor)
             settings = await self.settings.get()
         self.actor = actor
+        if self.store.opened:
+            await self.check_store_key()
         return actor, settings
+
+    async def check_store_key(self) -> None:
+        """The store's key may have been rotated by another process. On this host that
+        process rewrote the key file: take the new key, in place, so every service holding
+        this box encrypts with it. On another host the key must be brought here first: a
+        ConfigError says how, and the face stops writing under a key the store no longer has."""
+        from jumpdeck.core.secrets import load_secret_box
+        from jumpdeck.core.store_key import key_mismatch, opens, read_store_key
+
+        record = await self.store.run(read_store_key)
+        if record.key_id is None or opens(self.secrets, record):
+            return
+        fresh = load_secret_box(self.config.key_path)
+        if opens(fresh, record):
+            self.secrets.keys[:] = fresh.keys
+            return
+        raise key_mismatch(self.store.url_display, record, self.secrets)
 
     def changes(self) -> ChangeSource:
         """The process's one change feed, started by its first subscriber."""

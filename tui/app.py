@@ -218,8 +218,16 @@ class JumpdeckApp(App[int]):
 
         assert self.ctx is not None
         before = self.ctx.actor
+        from jumpdeck.core.errors import ConfigError
+
         try:
             actor, settings = await self.ctx.reread()
+        except ConfigError as error:
+            # The store's key was rotated on another host: nothing more is written here.
+            from jumpdeck.tui.screens.pending import StoppedScreen
+
+            await self.push_screen(StoppedScreen("The store's key changed", f"{error}"))
+            return
         except JumpdeckError:
             return  # the store is away: what is shown stays until it is back
         self.notice = settings.get("system_notice") or ""

@@ -57,6 +57,8 @@ class ChangeRelay:
     def _arrived(self, topics: frozenset[str]) -> None:
         if topics & {"users", "user_keys"}:
             self.server.spawn(self._end_sessions_of_disabled_users())
+        if "settings" in topics:
+            self.server.spawn(self._check_store_key())
         self._publish(topics)
 
     def _publish(self, topics: frozenset[str]) -> None:
@@ -88,6 +90,21 @@ class ChangeRelay:
     async def _send(writer: asyncio.StreamWriter, message: dict[str, Any]) -> None:
         writer.write(json.dumps(message).encode() + b"\n")
         await writer.drain()
+
+    async def _check_store_key(self) -> None:
+        """A key rotated elsewhere: a session writing under the old one would strand what
+        it writes, so every session ends with the reason (the server's log says more)."""
+        from jumpdeck.core.errors import ConfigError
+
+        try:
+            await self.server.ctx.check_store_key()
+        except ConfigError as error:
+            log.error("%s", error)
+            for entry in self.server.table.entries():
+                entry.end("the store's encryption key was rotated on another host; the admin must bring "
+                          "the new key here (jumpdeck key import) and restart serve-ssh")
+        except Exception:  # the store is away: checked again on its next change
+            log.exception("could not read the store's key record")
 
     async def _end_sessions_of_disabled_users(self) -> None:
         """Sessions whose user may no longer be here end now, each with its reason."""

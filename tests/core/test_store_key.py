@@ -130,3 +130,35 @@ def test_a_bad_jumpdeck_key_stops_every_command_with_exit_2(tmp_path) -> None:
         out = jd(*args, home=tmp_path, env={"JUMPDECK_KEY": "not-a-fernet-key"})
         assert out.returncode == 2, (args, out.stderr)
         assert "is not a valid Fernet key" in out.stderr and "not-a-fernet-key" not in out.stderr
+
+
+async def test_a_running_host_hears_of_a_rotation_and_stops_writing_under_the_old_key(tmp_path, shared_url) -> None:
+    """B is open when A rotates: B's change feed hears the settings change; B cannot open
+    the store's new record with its key, so `check_store_key` refuses with the sentence
+    (the app then shows it and writes nothing more). A process on A's own host takes the
+    new key from the rewritten key file, in place."""
+    import asyncio
+
+    from jumpdeck.core.context import open_context
+    from jumpdeck.core.keys import rotate_key
+    from jumpdeck.core.store_key import export_key, import_key
+
+    a = await open_context(host(tmp_path, "a", shared_url), user="alice")
+    a_again = await open_context(host(tmp_path, "a", shared_url), user="alice")  # a second process on host A
+    b_config = host(tmp_path, "b", shared_url)
+    export_key(a.secrets, tmp_path / "a.key")
+    await import_key(b_config, (tmp_path / "a.key").read_text())
+    b = await open_context(b_config, user="bob")
+    heard = asyncio.Event()
+    b.changes().subscribe({"settings"}, lambda _t: heard.set())
+    await b.changes().started()
+    old = b.secrets.key_id
+    await rotate_key(a, a.actor)
+    await asyncio.wait_for(heard.wait(), 15)
+    with pytest.raises(ConfigError, match="is encrypted with the key"):
+        await b.check_store_key()
+    assert b.secrets.key_id == old
+    await a_again.check_store_key()
+    assert a_again.secrets.key_id == a.secrets.key_id != old
+    for ctx in (a, a_again, b):
+        ctx.close()

@@ -29,3 +29,26 @@ class PendingScreen(ModalScreen[None]):
             yield Static("No access yet", id="pending-title")
             yield Static(denial(self.actor, Operation.VIEW) or "")
             yield Static("\nPress q to quit.")
+
+
+class StoppedScreen(ModalScreen[None]):
+    """Nothing more may be done in this process (the store's key was rotated elsewhere):
+    the sentence and its remedy, and q."""
+
+    BINDINGS = [Binding("q", "app.exit", "Quit")]
+    DEFAULT_CSS = """
+    StoppedScreen { align: center middle; }
+    StoppedScreen > Vertical { width: 80; max-width: 95%; height: auto; border: thick $error; padding: 1 2; background: $surface; }
+    StoppedScreen #stopped-title { text-style: bold; }
+    """
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.title_text, id="stopped-title", markup=False)
+            yield Static(self.text, id="stopped-text", markup=False)
+            yield Static("\nPress q to quit, then start jumpdeck again.")
