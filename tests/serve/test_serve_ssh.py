@@ -63,7 +63,7 @@ def test_authorized_key_renders_keys_work_resize_relayouts_quit_closes(serve, tm
 
     entries = serve.activity()
     actions = [(e.action, e.actor, e.origin, e.target_id) for e in entries]
-    assert ("SSH_CONNECT", "admin", "ssh:127.0.0.1", "127.0.0.1") in actions
+    assert ("SSH_CONNECT", "admin", f"ssh:127.0.0.1@{socket.gethostname()}", "127.0.0.1") in actions
     assert wait_until(lambda: any(e.action == "SSH_DISCONNECT" for e in serve.activity()))
     fingerprint = subprocess.run(["ssh-keygen", "-lf", str(serve.keys["admin"].with_suffix(".pub"))],
                                  capture_output=True, text=True, check=True).stdout.split()[1]

@@ -30,7 +30,8 @@ async def prepare_store(config, *, user: str = "admin", extra=None) -> None:
 
             from jumpdeck.core.store.models import ActivityRow, UserRow
 
-            session.execute(update(ActivityRow).values(at=FIXED))
+            # The origin names this machine's host: pinned too, so snapshots match anywhere.
+            session.execute(update(ActivityRow).values(at=FIXED, origin="local@jumphost"))
             session.execute(update(UserRow).values(created_at=FIXED))
 
         await ctx.store.run(pin)
