@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import pwd
 import select
 import shlex
 import shutil
@@ -107,12 +108,13 @@ def main() -> None:
 
     base = Path(tempfile.mkdtemp(prefix="jdb", dir="/tmp"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUMPDECK_") and k not in ("TMUX", "TMUX_PANE")}
-    env.update({"JUMPDECK_HOME": str(base / "h"), "JUMPDECK_CONFIG": str(base / "none.toml"), "JUMPDECK_ACTOR": "bench"})
+    env.update({"JUMPDECK_HOME": str(base / "h"), "JUMPDECK_CONFIG": str(base / "none.toml")})
+    me = pwd.getpwuid(os.getuid()).pw_name  # jumpdeck's actor is the OS account
     jd = [sys.executable, "-m", "jumpdeck.tui.cli"]
     key = base / "key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "bench", "-f", str(key)], check=True)
-    # The first --demo command seeds the demo store; bench is its first user, hence admin.
-    subprocess.run([*jd, "--demo", "users", "add-key", "bench", str(key) + ".pub"], cwd=ROOT, env=env, check=True,
+    # The first --demo command seeds the demo store; this account is its first user, hence admin.
+    subprocess.run([*jd, "--demo", "users", "add-key", me, str(key) + ".pub"], cwd=ROOT, env=env, check=True,
                    capture_output=True)
     port = free_port()
     server = subprocess.Popen([*jd, "--demo", "serve-ssh", "--listen", f"127.0.0.1:{port}", "--max-sessions", "100",
@@ -132,7 +134,7 @@ def main() -> None:
         direct_cmd = f"cd {shlex.quote(str(ROOT))} && env {env_prefix} {shlex.join(jd)} --demo"
         ssh_cmd = shlex.join(["ssh", "-tt", "-p", str(port), "-i", str(key), "-o", f"UserKnownHostsFile={base / 'kh'}",
                               "-o", "StrictHostKeyChecking=no", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-                              "-o", "LogLevel=ERROR", "bench@127.0.0.1"])
+                              "-o", "LogLevel=ERROR", f"{me}@127.0.0.1"])
         # A session that outlives the others: a tmux server whose last session ends exits,
         # and a new-session racing that exit fails.
         tmux("new-session", "-d", "-s", "keep", "-x", "20", "-y", "5", "sleep 3600")
@@ -160,7 +162,7 @@ def main() -> None:
         from jumpdeck.core.serve.control import list_sessions
 
         config = load_config(cli={"home": str(base / "h")}, env={"JUMPDECK_CONFIG": str(base / "none.toml")}, demo=True)
-        admin = Actor("bench", Role.ADMIN)
+        admin = Actor(me, Role.ADMIN)
         server_rss_before = memory_kb(server.pid)[0]
         for i in range(args.sessions):
             time_to_marker(f"n{i}", ssh_cmd, timeout=90)

@@ -7,7 +7,6 @@ but the environment names the server sets.
 
 from __future__ import annotations
 
-import getpass
 import logging
 import logging.handlers
 import os
@@ -27,11 +26,12 @@ if TYPE_CHECKING:
     from jumpdeck.core.store.engine import Store
     from jumpdeck.core.users import UserService
 
-# serve-ssh sets these for each session's child so it acts as the mapped user.
-ACTOR_ENV = "JUMPDECK_ACTOR"
-ORIGIN_ENV = "JUMPDECK_ORIGIN"
-# ...and this: the session's first screen and its checks come from the server.
+# serve-ssh sets these for each session's child: its first screen, its checks and its
+# identity come from the server. Neither names anyone: the server decides who a child is
+# from the child's pid (SO_PEERCRED) or the session's one-time token, which only the
+# child was given; a process that sets them by hand is, to the server, its OS account.
 SERVE_SESSION_ENV = "JUMPDECK_SERVE_SESSION"
+SESSION_TOKEN_ENV = "JUMPDECK_SESSION_TOKEN"
 
 
 def in_serve_session() -> bool:
@@ -110,12 +110,18 @@ class Context:
 
 
 def local_user_name() -> str:
-    if os.environ.get(ACTOR_ENV):
-        return os.environ[ACTOR_ENV]
+    """The OS account this process runs as: its uid's passwd entry. Never USER, LOGNAME
+    or any other variable the user can set (getpass reads those first)."""
+    return os_account_name(os.getuid())
+
+
+def os_account_name(uid: int) -> str:
+    import pwd
+
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (some containers)
-        return f"uid{os.getuid()}"
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # no passwd entry (some containers)
+        return f"uid{uid}"
 
 
 def setup_logging(config: Config) -> None:
@@ -174,7 +180,9 @@ async def open_context(config: Config, *, user: str | None = None, origin: str |
         store.close()
         raise
     users = UserService(store)
-    actor = await users.resolve_local(user or local_user_name(), origin or os.environ.get(ORIGIN_ENV) or local_origin())
+    # `user` and `origin` are for code that builds a context in-process (serve-ssh for its
+    # own identity, tests); from the command line the actor is always the OS account.
+    actor = await users.resolve_local(user or local_user_name(), origin or local_origin())
     ctx = Context(config, store, secrets, actor, users, SettingsService(store), ActivityService(store))
     if store.degraded:
         await ctx.activity.record(actor, "STORE_FALLBACK", "STORE", store.url_display, store.degraded_reason or "")

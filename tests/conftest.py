@@ -106,3 +106,16 @@ def mysql_url() -> str:
     if not port_answers(3306):
         service_unavailable("MariaDB is not answering on 127.0.0.1:3306")
     return "mysql+pymysql://root@127.0.0.1:3306/test"
+
+
+def os_user() -> str:
+    """The OS account running the tests: who every jumpdeck command started here is."""
+    from jumpdeck.core.context import local_user_name
+
+    return local_user_name()
+
+
+def run_as(monkeypatch, name: str) -> None:
+    """In-process only: the contexts this test opens act as `name`. A command started
+    as another process is always its OS account (`os_user()`)."""
+    monkeypatch.setattr("jumpdeck.core.context.local_user_name", lambda: name)

@@ -3,14 +3,16 @@
 The sessions live in the server process, while the admin looking at them is a child
 jumpdeck (or a local one) on the same data dir. The server listens on a unix socket
 `<data dir>/serve.sock` (0600, so only the OS account running jumpdeck can connect)
-speaking one JSON line each way: {"op": "list"} or {"op": "end", "id": N, "by": NAME};
+speaking one JSON line each way: {"op": "list"} or {"op": "end", "id": N};
 the sessions' rounds of checks, one line per result (`core/serve/check_relay.py`); and
 what a session's first screen needs (`core/serve/session_boot.py`).
 
 Who asks is decided by the server, not by the request: the peer's pid (SO_PEERCRED)
-is looked up among the session children, so a child can only speak as the user its
-session belongs to; a process that is not a session child (a local jumpdeck of the
-same OS account, which has the store anyway) speaks as the name it gives. Either way
+is looked up among the session children, or the session's one-time token a child's
+requests carry (it may ask before the server has filed its pid), so a child can only
+speak as the user its session belongs to; any other process (a local jumpdeck of the
+same OS account, which has the store anyway) is the OS account of its uid, whatever
+name it gives. Either way
 the user's current role is read from the store, and `MANAGE_SESSIONS` required (for
 checks, `TEST_CONNECTION`, which the registry asks for; for a session's first screen, the
 user's own facts and the fleet `VIEW` lets them see).
@@ -27,6 +29,7 @@ import struct
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from jumpdeck.core.context import SESSION_TOKEN_ENV, os_account_name
 from jumpdeck.core.errors import ConfigError, JumpdeckError, NotFound, PermissionDenied, StoreError
 from jumpdeck.core.identity import Actor, Operation, Role, UserStatus, local_origin, require, ssh_origin
 from jumpdeck.core.serve import session_boot
@@ -51,6 +54,13 @@ MAX_SOCKET_PATH = 107
 
 def socket_path(config: Config) -> Path:
     return config.home / SOCKET_NAME
+
+
+def with_session_token(request: dict) -> dict:
+    """The request as a session child sends it: with its session's token, so the server
+    knows whose it is (other processes have none and are their OS account)."""
+    token = os.environ.get(SESSION_TOKEN_ENV)
+    return {**request, "token": token} if token else request
 
 
 def request_op(line: bytes) -> str:
@@ -107,18 +117,18 @@ class ControlServer:
                 request = json.loads(line or b"{}")
                 if request.get("op") in CHECK_OPS:
                     # A session's round of checks: answered line by line as results land.
-                    await self.server.checks.serve(await self._actor(request, pid), request, writer)
+                    await self.server.checks.serve(await self._actor(request, pid, uid), request, writer)
                     return
                 if request.get("op") in CHANGE_OPS:
                     # A session's news of the store, streamed until it closes its end.
-                    await self._actor(request, pid)
+                    await self._actor(request, pid, uid)
                     await self.server.changes.serve(writer)
                     return
                 if request.get("op") in BOOT_OPS:
                     # A session's first screen (core/serve/session_boot.py); any user's own.
-                    reply = await session_boot.answer(self.server.ctx, await self._actor(request, pid), request)
+                    reply = await session_boot.answer(self.server.ctx, await self._actor(request, pid, uid), request)
                 else:
-                    reply = await self._answer(request, pid)
+                    reply = await self._answer(request, pid, uid)
             except JumpdeckError as error:
                 reply = error_reply(error)
             except (ValueError, KeyError, TypeError, AttributeError):
@@ -135,9 +145,11 @@ class ControlServer:
         finally:
             writer.close()
 
-    async def _actor(self, request: dict, pid: int) -> Actor:
-        entry = self.server.table.by_pid(pid)
-        name = entry.user if entry is not None else str(request.get("by") or "")
+    async def _actor(self, request: dict, pid: int, uid: int) -> Actor:
+        """Who asks: a session child's user (by its pid, or its session's token), else the
+        peer's own OS account. Never a name the request gives."""
+        entry = self.server.table.by_pid(pid) or self.server.table.by_token(request.get("token"))
+        name = entry.user if entry is not None else os_account_name(uid)
         origin = ssh_origin(entry.address) if entry is not None else local_origin()
 
         def lookup(session) -> Actor:  # noqa: ANN001
@@ -152,8 +164,8 @@ class ControlServer:
 
         return await self.server.ctx.store.run(lookup)
 
-    async def _answer(self, request: dict, pid: int) -> dict:
-        actor = await self._actor(request, pid)
+    async def _answer(self, request: dict, pid: int, uid: int) -> dict:
+        actor = await self._actor(request, pid, uid)
         require(actor, Operation.MANAGE_SESSIONS)
         op = request["op"]
         if op == "list":
@@ -193,7 +205,7 @@ async def _request(config: Config, request: dict) -> dict | None:
     except (OSError, asyncio.TimeoutError) as exc:
         raise StoreError(f"The serve-ssh control socket {path} does not answer ({exc}).") from None
     try:
-        writer.write(json.dumps(request).encode() + b"\n")
+        writer.write(json.dumps(with_session_token(request)).encode() + b"\n")
         await writer.drain()
         line = await asyncio.wait_for(reader.readline(), TIMEOUT)
     except (OSError, asyncio.TimeoutError) as exc:

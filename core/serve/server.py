@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
-from jumpdeck.core.context import ACTOR_ENV, ORIGIN_ENV, SERVE_SESSION_ENV
+from jumpdeck.core.context import SERVE_SESSION_ENV, SESSION_TOKEN_ENV
 from jumpdeck.core.errors import Conflict, JumpdeckError
 from jumpdeck.core.identity import Actor, Operation, UserStatus, denial, ssh_origin
 from jumpdeck.core.serve.sessions import SessionLimits, SessionTable
@@ -202,12 +202,13 @@ class ServeServer:
     def _base_env() -> dict[str, str]:
         return {k: v for k, v in os.environ.items() if not k.startswith("SSH_") and k not in ("COLORTERM", "TMUX", "TMUX_PANE")}
 
-    def child_env(self, actor: Actor, term: str, client_env: dict[str, str]) -> dict[str, str]:
+    def child_env(self, actor: Actor, term: str, client_env: dict[str, str], token: str = "") -> dict[str, str]:
         env = self._base_env()
         env.update({
             "TERM": term or "xterm-256color",
-            ACTOR_ENV: actor.user,
-            ORIGIN_ENV: actor.origin,
+            # Not who the child is (the server says that, by pid or this token), only
+            # which session's requests these are.
+            SESSION_TOKEN_ENV: token,
             "JUMPDECK_HOME": str(self.ctx.config.home),
             # The session's first screen and its rounds of checks come from this server.
             SERVE_SESSION_ENV: "1",
@@ -385,7 +386,7 @@ class _Session(asyncssh.SSHServerSession):
         from jumpdeck.core.serve.pty_child import PtyChild
 
         actor = _actor_for(user, self.connection.address)
-        env = self.server.child_env(actor, self.term, dict(self.chan.get_environment()))
+        env = self.server.child_env(actor, self.term, dict(self.chan.get_environment()), self.entry.token)
         cols, rows, _, _ = self.size
         cwd = str(self.server.ctx.config.home)
         try:

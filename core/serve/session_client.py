@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable
 
-from jumpdeck.core.context import ORIGIN_ENV
 from jumpdeck.core.errors import JumpdeckError, NotFound, PermissionDenied, StoreError, ValidationError
 from jumpdeck.core.identity import Actor, Role, UserStatus
 from jumpdeck.core.servers.checks import CheckProgress, CheckResult
@@ -45,7 +43,7 @@ async def open_request(config: Config, request: dict[str, Any], timeout: float, 
     """Send a session's request to its server; the open connection and the first reply.
     A refusal raises its own error; a server that is gone or silent, a StoreError with
     the caller's sentence (`unreachable`, or `stopped` as sentence and remedy)."""
-    from jumpdeck.core.serve.control import socket_path
+    from jumpdeck.core.serve.control import socket_path, with_session_token
 
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(str(socket_path(config))),
@@ -53,7 +51,7 @@ async def open_request(config: Config, request: dict[str, Any], timeout: float, 
     except (OSError, asyncio.TimeoutError):
         raise StoreError(unreachable, remedy=RECONNECT) from None
     try:
-        writer.write(json.dumps(request).encode() + b"\n")
+        writer.write(json.dumps(with_session_token(request)).encode() + b"\n")
         await writer.drain()
         line = await asyncio.wait_for(reader.readline(), timeout)
         if not line:
@@ -101,10 +99,8 @@ async def hello(config: Config, user: str) -> Hello:
     reply = await _ask(config, {"op": "hello", "by": user})
     try:
         who = reply["actor"]
-        # The origin the server gave this session's environment: the server may answer
-        # before it has filed this pid under the session (then it says "local").
-        origin = os.environ.get(ORIGIN_ENV) or str(who["origin"])
-        actor = Actor(str(who["user"]), Role(who["role"]), UserStatus(who["status"]), origin)
+        # The server recorded who and from where (by pid or the session's token).
+        actor = Actor(str(who["user"]), Role(who["role"]), UserStatus(who["status"]), str(who["origin"]))
         return Hello(actor, dict(reply["settings"]), dict(reply["store"]))
     except (KeyError, TypeError, ValueError):
         raise JumpdeckError("The serve-ssh server's answer to this session was not understood.",

@@ -5,6 +5,7 @@ or a local one) reach it through the control socket (`control.py`)."""
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -53,6 +54,9 @@ class _Entry:
         self.pid = 0
         self.bytes_out = 0
         self.end = end  # end(reason): close the session from the server side
+        # Handed to the session's child only: its requests carry it, so the server knows
+        # whose they are even before it learns the child's pid.
+        self.token = secrets.token_urlsafe(24)
 
 
 class SessionTable:
@@ -93,6 +97,11 @@ class SessionTable:
         entry = self._entries.get(session_id)
         if entry is not None:
             entry.last_input = time.monotonic()
+
+    def by_token(self, token: object) -> _Entry | None:
+        if not isinstance(token, str) or not token:
+            return None
+        return next((e for e in self._entries.values() if secrets.compare_digest(e.token, token)), None)
 
     def by_pid(self, pid: int) -> _Entry | None:
         return next((e for e in self._entries.values() if e.pid == pid and pid), None)

@@ -6,6 +6,7 @@ import asyncio
 import json
 
 from jumpdeck.core.config import load_config
+from tests.conftest import run_as
 from tests.monitor.prom_stack import free_port
 from tests.monitor.rows import add_run
 from jumpdeck.tui.cli import main
@@ -58,7 +59,7 @@ def test_all_shows_the_fleet_for_admins_and_is_refused_to_operators(tmp_path, pr
     main(["--home", str(home), "monitor", "--all", "--json"])
     assert sorted(r["vm_name"] for r in json.loads(capsys.readouterr().out)) == ["WKLD-01", "WKLD-02"]
 
-    monkeypatch.setenv("JUMPDECK_ACTOR", "oper")
+    run_as(monkeypatch, "oper")
     assert main(["--home", str(home), "monitor", "--all"]) == 1
     assert "Only an admin can see every operator's resources" in capsys.readouterr().err
     main(["--home", str(home), "monitor", "--json"])

@@ -137,7 +137,11 @@ async def test_second_process_reattaches_after_the_first_is_killed(ctx, prov, co
     process B re-attaches, replays what it missed and sees the end."""
     svc, pool, root = prov
     await add_vms(pool, ctx.actor, 1)
-    env = dict(os.environ, JUMPDECK_HOME=str(config.home), JUMPDECK_ACTOR="admin")
+    from jumpdeck.core.identity import Role
+    from tests.conftest import os_user
+
+    await ctx.users.add(ctx.actor, os_user(), Role.ADMIN)  # who the CLI processes below are
+    env = dict(os.environ, JUMPDECK_HOME=str(config.home))
     cli = [str(Path(sys.executable).parent / "jumpdeck")]
     a = subprocess.Popen(cli + ["provision", "start", "single", "--name", "durable", "--runner", "ansible",
                                 "--target", "local", "--option", "hold_seconds=4", "--follow"],

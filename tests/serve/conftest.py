@@ -20,6 +20,7 @@ import pytest
 
 from jumpdeck.core.config import load_config
 from tests.conftest import service_unavailable
+from tests.conftest import os_user
 from tests.fixtures.sshd import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,6 +112,15 @@ class Serve:
         return asyncio.run(read())
 
 
+def as_session(monkeypatch, control, user: str):  # noqa: ANN001, ANN201
+    """This process speaks as a session child of `user` would: with its session's token."""
+    from jumpdeck.core.context import SESSION_TOKEN_ENV
+
+    entry = control.server.table.open(user, "127.0.0.1", "", lambda _reason: None)
+    monkeypatch.setenv(SESSION_TOKEN_ENV, entry.token)
+    return entry
+
+
 def prepare_home(base: Path) -> tuple[Path, dict[str, Path]]:
     """A store with admin, an operator, a pending user and a viewer, each with a key,
     plus one key nobody owns."""
@@ -128,6 +138,8 @@ def prepare_home(base: Path) -> tuple[Path, dict[str, Path]]:
         config = load_config(cli={"home": str(home)}, env={"JUMPDECK_CONFIG": str(home / "none.toml")})
         ctx = await open_context(config, user="admin")
         try:
+            # The server and the admin's commands run as this OS account.
+            await ctx.users.add(ctx.actor, os_user(), Role.ADMIN)
             for name, role in USERS.items():
                 key = parse_public_key(keys[name].with_suffix(".pub").read_text())
                 if name == "admin":
@@ -149,7 +161,7 @@ def start_serve(home: Path, keys: dict[str, Path], *flags: str) -> Serve:
         service_unavailable("the OpenSSH client (ssh) is not installed")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUMPDECK_") and k not in ("TMUX", "TMUX_PANE")}
-    env.update({"JUMPDECK_HOME": str(home), "JUMPDECK_ACTOR": "admin", "JUMPDECK_CONFIG": str(home / "none.toml")})
+    env.update({"JUMPDECK_HOME": str(home), "JUMPDECK_CONFIG": str(home / "none.toml")})
     process = subprocess.Popen(
         [sys.executable, "-m", "jumpdeck.tui.cli", "serve-ssh", "--listen", f"127.0.0.1:{port}", *flags],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)

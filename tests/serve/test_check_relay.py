@@ -23,7 +23,7 @@ from jumpdeck.core.serve.session_client import RemoteFleetChecks
 from jumpdeck.core.serve.sessions import SessionLimits, SessionTable
 from jumpdeck.core.servers.checks import Status
 from jumpdeck.core.servers.registry import ServerRegistry, ServerSpec
-from tests.serve.conftest import prepare_home, start_serve, stop_serve, wait_until
+from tests.serve.conftest import as_session, prepare_home, start_serve, stop_serve, wait_until
 
 CANARY = "relay-canary-Pw-7f3a"
 
@@ -97,9 +97,9 @@ async def test_the_server_checks_and_sends_results_without_passwords(ctx, pg_url
     assert results[ids["hung"]]["status"] == "offline" and results[ids["hung"]]["error_kind"] == "timeout"
 
 
-async def test_remote_rounds_over_the_control_socket_follow_the_rule(ctx, pg_url):
+async def test_remote_rounds_over_the_control_socket_follow_the_rule(ctx, pg_url, monkeypatch):
     """A session's round through the real unix socket; who asks decides what is allowed
-    (here the asker is not a session child, so it speaks as the name it gives)."""
+    (the server, by the session's token this process carries as a session child would)."""
     silent = SilentListener()
     fake_server = SimpleNamespace(ctx=ctx, table=SessionTable(SessionLimits()), checks=CheckRelay(ctx))
     fake_server.checks.engine.timeout = 1.0
@@ -107,6 +107,7 @@ async def test_remote_rounds_over_the_control_socket_follow_the_rule(ctx, pg_url
     try:
         ids = await _add_servers(ctx, silent.port)
         await control.start()
+        as_session(monkeypatch, control, "admin")
         remote = RemoteFleetChecks(ctx.config)
         checking = await remote.start(ctx.actor, [ids["pg"]])
         assert checking.server_ids == [ids["pg"]]
@@ -122,6 +123,7 @@ async def test_remote_rounds_over_the_control_socket_follow_the_rule(ctx, pg_url
             session.query(UserRow).filter(UserRow.name == "pend").update({"status": UserStatus.PENDING.value})
 
         await ctx.store.run(make_pending)
+        as_session(monkeypatch, control, "pend")
         with pytest.raises(PermissionDenied):
             await remote.start(Actor("pend", Role.VIEWER, UserStatus.PENDING, "ssh:10.0.0.9"))
     finally:

@@ -29,8 +29,7 @@ def live_serve():
 
 
 def _admin(serve, *args: str, stdin: str | None = None) -> None:
-    out = jd(*args, home=serve.home, env={"JUMPDECK_ACTOR": "admin", "JUMPDECK_CONFIG": str(serve.home / "none.toml")},
-             stdin=stdin)
+    out = jd(*args, home=serve.home, env={"JUMPDECK_CONFIG": str(serve.home / "none.toml")}, stdin=stdin)
     assert out.returncode == 0, out.stderr
 
 

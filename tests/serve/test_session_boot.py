@@ -9,7 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from jumpdeck.core.context import SERVE_SESSION_ENV
+import socket
+
+from jumpdeck.core.context import SERVE_SESSION_ENV, SESSION_TOKEN_ENV, local_user_name
 from jumpdeck.core.errors import PermissionDenied
 from jumpdeck.core.identity import Role, UserStatus
 from jumpdeck.core.secrets import Secret
@@ -20,12 +22,14 @@ from jumpdeck.core.serve.face_context import open_face_context
 from jumpdeck.core.serve.session_client import RemoteFleetChecks
 from jumpdeck.core.serve.sessions import SessionLimits, SessionTable
 from jumpdeck.core.servers.registry import ServerInfo, ServerRegistry, ServerSpec
+from tests.serve.conftest import as_session
 
 
 @pytest.fixture
 async def control(ctx):
-    """The server's control socket over `ctx`'s store (the test is not a session child,
-    so it speaks as the name it gives, as a local jumpdeck would)."""
+    """The server's control socket over `ctx`'s store. The test process is no session
+    child: it is its OS account, whatever name it gives, until `as_session` makes its
+    requests carry a session's token."""
     fake_server = SimpleNamespace(ctx=ctx, table=SessionTable(SessionLimits()), checks=CheckRelay(ctx))
     server = ControlServer(fake_server)
     await server.start()
@@ -43,12 +47,14 @@ async def _two_servers(ctx) -> list[ServerInfo]:  # noqa: ANN001
     return await registry.list(ctx.actor)
 
 
-async def test_hello_and_the_fleet_come_from_the_servers_store(ctx, control):
+async def test_hello_and_the_fleet_come_from_the_servers_store(ctx, control, monkeypatch):
     await ctx.settings.set(ctx.actor, {"system_notice": "patch night"})
     expected = await _two_servers(ctx)
 
-    facts = await session_client.hello(ctx.config, "admin")
+    as_session(monkeypatch, control, "admin")
+    facts = await session_client.hello(ctx.config, "someone-else")  # the name given counts for nothing
     assert (facts.actor.user, facts.actor.role, facts.actor.status) == ("admin", Role.ADMIN, UserStatus.ACTIVE)
+    assert facts.actor.origin == f"ssh:127.0.0.1@{socket.gethostname()}"  # recorded by the server
     assert facts.settings == (await ctx.settings.get()).values and facts.settings["system_notice"] == "patch night"
     assert facts.store == {"url_display": ctx.store.url_display, "kind": "sqlite", "degraded_reason": None}
 
@@ -57,7 +63,7 @@ async def test_hello_and_the_fleet_come_from_the_servers_store(ctx, control):
     assert "pw-boot-1" not in repr([s.as_json() for s in listed]) and "pw-boot-2" not in repr(listed)
 
 
-async def test_the_fleet_is_refused_to_a_pending_user(ctx, control):
+async def test_the_fleet_is_refused_to_a_pending_user(ctx, control, monkeypatch):
     await _two_servers(ctx)
     await ctx.users.add(ctx.actor, "newbie", Role.VIEWER)
     from jumpdeck.core.store.models import UserRow
@@ -66,18 +72,31 @@ async def test_the_fleet_is_refused_to_a_pending_user(ctx, control):
         session.query(UserRow).filter(UserRow.name == "newbie").update({"status": UserStatus.PENDING.value})
 
     await ctx.store.run(make_pending)
+    as_session(monkeypatch, control, "newbie")
     facts = await session_client.hello(ctx.config, "newbie")
     assert facts.actor.status is UserStatus.PENDING  # the app shows the pending screen
     with pytest.raises(PermissionDenied):
         await session_client.list_servers(ctx.config, facts.actor)
+    as_session(monkeypatch, control, "nobody-at-all")
     with pytest.raises(PermissionDenied):
         await session_client.hello(ctx.config, "nobody-at-all")
+
+
+async def test_a_process_that_is_no_session_is_its_os_account_whatever_it_says(ctx, control, monkeypatch):
+    """A local process of the server's account that sets the session variable by hand, and
+    even a made-up token, is its OS account: the name and the token it gives change nothing."""
+    await ctx.users.add(ctx.actor, local_user_name(), Role.VIEWER)
+    monkeypatch.setenv(SERVE_SESSION_ENV, "1")
+    monkeypatch.setenv(SESSION_TOKEN_ENV, "forged-token")
+    facts = await session_client.hello(ctx.config, "admin")
+    assert (facts.actor.user, facts.actor.role) == (local_user_name(), Role.VIEWER)
+    assert facts.actor.origin == f"local@{socket.gethostname()}"
 
 
 async def test_a_session_context_opens_its_store_on_first_use(ctx, control, monkeypatch):
     await ctx.settings.set(ctx.actor, {"system_notice": "from the server"})
     monkeypatch.setenv(SERVE_SESSION_ENV, "1")
-    monkeypatch.setenv("JUMPDECK_ACTOR", "admin")
+    as_session(monkeypatch, control, "admin")
     session_ctx = await open_face_context(ctx.config)
     try:
         assert not session_ctx.store.opened
@@ -119,6 +138,7 @@ async def test_a_dropped_boot_request_is_asked_again(ctx, control, monkeypatch):
         return await real(*args, **kwargs)
 
     monkeypatch.setattr(session_client, "open_request", flaky)
+    as_session(monkeypatch, control, "admin")
     facts = await session_client.hello(ctx.config, "admin")
     assert facts.actor.user == "admin" and len(calls) == 2
 
@@ -130,6 +150,7 @@ async def test_a_failure_inside_the_server_reaches_the_session_as_a_sentence(ctx
         raise RuntimeError("database is locked at /secret/path")
 
     monkeypatch.setattr(session_boot, "answer", broken)
+    as_session(monkeypatch, control, "admin")
     with pytest.raises(JumpdeckError) as caught:
         await session_client.list_servers(ctx.config, ctx.actor)
     assert "could not answer (RuntimeError)" in caught.value.message and "/secret/path" not in caught.value.message

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from jumpdeck.core.config import load_config
+from tests.conftest import os_user
 from tests.tui.conftest import booted, prepare_store
 
 SIZES = [(120, 40), (80, 24)]
@@ -71,7 +72,14 @@ def screen_config(monkeypatch):
     time.tzset()
     base = Path(tempfile.mkdtemp(prefix="jdv", dir="/tmp"))
     config = load_config(cli={"home": str(base / "h")})
-    asyncio.run(prepare_store(config))
+    async def os_account_is_admin(ctx) -> None:  # noqa: ANN001
+        # The control socket knows this process as its OS account, whatever the app says.
+        from jumpdeck.core.identity import Role
+        from tests.conftest import os_user
+
+        await ctx.users.add(ctx.actor, os_user(), Role.ADMIN)
+
+    asyncio.run(prepare_store(config, extra=os_account_is_admin))
     yield config
     shutil.rmtree(base, ignore_errors=True)
     monkeypatch.delenv("TZ")
@@ -109,7 +117,7 @@ async def test_lists_sessions_and_ends_one(screen_config):
                 await pilot.pause(0.05)
                 if control.ended and len(screen.sessions) == 1:
                     break
-            assert control.ended == [(2, "ended by the admin admin")]
+            assert control.ended == [(2, f"ended by the admin {os_user()}")]
             assert [s.user for s in screen.sessions] == ["admin"]
             await pilot.press("escape")
             assert not isinstance(app.screen, SessionsScreen)

@@ -58,10 +58,39 @@ def test_users_flow_and_json(tmp_path) -> None:
     assert missing.returncode == 1 and "no user named 'ghost'" in missing.stderr and "Traceback" not in missing.stderr
 
 
-def test_a_non_admin_gets_a_sentence(tmp_path) -> None:
-    jd("users", "ls", home=tmp_path)  # root becomes the first admin
-    out = jd("settings", "set", "system_notice", "hi", home=tmp_path, env={"JUMPDECK_ACTOR": "intruder"})
-    assert out.returncode == 1 and "waiting for an administrator's approval" in out.stderr
+def test_a_non_admin_gets_a_sentence_and_no_variable_makes_them_someone_else(tmp_path) -> None:
+    """The identity is the OS account of the process: JUMPDECK_ACTOR, JUMPDECK_ORIGIN,
+    USER and LOGNAME, set to the store's admin, change nothing."""
+    import asyncio
+
+    from jumpdeck.core.activity import ActivityFilter
+    from jumpdeck.core.config import load_config
+    from jumpdeck.core.context import open_context
+    from tests.conftest import os_user
+
+    config = load_config(cli={"home": str(tmp_path)}, env={"JUMPDECK_CONFIG": str(tmp_path / "config.toml")})
+
+    async def first_admin() -> None:
+        ctx = await open_context(config, user="boss")  # in-process: the store's first user, admin
+        ctx.close()
+
+    asyncio.run(first_admin())
+    forged = {"JUMPDECK_ACTOR": "boss", "JUMPDECK_ORIGIN": "ssh:203.0.113.9", "USER": "boss", "LOGNAME": "boss"}
+    out = jd("users", "set-role", os_user(), "admin", home=tmp_path, env=forged)
+    assert out.returncode == 1 and "waiting for an administrator's approval" in out.stderr, out.stderr
+
+    async def log() -> list:
+        ctx = await open_context(config, user="boss")
+        try:
+            users = {u.name: u for u in await ctx.users.list(ctx.actor)}
+            return users, (await ctx.activity.page(ctx.actor, ActivityFilter(), limit=50)).entries
+        finally:
+            ctx.close()
+
+    users, entries = asyncio.run(log())
+    assert users[os_user()].role.value == "viewer" and users[os_user()].status.value == "pending"
+    assert not [e for e in entries if "203.0.113.9" in e.origin]
+    assert any(e.actor == os_user() and e.action == "REGISTER" for e in entries)
 
 
 @pytest.mark.parametrize(

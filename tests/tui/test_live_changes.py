@@ -12,6 +12,7 @@ import pytest
 from jumpdeck.core.config import load_config
 from jumpdeck.core.secrets import Secret
 from jumpdeck.core.servers.registry import ServerRegistry, ServerSpec
+from tests.conftest import os_user
 from tests.tui.conftest import booted, prepare_store
 from tests.tui.test_cli import jd
 
@@ -33,6 +34,10 @@ def team_home(tmp_path, request, monkeypatch):
     config = load_config(cli=cli)
 
     async def seed(ctx) -> None:  # noqa: ANN001
+        from jumpdeck.core.identity import Role
+
+        # The other operator's commands run as this OS account.
+        await ctx.users.add(ctx.actor, os_user(), Role.ADMIN)
         registry = ServerRegistry(ctx.store, ctx.secrets)
         for name in ("m-db", "z-db"):
             await registry.create(ctx.actor, ServerSpec(name=name, db_type="postgresql", host="127.0.0.1",
@@ -50,8 +55,8 @@ async def _until(pilot, condition, what: str) -> None:
     raise AssertionError(f"not shown within {WAIT} s: {what}")
 
 
-def _elsewhere(config, env, *args: str, actor: str = "admin", stdin: str | None = None) -> None:
-    out = jd(*args, home=config.home, env={**env, "JUMPDECK_ACTOR": actor}, stdin=stdin)
+def _elsewhere(config, env, *args: str, stdin: str | None = None) -> None:
+    out = jd(*args, home=config.home, env=env, stdin=stdin)
     assert out.returncode == 0, out.stderr
 
 

@@ -14,6 +14,7 @@ from jumpdeck.core.secrets import Secret
 from jumpdeck.core.servers.fleet import LiveState
 from jumpdeck.core.servers.registry import ServerRegistry, ServerSpec
 from tests.core.servers.conftest import FOREIGN_PASSWORD, plant_foreign_token
+from tests.conftest import os_user
 from tests.tui.conftest import booted, prepare_store
 from tests.tui.test_cli import jd
 
@@ -30,6 +31,9 @@ def bad_token_home(tmp_path, pg_url, monkeypatch):
     planted = {}
 
     async def seed(ctx) -> None:  # noqa: ANN001
+        from jumpdeck.core.identity import Role
+
+        await ctx.users.add(ctx.actor, os_user(), Role.ADMIN)  # who `jumpdeck check` runs as
         registry = ServerRegistry(ctx.store, ctx.secrets)
         for name in ("pg-bad", "pg-good"):
             spec = ServerSpec(name=name, db_type="postgresql", host="127.0.0.1", username="postgres",
@@ -43,7 +47,7 @@ def bad_token_home(tmp_path, pg_url, monkeypatch):
 
 def test_check_reports_both_servers_and_exits_1(bad_token_home) -> None:
     config, token = bad_token_home
-    out = jd("check", "--json", home=config.home, env={"JUMPDECK_ACTOR": "admin"})
+    out = jd("check", "--json", home=config.home)
     assert out.returncode == 1, out.stderr  # a failed check, not an abort (which would print no line)
     lines = {line["name"]: line for line in map(json.loads, out.stdout.strip().splitlines())}
     assert lines["pg-good"]["status"] == "online"
@@ -54,7 +58,7 @@ def test_check_reports_both_servers_and_exits_1(bad_token_home) -> None:
     assert "Traceback" not in out.stderr
     for secret in (token, FOREIGN_PASSWORD):
         assert secret not in out.stdout + out.stderr
-    table = jd("check", home=config.home, env={"JUMPDECK_ACTOR": "admin"})
+    table = jd("check", home=config.home)
     assert table.returncode == 1 and "1 online / 1 offline" in table.stdout and "secret: " in table.stdout
 
 
