@@ -105,7 +105,10 @@ class Pool:
 
         from jumpdeck.core.store.models import WorkloadVmRow
 
+        from jumpdeck.core.store.locks import write_lock
+
         def go(session: Session) -> PoolVm:
+            write_lock(session, "pool.add")  # the name is checked, then written
             if session.scalar(select(WorkloadVmRow.id).where(WorkloadVmRow.vm_name == name)) is not None:
                 raise Conflict(f"A VM named '{name}' is already in the pool.", remedy="Pick another name or remove the old one first.")
             row = WorkloadVmRow(vm_name=name, ip_address=ip, ssh_user=ssh_user, ssh_port=ssh_port, status=AVAILABLE,

@@ -44,6 +44,8 @@ TYPE_DEFAULTS: dict[DbType, TypeDefaults] = {
     DbType.ORACLE: TypeDefaults(1521, "", db_required=True, db_suggestion="ORCL"),
 }
 
+# Creating or renaming a server reads that no other has the name, then writes it.
+NAMES_LOCK = "servers.name"
 _HOST_RE = re.compile(r"^[A-Za-z0-9._:\-\[\]%]+$")
 _TAG_RE = re.compile(r"^[\w.:\-]{1,40}$")
 
@@ -314,7 +316,10 @@ class ServerRegistry:
 
         from jumpdeck.core.store.models import ServerRow
 
+        from jumpdeck.core.store.locks import write_lock
+
         def create(session: Session) -> ServerInfo:
+            write_lock(session, NAMES_LOCK)  # the name is checked, then written
             if session.scalar(select(ServerRow.id).where(ServerRow.name_key == name_key(spec.name))) is not None:
                 raise Conflict(f"A server named '{spec.name}' already exists.", remedy="Names are unique; choose another.")
             row = ServerRow(
@@ -339,7 +344,10 @@ class ServerRegistry:
 
         from jumpdeck.core.store.models import ServerRow
 
+        from jumpdeck.core.store.locks import write_lock
+
         def update(session: Session) -> ServerInfo:
+            write_lock(session, NAMES_LOCK)  # the new name is checked, then written
             row = session.get(ServerRow, server_id)
             if row is None:
                 raise NotFound(f"Server #{server_id} does not exist (it may have been deleted).", remedy="Reload the list.")
