@@ -172,7 +172,7 @@ class Pool:
 
     async def remove(self, actor: Actor, name: str) -> None:
         require(actor, Operation.MANAGE_POOL)
-        from sqlalchemy import select
+        from sqlalchemy import delete, select
 
         from jumpdeck.core.store.models import WorkloadVmRow
 
@@ -183,7 +183,15 @@ class Pool:
             if row.status != AVAILABLE:
                 raise Conflict(f"VM '{name}' is {row.status} by run {row.project_id}; it cannot be removed now.",
                                remedy="Tear the run down or cancel it first.")
-            session.delete(row)
+            # Only while still available: a run starting meanwhile claims VMs with a
+            # conditional update (allocate_in), so whichever commits first wins.
+            gone = session.execute(delete(WorkloadVmRow).where(WorkloadVmRow.id == row.id,
+                                                              WorkloadVmRow.status == AVAILABLE)
+                                   .execution_options(synchronize_session=False)).rowcount
+            if not gone:
+                raise Conflict(f"VM '{name}' was just taken by a run starting; it cannot be removed now.",
+                               remedy="Tear that run down or cancel it first.")
+            session.expunge(row)
             activity.record(session, actor, "POOL_REMOVE", "VM", name, row.ip_address)
 
         await self.store.run(go)
