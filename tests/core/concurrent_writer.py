@@ -12,6 +12,7 @@ import asyncio
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 # The keys each writer owns in settings (all in the row's `extra` JSON).
@@ -21,6 +22,15 @@ RUNS_PER_WRITER = 2
 
 def setting_value(round_no: int) -> int:
     return 100 + round_no
+
+
+def round_key(round_no: int) -> str:
+    """The same OpenSSH public key line in every writer for one round."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    public = Ed25519PrivateKey.from_private_bytes(bytes([round_no + 1]) * 32).public_key()
+    return public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
 
 
 class Barrier:
@@ -49,7 +59,7 @@ async def main(home: str, store_url: str, index: int, writers: int, rounds: int,
     from jumpdeck.core.servers.registry import ServerRegistry, ServerSpec
     from jumpdeck.core.settings import SettingsService
     from jumpdeck.core.store.engine import open_store
-    from jumpdeck.core.users import UserService
+    from jumpdeck.core.users import UserService, parse_public_key
 
     cli = {"home": home} | ({"store_url": store_url} if store_url != "-" else {})
     config = load_config(cli=cli)
@@ -80,10 +90,14 @@ async def main(home: str, store_url: str, index: int, writers: int, rounds: int,
         for r in range(rounds):
             await attempt("login", r, lambda: users.resolve_local(f"ops{r}"))
             await attempt("user-add", r, lambda: users.add(actor, f"user{r}", Role.VIEWER))
+            key_line = parse_public_key(round_key(r))
+            await attempt("key-add", r, lambda: users.add_key(actor, f"user{r}", key_line))
             spec = ServerSpec(f"srv{r}", "postgresql", "127.0.0.1", "postgres", Secret("pw"), 5432, "postgres")
             await attempt("server-same", r, lambda: registry.create(actor, spec))
             own = ServerSpec(f"srv{r}-w{index}", "postgresql", "127.0.0.1", "postgres", Secret("pw"), 5432, "postgres")
-            await attempt("server-own", r, lambda: registry.create(actor, own))
+            mine = await attempt("server-own", r, lambda: registry.create(actor, own))
+            renamed = replace(own, name=f"renamed{r}")
+            await attempt("server-rename", r, lambda: registry.update(actor, mine.id, renamed))
             await attempt("pool-add", r, lambda: pool.add(actor, f"VM-{r:02d}", f"10.0.{r}.1"))
             key = SETTING_KEYS[index % len(SETTING_KEYS)]
             await attempt("settings", r, lambda: settings.set(actor, {key: setting_value(r)}))

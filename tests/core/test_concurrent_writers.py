@@ -1,7 +1,8 @@
 """Four OS processes writing the same kinds of rows at the same instant, on a SQLite file
 and on PostgreSQL: first logins (of one name, and of newcomers on a store without
 users), users, servers with one shared and one own name, pool VMs, settings keys, and
-provisioning runs against max_concurrent_runs. Each one of them is a check before a
+provisioning runs against max_concurrent_runs, one SSH key given to one user by all four,
+and four servers renamed to one name. Each one of them is a check before a
 write (core/store/locks.py); no process may meet a driver error, a refusal is one
 domain sentence, and every rule holds once they are done.
 
@@ -56,7 +57,7 @@ def _read(home: Path, store_url: str | None) -> dict:
 
     from jumpdeck.core.config import load_config
     from jumpdeck.core.store.engine import open_store
-    from jumpdeck.core.store.models import ProvisionRunRow, ServerRow, SettingsRow, UserRow, WorkloadVmRow
+    from jumpdeck.core.store.models import ProvisionRunRow, ServerRow, SettingsRow, UserKeyRow, UserRow, WorkloadVmRow
 
     config = load_config(cli={"home": str(home)} | ({"store_url": store_url} if store_url else {}))
     store = open_store(sqlite_path=config.store_path, store_url=config.store_url)
@@ -64,6 +65,7 @@ def _read(home: Path, store_url: str | None) -> dict:
         def read(session) -> dict:  # noqa: ANN001
             return {
                 "users": [(u.name, u.role, u.status) for u in session.scalars(select(UserRow))],
+                "keys": [k.user.name for k in session.scalars(select(UserKeyRow))],
                 "servers": [s.name for s in session.scalars(select(ServerRow))],
                 "vms": [v.vm_name for v in session.scalars(select(WorkloadVmRow))],
                 "extra": dict(session.get(SettingsRow, 1).extra or {}),
@@ -131,7 +133,11 @@ def _check(outcomes: list[dict], state: dict) -> None:
         assert oks("login", r) == WRITERS and users[f"ops{r}"] == 1  # every first login of one name goes in
         assert oks("user-add", r) == 1 and users[f"user{r}"] == 1
         assert oks("server-same", r) == 1 and servers[f"srv{r}"] == 1
-        assert oks("server-own", r) == WRITERS and all(servers[f"srv{r}-w{i}"] == 1 for i in range(WRITERS))
+        assert oks("server-own", r) == WRITERS
+        # Four renames to one name: one took it, the other three kept their own.
+        assert oks("server-rename", r) == 1 and servers[f"renamed{r}"] == 1
+        assert sum(servers[f"srv{r}-w{i}"] for i in range(WRITERS)) == WRITERS - 1
+        assert oks("key-add", r) == 1 and state["keys"].count(f"user{r}") == 1
         assert oks("pool-add", r) == 1
         assert oks("settings", r) == WRITERS
     assert sorted(state["vms"]) == [f"VM-{r:02d}" for r in range(ROUNDS)]
