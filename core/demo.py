@@ -29,18 +29,32 @@ def _port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 async def ensure_demo(config: Config, *, user: str | None = None) -> bool:
     """Seed the demo data dir if it is new. Returns True when it seeded."""
+    import asyncio
+    import fcntl
+    import os
+
     marker = config.home / DEMO_MARKER
     if marker.exists():
         return False
     from jumpdeck.core.context import open_context
 
-    ctx = await open_context(config, user=user)
+    # Two `jumpdeck --demo` starting at once on a new demo dir: one seeds, the other
+    # waits for it and then finds the marker (else it would add the same servers again).
+    config.home.mkdir(parents=True, exist_ok=True)
+    fd = os.open(config.home / ".demo-seed.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        await seed_demo(ctx)
+        await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+        if marker.exists():
+            return False
+        ctx = await open_context(config, user=user)
+        try:
+            await seed_demo(ctx)
+        finally:
+            ctx.close()
+        marker.write_text("seeded\n")
+        return True
     finally:
-        ctx.close()
-    marker.write_text("seeded\n")
-    return True
+        os.close(fd)  # drops the lock
 
 
 async def seed_demo(ctx: Context) -> None:

@@ -172,6 +172,11 @@ class SettingsService:
         crit = parsed.get("monitor_critical_pct")
 
         def apply(session: Session) -> Settings:
+            from jumpdeck.core.store.locks import write_lock
+
+            # The row is read, merged and written back (`extra` as a whole): two processes
+            # setting different keys at once must not write over each other's.
+            write_lock(session, "settings")
             row = _load_row(session)
             current = _row_to_settings(row)
             w = warn if warn is not None else current.get("monitor_warning_pct")

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from jumpdeck.core.store.engine import Store
 
 USER_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,99}$")
+# Every write whose rule reads the users first (a free name, a free key, the first or
+# the last admin) takes this lock in its transaction (core/store/locks.py).
+USERS_LOCK = "users"
 KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
              "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com")
 
@@ -121,10 +124,17 @@ class UserService:
         activate the others, and on a fresh install that is whoever set it up."""
         from sqlalchemy import func, select
 
+        from jumpdeck.core.store.locks import write_lock
         from jumpdeck.core.store.models import UserRow
 
         def resolve(session: Session) -> Actor:
             row = session.scalar(select(UserRow).where(UserRow.name == name))
+            if row is None:
+                # Two first logins of one name (two sessions, two hosts) at once: the lock
+                # makes the second read the first's row instead of inserting it again, and
+                # two newcomers on an empty store cannot both become its first admin.
+                write_lock(session, USERS_LOCK)
+                row = session.scalar(select(UserRow).where(UserRow.name == name))
             if row is None:
                 first = session.scalar(select(func.count()).select_from(UserRow)) == 0
                 row = UserRow(
@@ -176,9 +186,11 @@ class UserService:
         name = validate_user_name(name)
         from sqlalchemy import select
 
-        from jumpdeck.core.store.models import UserKeyRow, UserRow
+        from jumpdeck.core.store.locks import write_lock
+        from jumpdeck.core.store.models import UserRow
 
         def add(session: Session) -> User:
+            write_lock(session, USERS_LOCK)  # the name and the keys' fingerprints are checked, then written
             if session.scalar(select(UserRow).where(UserRow.name == name)) is not None:
                 raise Conflict(f"A user named '{name}' already exists.", remedy="Choose another name, or use `users set-role`.")
             row = UserRow(name=name, role=role.value, status=UserStatus.ACTIVE.value)
@@ -209,7 +221,10 @@ class UserService:
     async def add_key(self, actor: Actor, name: str, key: PublicKey) -> User:
         require(actor, Operation.MANAGE_USERS)
 
+        from jumpdeck.core.store.locks import write_lock
+
         def add_key(session: Session) -> User:
+            write_lock(session, USERS_LOCK)  # the fingerprint is checked, then written
             row = _get_row(session, name)
             self._add_key_row(session, row, key)
             activity.record(session, actor, "ADD_KEY", "USER", name, key.fingerprint)
@@ -238,9 +253,12 @@ class UserService:
         require(actor, Operation.MANAGE_USERS)
         from sqlalchemy import func, select
 
+        from jumpdeck.core.store.locks import write_lock
         from jumpdeck.core.store.models import UserRow
 
         def change(session: Session) -> User:
+            # Two admins demoting each other at once must not both see the other remain.
+            write_lock(session, USERS_LOCK)
             row = _get_row(session, name)
             old_role, old_status = row.role, row.status
             new_role = role.value if role else row.role

@@ -105,7 +105,10 @@ class Pool:
 
         from jumpdeck.core.store.models import WorkloadVmRow
 
+        from jumpdeck.core.store.locks import write_lock
+
         def go(session: Session) -> PoolVm:
+            write_lock(session, "pool.add")  # the name is checked, then written
             if session.scalar(select(WorkloadVmRow.id).where(WorkloadVmRow.vm_name == name)) is not None:
                 raise Conflict(f"A VM named '{name}' is already in the pool.", remedy="Pick another name or remove the old one first.")
             row = WorkloadVmRow(vm_name=name, ip_address=ip, ssh_user=ssh_user, ssh_port=ssh_port, status=AVAILABLE,
@@ -169,7 +172,7 @@ class Pool:
 
     async def remove(self, actor: Actor, name: str) -> None:
         require(actor, Operation.MANAGE_POOL)
-        from sqlalchemy import select
+        from sqlalchemy import delete, select
 
         from jumpdeck.core.store.models import WorkloadVmRow
 
@@ -180,7 +183,15 @@ class Pool:
             if row.status != AVAILABLE:
                 raise Conflict(f"VM '{name}' is {row.status} by run {row.project_id}; it cannot be removed now.",
                                remedy="Tear the run down or cancel it first.")
-            session.delete(row)
+            # Only while still available: a run starting meanwhile claims VMs with a
+            # conditional update (allocate_in), so whichever commits first wins.
+            gone = session.execute(delete(WorkloadVmRow).where(WorkloadVmRow.id == row.id,
+                                                              WorkloadVmRow.status == AVAILABLE)
+                                   .execution_options(synchronize_session=False)).rowcount
+            if not gone:
+                raise Conflict(f"VM '{name}' was just taken by a run starting; it cannot be removed now.",
+                               remedy="Tear that run down or cancel it first.")
+            session.expunge(row)
             activity.record(session, actor, "POOL_REMOVE", "VM", name, row.ip_address)
 
         await self.store.run(go)

@@ -71,6 +71,15 @@ def request_op(line: bytes) -> str:
         return "?"
 
 
+def is_store_failure(exc: BaseException) -> bool:
+    """Whether `exc` is the store's driver failing (SQLAlchemy's errors), without importing
+    SQLAlchemy: a process that never loaded it cannot have met one."""
+    import sys
+
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    return sa_exc is not None and isinstance(exc, sa_exc.SQLAlchemyError)
+
+
 def _peer_credentials(sock: socket.socket) -> tuple[int, int]:
     raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     pid, uid, _gid = struct.unpack("3i", raw)
@@ -126,7 +135,7 @@ class ControlServer:
                     return
                 if request.get("op") in BOOT_OPS:
                     # A session's first screen (core/serve/session_boot.py); any user's own.
-                    reply = await session_boot.answer(self.server.ctx, await self._actor(request, pid, uid), request)
+                    reply = await self._boot(request, pid, uid)
                 else:
                     reply = await self._answer(request, pid, uid)
             except JumpdeckError as error:
@@ -135,15 +144,33 @@ class ControlServer:
                 reply = {"ok": False, "kind": "ValidationError", "error": "The control request was not understood.", "remedy": None}
             except Exception as exc:  # noqa: BLE001 - a sentence for the asker, the details in the log
                 log.exception("control request %r failed", request_op(line))
-                reply = {"ok": False, "kind": "StoreError",
-                         "error": f"The serve-ssh server could not answer ({type(exc).__name__}).",
-                         "remedy": "Try again; the serve-ssh server's jumpdeck.log has the details."}
+                if is_store_failure(exc):
+                    # A StoreError reply: the session asks once more (session_client.py).
+                    reply = {"ok": False, "kind": "StoreError",
+                             "error": "The store did not answer the serve-ssh server for this session.",
+                             "remedy": "Try again; if it keeps failing, the serve-ssh server's jumpdeck.log says why."}
+                else:
+                    reply = {"ok": False, "kind": "JumpdeckError",
+                             "error": "The serve-ssh server failed to answer this session's request.",
+                             "remedy": "Try again; the serve-ssh server's jumpdeck.log has the details."}
             writer.write(json.dumps(reply).encode() + b"\n")
             await writer.drain()
         except (asyncio.TimeoutError, OSError) as exc:
             log.info("control connection dropped: %r", exc)
         finally:
             writer.close()
+
+    async def _boot(self, request: dict, pid: int, uid: int) -> dict:
+        """A boot request only reads, so a store hiccup (a dropped connection, a busy
+        SQLite file) is asked again once here before the session hears of it."""
+        try:
+            return await session_boot.answer(self.server.ctx, await self._actor(request, pid, uid), request)
+        except Exception as exc:
+            if not is_store_failure(exc):
+                raise
+            log.warning("control request %r: the store failed (%r), asking once more", request.get("op"), exc)
+            await asyncio.sleep(0.1)
+            return await session_boot.answer(self.server.ctx, await self._actor(request, pid, uid), request)
 
     async def _actor(self, request: dict, pid: int, uid: int) -> Actor:
         """Who asks: a session child's user (by its pid, or its session's token), else the
@@ -190,7 +217,7 @@ async def _answers(path: Path) -> bool:
 
 
 # ----------------------------------------------------------------- client side
-_ERRORS = {cls.__name__: cls for cls in (PermissionDenied, NotFound)}
+_ERRORS = {cls.__name__: cls for cls in (PermissionDenied, NotFound, StoreError)}
 
 
 async def _request(config: Config, request: dict) -> dict | None:

@@ -29,7 +29,8 @@ CONNECT_TIMEOUT = 3.0
 # A boot request reads from the server's open store: only a busy server takes long.
 BOOT_TIMEOUT = 10.0
 RECONNECT = "Reconnect; if it keeps failing, ask the admin to look at the serve-ssh server."
-_ERRORS = {cls.__name__: cls for cls in (PermissionDenied, NotFound, ValidationError)}
+# A StoreError reply is the server's store failing for a moment: `_ask` asks once more.
+_ERRORS = {cls.__name__: cls for cls in (PermissionDenied, NotFound, ValidationError, StoreError)}
 
 
 def raise_refusal(reply: dict[str, Any]) -> None:

@@ -155,9 +155,25 @@ class DashboardService:
         except DriverError as error:
             raise ServerError.from_driver(info.name, error) from None
 
-        from jumpdeck.core.store.models import CorpRow
+        from sqlalchemy import func, select
+
+        from jumpdeck.core.servers.registry import SERVERS_LOCK
+        from jumpdeck.core.store.locks import write_lock
+        from jumpdeck.core.store.models import CorpRow, ServerRow
 
         def record(session: Session) -> CorpInfo:
+            # The code was free when checked above, before the database was created; another
+            # process may have recorded it since. Checked again, under the lock, before writing.
+            write_lock(session, SERVERS_LOCK)
+            if session.get(ServerRow, server_id) is None:
+                raise NotFound(f"Server {info.name} was deleted while the database {db_name} was being created on it.",
+                               remedy="Register the server again to record the corp, or drop the database on it.")
+            taken = session.scalar(select(CorpRow.id).where(CorpRow.server_id == server_id,
+                                                            func.lower(CorpRow.code) == code.lower()))
+            if taken is not None:
+                raise Conflict(f"Corp '{code}' was registered on {info.name} by someone else a moment ago; "
+                               f"the database {db_name} was created but is not recorded as a corp DB.",
+                               remedy="Drop that database on the server if nobody needs it.")
             row = CorpRow(server_id=server_id, code=code, name=name, db_name=db_name, status="ok")
             session.add(row)
             session.flush()

@@ -44,6 +44,10 @@ TYPE_DEFAULTS: dict[DbType, TypeDefaults] = {
     DbType.ORACLE: TypeDefaults(1521, "", db_required=True, db_suggestion="ORCL"),
 }
 
+# Every write of a server row whose rule reads first takes this lock in its transaction
+# (core/store/locks.py): a create or rename (the name is free), a delete (it has no corps,
+# and no update is halfway), and recording a corp on it (core/servers/dashboard.py).
+SERVERS_LOCK = "servers"
 _HOST_RE = re.compile(r"^[A-Za-z0-9._:\-\[\]%]+$")
 _TAG_RE = re.compile(r"^[\w.:\-]{1,40}$")
 
@@ -314,7 +318,10 @@ class ServerRegistry:
 
         from jumpdeck.core.store.models import ServerRow
 
+        from jumpdeck.core.store.locks import write_lock
+
         def create(session: Session) -> ServerInfo:
+            write_lock(session, SERVERS_LOCK)  # the name is checked, then written
             if session.scalar(select(ServerRow.id).where(ServerRow.name_key == name_key(spec.name))) is not None:
                 raise Conflict(f"A server named '{spec.name}' already exists.", remedy="Names are unique; choose another.")
             row = ServerRow(
@@ -339,7 +346,10 @@ class ServerRegistry:
 
         from jumpdeck.core.store.models import ServerRow
 
+        from jumpdeck.core.store.locks import write_lock
+
         def update(session: Session) -> ServerInfo:
+            write_lock(session, SERVERS_LOCK)  # the new name is checked, then written
             row = session.get(ServerRow, server_id)
             if row is None:
                 raise NotFound(f"Server #{server_id} does not exist (it may have been deleted).", remedy="Reload the list.")
@@ -368,7 +378,10 @@ class ServerRegistry:
 
         from jumpdeck.core.store.models import CorpRow, ServerRow
 
+        from jumpdeck.core.store.locks import write_lock
+
         def delete(session: Session) -> None:
+            write_lock(session, SERVERS_LOCK)  # no corp may be recorded between the count and the delete
             row = session.get(ServerRow, server_id)
             if row is None:
                 raise NotFound(f"Server #{server_id} does not exist (it may have been deleted).", remedy="Reload the list.")

@@ -121,9 +121,9 @@ def as_session(monkeypatch, control, user: str):  # noqa: ANN001, ANN201
     return entry
 
 
-def prepare_home(base: Path) -> tuple[Path, dict[str, Path]]:
+def prepare_home(base: Path, store_url: str | None = None) -> tuple[Path, dict[str, Path]]:
     """A store with admin, an operator, a pending user and a viewer, each with a key,
-    plus one key nobody owns."""
+    plus one key nobody owns. The data dir's SQLite file, or the store at `store_url`."""
     from jumpdeck.core.context import open_context
     from jumpdeck.core.identity import Role
     from jumpdeck.core.users import parse_public_key
@@ -135,7 +135,8 @@ def prepare_home(base: Path) -> tuple[Path, dict[str, Path]]:
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(keys[name])], check=True)
 
     async def seed() -> None:
-        config = load_config(cli={"home": str(home)}, env={"JUMPDECK_CONFIG": str(home / "none.toml")})
+        config = load_config(cli={"home": str(home), "store_url": store_url},
+                             env={"JUMPDECK_CONFIG": str(home / "none.toml")})
         ctx = await open_context(config, user="admin")
         try:
             # The server and the admin's commands run as this OS account.
@@ -156,12 +157,14 @@ def prepare_home(base: Path) -> tuple[Path, dict[str, Path]]:
     return home, keys
 
 
-def start_serve(home: Path, keys: dict[str, Path], *flags: str) -> Serve:
+def start_serve(home: Path, keys: dict[str, Path], *flags: str, store_url: str | None = None) -> Serve:
     if not shutil.which("ssh"):
         service_unavailable("the OpenSSH client (ssh) is not installed")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUMPDECK_") and k not in ("TMUX", "TMUX_PANE")}
     env.update({"JUMPDECK_HOME": str(home), "JUMPDECK_CONFIG": str(home / "none.toml")})
+    if store_url:
+        env["JUMPDECK_STORE_URL"] = store_url
     process = subprocess.Popen(
         [sys.executable, "-m", "jumpdeck.tui.cli", "serve-ssh", "--listen", f"127.0.0.1:{port}", *flags],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)

@@ -153,4 +153,51 @@ async def test_a_failure_inside_the_server_reaches_the_session_as_a_sentence(ctx
     as_session(monkeypatch, control, "admin")
     with pytest.raises(JumpdeckError) as caught:
         await session_client.list_servers(ctx.config, ctx.actor)
-    assert "could not answer (RuntimeError)" in caught.value.message and "/secret/path" not in caught.value.message
+    assert "failed to answer" in caught.value.message and caught.value.remedy
+    assert "RuntimeError" not in caught.value.message and "/secret/path" not in caught.value.message
+
+
+def _store_failure(kind: str = "IntegrityError") -> Exception:
+    from sqlalchemy import exc
+
+    orig = Exception("duplicate key value violates unique constraint at /secret/path")
+    return getattr(exc, kind)("INSERT INTO settings ...", {}, orig)
+
+
+async def test_a_store_failure_in_the_server_is_asked_again_there(ctx, control, monkeypatch):
+    """A transient store error while the server answers a boot request (what a lazy insert
+    racing another process used to raise) is retried once in the server: the session
+    never hears of it."""
+    real = session_boot.answer
+    calls = []
+
+    async def flaky(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        if len(calls) == 1:
+            raise _store_failure()
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(session_boot, "answer", flaky)
+    as_session(monkeypatch, control, "admin")
+    facts = await session_client.hello(ctx.config, "admin")
+    assert facts.actor.user == "admin" and len(calls) == 2
+
+
+async def test_a_store_that_keeps_failing_reaches_the_session_as_a_store_error_after_its_retry(ctx, control, monkeypatch):
+    from jumpdeck.core.errors import StoreError
+
+    calls = []
+
+    async def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        raise _store_failure("OperationalError")
+
+    monkeypatch.setattr(session_boot, "answer", broken)
+    as_session(monkeypatch, control, "admin")
+    with pytest.raises(StoreError) as caught:
+        await session_client.hello(ctx.config, "admin")
+    # Twice in the server for each of the session's two asks.
+    assert len(calls) == 4
+    message = str(caught.value)
+    assert "The store did not answer" in message and caught.value.remedy
+    assert "Error" not in caught.value.message and "/secret/path" not in message

@@ -193,10 +193,18 @@ class ServersScreen(JumpdeckScreen):
             self._engine.close()
 
     # ------------------------------------------------------------ loading
-    @work(exclusive=True, group="servers-load")
+    @work(exclusive=True, group="servers-load", exit_on_error=False)
     async def reload(self) -> None:
+        from jumpdeck.core.errors import JumpdeckError
+
         assert self.checks is not None
-        servers = await self.checks.servers(self.ctx.actor)
+        try:
+            servers = await self.checks.servers(self.ctx.actor)
+        except JumpdeckError as error:  # the store, or (under serve-ssh) the server, failed to answer
+            from jumpdeck.tui.screens.base import notify_error
+
+            notify_error(self, error)  # the grid keeps what it had; r or any change loads it again
+            return
         self.fleet.load(servers)
         self.redraw()
         first = not self._loaded_once
