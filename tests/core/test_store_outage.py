@@ -47,6 +47,7 @@ async def test_an_outage_is_read_only_and_ends_without_a_restart(tmp_path, pg_ur
     from jumpdeck.core.context import open_context
     from jumpdeck.core.errors import StoreReadOnly
     from jumpdeck.core.secrets import Secret
+    from jumpdeck.core.servers.checks import CheckEngine, check_server
     from jumpdeck.core.servers.registry import ServerRegistry, ServerSpec
     from jumpdeck.core.store.snapshot import refresh_snapshot
 
@@ -71,6 +72,13 @@ async def test_an_outage_is_read_only_and_ends_without_a_restart(tmp_path, pg_ur
             server = (await registry.list(ctx.actor))[0]
             assert (await registry.credentials(ctx.actor, server.id)).password.reveal() == "pw-one"
             assert [t.name for t in await registry.check_targets(ctx.actor)] == ["pg-one"]
+            # A check: its target comes from the snapshot, the check itself from the server.
+            engine = CheckEngine(timeout=10)
+            try:
+                result = await check_server(engine, registry, ctx.actor, server.id)
+            finally:
+                engine.close()
+            assert result.online, result.message
             # A write: refused with one sentence, and no local file takes it.
             with pytest.raises(StoreReadOnly) as refused:
                 await registry.create(ctx.actor, ServerSpec(name="pg-two", db_type="postgresql", host="127.0.0.1",
