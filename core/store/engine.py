@@ -60,6 +60,7 @@ class Store:
         self.read_only_since: datetime | None = None
         self._ro_engine: Engine | None = None
         self._listeners: list[Callable[[Store], None]] = []
+        self._deferred: list[Callable[[Session], None]] = []  # audit rows written when back
         self._state_lock = threading.Lock()
         self._closed = threading.Event()
         self._engine_lock = threading.Lock()
@@ -132,6 +133,11 @@ class Store:
             self._notify()
             return
 
+    def defer_until_back(self, fn: Callable[[Session], None]) -> None:
+        """Run `fn(session)` in the transaction that records the outage once the store is back
+        (an audit row of something allowed meanwhile). Lost if the process ends first."""
+        self._deferred.append(fn)
+
     def _record_outage(self, since: datetime | None, back: datetime) -> None:
         from jumpdeck.core import activity
         from jumpdeck.core.identity import Actor, Role
@@ -139,9 +145,17 @@ class Store:
         system = Actor("jumpdeck", Role.ADMIN)
         detail = f"read-only since {since:%Y-%m-%d %H:%M:%S} UTC" if since else "read-only"
         try:
-            self.run_sync(lambda s: (activity.record(s, system, "STORE_READ_ONLY", "STORE", self.url_display, detail),
-                                     activity.record(s, system, "STORE_BACK", "STORE", self.url_display,
-                                                     f"back at {back:%Y-%m-%d %H:%M:%S} UTC")))
+            deferred, self._deferred = self._deferred, []
+
+            def write(session: Session) -> None:
+                activity.record(session, system, "STORE_READ_ONLY", "STORE", self.url_display, detail,
+                                at=since.replace(tzinfo=None) if since else None)
+                for fn in deferred:
+                    fn(session)
+                activity.record(session, system, "STORE_BACK", "STORE", self.url_display,
+                                f"back at {back:%Y-%m-%d %H:%M:%S} UTC", at=back.replace(tzinfo=None))
+
+            self.run_sync(write)
         except StoreError as exc:
             log.warning("outage not recorded: %s", exc)
 

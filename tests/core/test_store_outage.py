@@ -79,6 +79,8 @@ async def test_an_outage_is_read_only_and_ends_without_a_restart(tmp_path, pg_ur
             finally:
                 engine.close()
             assert result.online, result.message
+            # An SSH session's audit row is allowed meanwhile: it waits and lands when back.
+            await ctx.activity.record(ctx.actor, "SSH_OPEN", "SSH_HOST", "pg-one", "during the outage")
             # A write: refused with one sentence, and no local file takes it.
             with pytest.raises(StoreReadOnly) as refused:
                 await registry.create(ctx.actor, ServerSpec(name="pg-two", db_type="postgresql", host="127.0.0.1",
@@ -103,7 +105,7 @@ async def test_an_outage_is_read_only_and_ends_without_a_restart(tmp_path, pg_ur
         assert sorted(s.name for s in await registry.list(ctx.actor)) == ["pg-one", "pg-two"]
         page = await ctx.activity.page(ctx.actor)
         actions = [e.action for e in page.entries]
-        assert "STORE_READ_ONLY" in actions and "STORE_BACK" in actions
+        assert "STORE_READ_ONLY" in actions and "STORE_BACK" in actions and "SSH_OPEN" in actions
         assert not config.store_path.exists()
     finally:
         ctx.close()
