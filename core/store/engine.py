@@ -107,8 +107,11 @@ class Store:
             if self.read_only_since is not None:
                 return
             assert self.snapshot_path is not None
-            if self._ro_engine is None:
-                self._ro_engine = read_only_engine(self.snapshot_path)
+            if self._ro_engine is not None:
+                # The snapshot may have been replaced since the last outage: new connections.
+                self._ro_engine.dispose()
+            self._ro_engine = read_only_engine(self.snapshot_path)
+            self._ro_session_factory = None
             self.read_only_since = since or datetime.now(timezone.utc)
         log.warning("store read-only: %s", self.degraded_reason)
         threading.Thread(target=self._probe, name="store-probe", daemon=True).start()
@@ -121,7 +124,8 @@ class Store:
 
         while not self._closed.wait(self.PROBE_SECONDS):
             try:
-                migrate(self.engine)  # one connect and one SELECT when already at head
+                with _open_lock:  # Alembic's context is global: one migration at a time
+                    migrate(self.engine)  # one connect and one SELECT when already at head
             except (SQLAlchemyError, OSError):
                 continue
             with self._state_lock:

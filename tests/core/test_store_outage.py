@@ -107,5 +107,10 @@ async def test_an_outage_is_read_only_and_ends_without_a_restart(tmp_path, pg_ur
         actions = [e.action for e in page.entries]
         assert "STORE_READ_ONLY" in actions and "STORE_BACK" in actions and "SSH_OPEN" in actions
         assert not config.store_path.exists()
+        # A second outage in the same process reads the snapshot refreshed since the first.
+        assert await refresh_snapshot(ctx.store)
+        with outage(pg_url, dbname):
+            assert sorted(s.name for s in await registry.list(ctx.actor)) == ["pg-one", "pg-two"]
+            assert ctx.store.read_only
     finally:
         ctx.close()
