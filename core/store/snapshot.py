@@ -110,7 +110,8 @@ def refresh_snapshot_sync(store: Store) -> bool:
     try:
         write_snapshot(store.engine, store.snapshot_path)
     except SQLAlchemyError as exc:
-        log.warning("snapshot not refreshed: %s", str(getattr(exc, "orig", exc)).strip().splitlines()[:1])
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()
+        log.warning("snapshot not refreshed: %s", first[0] if first else type(exc).__name__)
         return False
     return True
 
