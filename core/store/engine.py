@@ -61,6 +61,7 @@ class Store:
         self._ro_engine: Engine | None = None
         self._listeners: list[Callable[[Store], None]] = []
         self._deferred: list[Callable[[Session], None]] = []  # audit rows written when back
+        self._refresh_queued = False
         self._state_lock = threading.Lock()
         self._closed = threading.Event()
         self._engine_lock = threading.Lock()
@@ -133,7 +134,7 @@ class Store:
             back = datetime.now(timezone.utc)
             log.warning("store back: %s answers again (read-only since %s)", self.url_display, since)
             self._record_outage(since, back)
-            self._executor.submit(self._refresh_snapshot)
+            _refresh_soon(self, max_age=0.0)
             self._notify()
             return
 
@@ -166,7 +167,10 @@ class Store:
     def _refresh_snapshot(self) -> None:
         from jumpdeck.core.store.snapshot import refresh_snapshot_sync
 
-        refresh_snapshot_sync(self)
+        try:
+            refresh_snapshot_sync(self)
+        finally:
+            self._refresh_queued = False
 
     def refused(self) -> StoreReadOnly:
         since = self.read_only_since.astimezone() if self.read_only_since else datetime.now().astimezone()
@@ -226,7 +230,10 @@ class Store:
         self.engine  # noqa: B018 - a deferred store opens first (its own errors are sentences)
         was_read_only = self.read_only
         try:
-            return self._once(fn)
+            result = self._once(fn)
+            if not was_read_only and self.snapshot_path is not None:
+                _refresh_soon(self, max_age=60.0)  # a stat; a copy in a store thread at most once a minute
+            return result
         except SQLAlchemyError as exc:
             if was_read_only or self.read_only:
                 raise self._read_only_error(exc) from None
@@ -385,8 +392,12 @@ def _refresh_soon(store: Store, max_age: float = 30.0) -> None:
         fresh = time.time() - path.stat().st_mtime < max_age
     except OSError:
         fresh = False
-    if not fresh:
-        store._executor.submit(store._refresh_snapshot)
+    if not fresh and not store._refresh_queued:
+        store._refresh_queued = True
+        try:
+            store._executor.submit(store._refresh_snapshot)
+        except RuntimeError:  # the store is closing
+            store._refresh_queued = False
 
 
 def deferred_store(*, sqlite_path: Path | str, store_url: str | None, connect_timeout: float = 3.0,
