@@ -70,3 +70,23 @@ async def test_the_banner_comes_and_goes_and_a_refused_save_keeps_the_edit(tmp_p
         await app.workers.wait_for_complete()
         await _until(pilot, lambda: not isinstance(app.screen, ServerForm))
         assert not app.screen.query_one("#hdr-degraded", Static).has_class("-shown")
+
+
+async def test_start_in_the_new_run_dialog_during_an_outage_is_refused_with_its_sentence(tmp_path, pg_url,
+                                                                                        pg_temp_url) -> None:
+    from jumpdeck.core.config import load_config
+    from jumpdeck.tui.app import JumpdeckApp
+
+    config = load_config(cli={"home": str(tmp_path / "home"), "store_url": pg_temp_url, "runner": "mock"})
+    await _prepare(config)
+    app = JumpdeckApp(config, user="admin", start_mode="provision")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await booted(pilot)
+        with outage(pg_url, dbname=pg_temp_url.rsplit("/", 1)[1]):
+            await pilot.press("a")
+            await pilot.pause(0.3)
+            app.screen.query_one("#nr-name", Input).value = "outage-run"
+            await pilot.press("enter")
+            await _until(pilot, lambda: any("nothing can be changed" in n.message for n in app._notifications))
+            assert app.ctx.store.read_only and app.is_running
+            assert not config.store_path.exists()
