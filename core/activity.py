@@ -61,6 +61,7 @@ def record(
     target_type: str,
     target_id: object = "",
     detail: str = "",
+    at: datetime | None = None,
 ) -> None:
     """Add one audit row in the caller's transaction. Callers never pass secrets in
     `detail`; `tests/core/test_secrets_never_leak.py` holds them to it."""
@@ -74,6 +75,7 @@ def record(
             target_type=target_type.upper(),
             target_id=str(target_id),
             detail=detail[:DETAIL_MAX],
+            **({"at": at} if at is not None else {}),
         )
     )
 
@@ -87,8 +89,19 @@ class ActivityService:
         self.store = store
 
     async def record(self, actor: Actor, action: str, target_type: str, target_id: object = "", detail: str = "") -> None:
-        """Audit an event that has no transaction of its own (a login, a fallback)."""
-        await self.store.run(lambda s: record(s, actor, action, target_type, target_id, detail))
+        """Audit an event that has no transaction of its own (a login, an SSH session).
+        While the shared store is read-only the row waits in this process and is written
+        when the store is back, with the time it happened: the event itself (reading,
+        checking, an SSH session) is allowed during an outage."""
+        from jumpdeck.core.errors import StoreReadOnly
+
+        try:
+            await self.store.run(lambda s: record(s, actor, action, target_type, target_id, detail))
+        except StoreReadOnly:
+            from jumpdeck.core.store.models import utcnow
+
+            at = utcnow()
+            self.store.defer_until_back(lambda s: record(s, actor, action, target_type, target_id, detail, at=at))
 
     async def page(
         self,

@@ -160,8 +160,9 @@ async def _secrets_for(store: Store, config: Config) -> SecretBox:
 async def open_context(config: Config, *, user: str | None = None, origin: str | None = None) -> Context:
     """Open the store (migrating it), load the key and resolve the actor.
 
-    A configured PostgreSQL that does not answer falls back to the local SQLite file;
-    the fallback is audited here and shown by each face (banner / warning line)."""
+    A configured PostgreSQL that does not answer opens read-only on this host's
+    snapshot of it (core/store/snapshot.py); each face shows it (banner / warning line)
+    and the store records the outage in the activity log once it is back."""
     import asyncio
 
     from jumpdeck.core.activity import ActivityService
@@ -184,6 +185,4 @@ async def open_context(config: Config, *, user: str | None = None, origin: str |
     # own identity, tests); from the command line the actor is always the OS account.
     actor = await users.resolve_local(user or local_user_name(), origin or local_origin())
     ctx = Context(config, store, secrets, actor, users, SettingsService(store), ActivityService(store))
-    if store.degraded:
-        await ctx.activity.record(actor, "STORE_FALLBACK", "STORE", store.url_display, store.degraded_reason or "")
     return ctx

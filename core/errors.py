@@ -59,6 +59,17 @@ class StoreError(JumpdeckError):
     title = "Store error"
 
 
+class StoreReadOnly(StoreError):
+    """The shared store is unreachable: jumpdeck reads its local snapshot and refuses writes."""
+
+    title = "Store read-only"
+
+
+class StoreUnreachable(StoreError):
+    """The shared store is unreachable and this host has no snapshot of it: jumpdeck
+    cannot start (the CLI exits with code 2)."""
+
+
 class SecretError(JumpdeckError):
     """A secret cannot be decrypted (wrong or missing key). Never carries the secret."""
 

@@ -180,6 +180,9 @@ class JumpdeckApp(App[int]):
         if boot:
             boot.status("Opening the store…")
         self.ctx = await open_face_context(self.config, user=self._user)
+        loop = asyncio.get_running_loop()
+        # From a store or probe thread: the banner changes on the loop.
+        self.ctx.store.on_change(lambda _store: loop.call_soon_threadsafe(self._store_state_changed))
         if self._driver_note:  # said once the log is set up (the terminal is the app's)
             import logging
 
@@ -259,6 +262,18 @@ class JumpdeckApp(App[int]):
             self.ctx.close()
 
     # ------------------------------------------------------------------ header
+    def _store_state_changed(self) -> None:
+        """The shared store turned read-only or came back: the banner follows, no restart."""
+        if self.ctx is None:
+            return
+        self.header_signal.publish(None)
+        if self.ctx.store.read_only:
+            self.notify(self.ctx.store.degraded_reason or "", title="Store read-only", severity="error",
+                        timeout=10, markup=False)
+        else:
+            self.notify(f"The shared store {self.ctx.store.url_display} is back; changes work again.",
+                        title="Store back", timeout=6, markup=False)
+
     def set_notice(self, notice: str) -> None:
         self.notice = notice
         self.header_signal.publish(None)
@@ -381,6 +396,6 @@ class JumpdeckApp(App[int]):
         if self.ctx is not None:
             store = self.ctx.store
             yield SystemCommand("Store details", "Where the metadata store is and its state",
-                                lambda: self.notify(f"Store: {store.url_display}" + (f" — degraded: {store.degraded_reason}" if store.degraded else ""), timeout=10))
+                                lambda: self.notify(f"Store: {store.url_display}" + (f" — {store.degraded_reason}" if store.degraded else ""), timeout=10))
         yield SystemCommand("Theme", "Change the colour theme", self.action_change_theme)
         yield SystemCommand("Quit", "Quit jumpdeck (q)", self.action_quit_app)

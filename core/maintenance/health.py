@@ -135,7 +135,7 @@ async def check_health(ctx: Context, *, min_free_gb: float = MIN_FREE_GB) -> Hea
         await asyncio.wait_for(ctx.store.run(lambda s: s.execute(text("SELECT 1")).scalar()), timeout=5)
         database = "connected"
         if ctx.store.degraded:
-            reasons.append(f"store fell back to local SQLite: {ctx.store.degraded_reason}")
+            reasons.append(f"store is {ctx.store.degraded_reason}")
     except Exception as exc:  # any failure of the store is the verdict, not a crash
         database = f"error: {type(exc).__name__}"
         reasons.append(f"store unreachable ({type(exc).__name__})")

@@ -11,11 +11,12 @@ import asyncio
 import logging
 import re
 import threading
+from datetime import datetime, timezone
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TypeVar
 
-from jumpdeck.core.errors import ConfigError, StoreError
+from jumpdeck.core.errors import ConfigError, StoreError, StoreReadOnly, StoreUnreachable
 from jumpdeck.core.package_data import migrations_dir
 from jumpdeck.core.store import announcers
 
@@ -40,23 +41,143 @@ def _redact_url(url: str) -> str:
 
 
 class Store:
-    """The metadata store: open, or opened on first use (`deferred_store`)."""
+    """The metadata store: open, or opened on first use (`deferred_store`).
+
+    A store on a shared PostgreSQL that stops answering turns read-only: reads come
+    from this host's snapshot of it (core/store/snapshot.py), writes raise
+    `StoreReadOnly`, and a probe thread turns it back as soon as the store answers.
+    Faces learn of both through `on_change`."""
+
+    PROBE_SECONDS = 2.0
 
     def __init__(self, engine: Engine | None = None, url_display: str = "", kind: str = "sqlite",
-                 degraded_reason: str | None = None, *, opener: Callable[[Store], Engine] | None = None) -> None:
+                 degraded_reason: str | None = None, *, opener: Callable[[Store], Engine] | None = None,
+                 snapshot_path: Path | None = None, read_only_since: datetime | None = None) -> None:
         self._engine = engine
         self._opener = opener
         self.url_display = url_display  # the URL with any password hidden
         self.kind = kind  # "sqlite" or "postgresql"
-        self.degraded_reason = degraded_reason  # set when a configured PostgreSQL was unreachable
+        self.snapshot_path = snapshot_path  # set for a shared PostgreSQL store
+        self.read_only_since: datetime | None = None
+        self._ro_engine: Engine | None = None
+        self._listeners: list[Callable[[Store], None]] = []
+        self._deferred: list[Callable[[Session], None]] = []  # audit rows written when back
+        self._refresh_queued = False
+        self._state_lock = threading.Lock()
+        self._closed = threading.Event()
         self._engine_lock = threading.Lock()
         # Threads start with the first call, so a store nobody uses costs none.
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="store")
         self._session_factory: Callable[[], Session] | None = None
+        self._ro_session_factory: Callable[[], Session] | None = None
+        if read_only_since is not None:
+            self._enter_read_only(read_only_since)
+
+    @property
+    def read_only(self) -> bool:
+        return self.read_only_since is not None
 
     @property
     def degraded(self) -> bool:
-        return self.degraded_reason is not None
+        return self.read_only
+
+    @property
+    def degraded_reason(self) -> str | None:
+        """What the banner and the CLI's warning line say while read-only, else None."""
+        if self.read_only_since is None:
+            return None
+        return (f"read-only since {self.read_only_since.astimezone():%H:%M}: the shared store {self.url_display} "
+                "is unreachable; checks, dashboards, SSH and logs work, changes are refused")
+
+    def on_change(self, callback: Callable[[Store], None]) -> Callable[[], None]:
+        """Call `callback(store)` when the store turns read-only or back (from a store or
+        probe thread: a face hands it to its loop). Returns a function that unsubscribes."""
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+
+    def _notify(self) -> None:
+        for callback in list(self._listeners):
+            try:
+                callback(self)
+            except Exception:  # noqa: BLE001 - a face's mistake must not break the store
+                log.exception("store state listener failed")
+
+    def _enter_read_only(self, since: datetime | None = None) -> None:
+        from jumpdeck.core.store.snapshot import read_only_engine
+
+        with self._state_lock:
+            if self.read_only_since is not None:
+                return
+            assert self.snapshot_path is not None
+            if self._ro_engine is not None:
+                # The snapshot may have been replaced since the last outage: new connections.
+                self._ro_engine.dispose()
+            self._ro_engine = read_only_engine(self.snapshot_path)
+            self._ro_session_factory = None
+            self.read_only_since = since or datetime.now(timezone.utc)
+        log.warning("store read-only: %s", self.degraded_reason)
+        threading.Thread(target=self._probe, name="store-probe", daemon=True).start()
+        self._notify()
+
+    def _probe(self) -> None:
+        """While read-only: try the shared store every few seconds; when it answers,
+        bring its schema up to date, record the outage in its activity log and turn back."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        while not self._closed.wait(self.PROBE_SECONDS):
+            try:
+                with _open_lock:  # Alembic's context is global: one migration at a time
+                    migrate(self.engine)  # one connect and one SELECT when already at head
+            except (SQLAlchemyError, OSError):
+                continue
+            with self._state_lock:
+                since, self.read_only_since = self.read_only_since, None
+            back = datetime.now(timezone.utc)
+            log.warning("store back: %s answers again (read-only since %s)", self.url_display, since)
+            self._record_outage(since, back)
+            _refresh_soon(self, max_age=0.0)
+            self._notify()
+            return
+
+    def defer_until_back(self, fn: Callable[[Session], None]) -> None:
+        """Run `fn(session)` in the transaction that records the outage once the store is back
+        (an audit row of something allowed meanwhile). Lost if the process ends first."""
+        self._deferred.append(fn)
+
+    def _record_outage(self, since: datetime | None, back: datetime) -> None:
+        from jumpdeck.core import activity
+        from jumpdeck.core.identity import Actor, Role
+
+        system = Actor("jumpdeck", Role.ADMIN)
+        detail = f"read-only since {since:%Y-%m-%d %H:%M:%S} UTC" if since else "read-only"
+        try:
+            deferred, self._deferred = self._deferred, []
+
+            def write(session: Session) -> None:
+                activity.record(session, system, "STORE_READ_ONLY", "STORE", self.url_display, detail,
+                                at=since.replace(tzinfo=None) if since else None)
+                for fn in deferred:
+                    fn(session)
+                activity.record(session, system, "STORE_BACK", "STORE", self.url_display,
+                                f"back at {back:%Y-%m-%d %H:%M:%S} UTC", at=back.replace(tzinfo=None))
+
+            self.run_sync(write)
+        except StoreError as exc:
+            log.warning("outage not recorded: %s", exc)
+
+    def _refresh_snapshot(self) -> None:
+        from jumpdeck.core.store.snapshot import refresh_snapshot_sync
+
+        try:
+            refresh_snapshot_sync(self)
+        finally:
+            self._refresh_queued = False
+
+    def refused(self) -> StoreReadOnly:
+        since = self.read_only_since.astimezone() if self.read_only_since else datetime.now().astimezone()
+        return StoreReadOnly(
+            f"The shared store {self.url_display} is unreachable since {since:%H:%M}; nothing can be changed until it is back.",
+            remedy="Wait for the store to answer again (jumpdeck notices by itself) or ask whoever runs its PostgreSQL.")
 
     @property
     def opened(self) -> bool:
@@ -85,26 +206,83 @@ class Store:
         self.engine  # noqa: B018 - opening is the point
 
     def session(self) -> Session:
-        if self._session_factory is None:
-            from sqlalchemy.orm import sessionmaker
+        from sqlalchemy.orm import sessionmaker
 
+        if self.read_only_since is not None and self._ro_engine is not None:
+            if self._ro_session_factory is None:
+                self._ro_session_factory = sessionmaker(bind=self._ro_engine, expire_on_commit=False)
+            return self._ro_session_factory()
+        if self._session_factory is None:
             self._session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
         return self._session_factory()
 
-    def run_sync(self, fn: Callable[[Session], T]) -> T:
-        """Run `fn` in one transaction: committed if it returns, rolled back if it raises."""
+    def _once(self, fn: Callable[[Session], T]) -> T:
         with self.session() as session:
             with session.begin():
                 return fn(session)
+
+    def run_sync(self, fn: Callable[[Session], T]) -> T:
+        """Run `fn` in one transaction: committed if it returns, rolled back if it raises.
+        SQLAlchemy's errors never leave here: a lost shared store turns the store
+        read-only (and `fn` is served by the snapshot), a write meanwhile is
+        `StoreReadOnly`, anything else a `StoreError` with one sentence."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        self.engine  # noqa: B018 - a deferred store opens first (its own errors are sentences)
+        was_read_only = self.read_only
+        try:
+            result = self._once(fn)
+            if not was_read_only and self.snapshot_path is not None:
+                _refresh_soon(self, max_age=60.0)  # a stat; a copy in a store thread at most once a minute
+            return result
+        except SQLAlchemyError as exc:
+            if was_read_only or self.read_only:
+                raise self._read_only_error(exc) from None
+            if not self._lost_connection(exc):
+                raise self._store_error(exc) from None
+        self._enter_read_only()
+        try:
+            return self._once(fn)
+        except SQLAlchemyError as exc:
+            raise self._read_only_error(exc) from None
+
+    def _read_only_error(self, exc: Exception) -> StoreError:
+        if "readonly database" in str(exc):
+            return self.refused()
+        return self._store_error(exc)
+
+    def _lost_connection(self, exc: Exception) -> bool:
+        """Whether `exc` means the shared store is gone (not a bad statement)."""
+        from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+
+        if self.kind != "postgresql" or self.snapshot_path is None or not self.snapshot_path.exists():
+            return False
+        if not isinstance(exc, (OperationalError, InterfaceError)) and not (
+                isinstance(exc, DBAPIError) and exc.connection_invalidated):
+            return False
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except (SQLAlchemyError, OSError):
+            return True
+        return False
+
+    def _store_error(self, exc: Exception) -> StoreError:
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()
+        return StoreError(f"The store {self.url_display} refused the operation: {first[0] if first else type(exc).__name__}.",
+                          remedy="Try again; if it keeps failing, see jumpdeck.log in the data directory.")
 
     async def run(self, fn: Callable[[Session], T]) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self.run_sync, fn)
 
     def close(self) -> None:
+        self._closed.set()
         self._executor.shutdown(wait=False, cancel_futures=True)
         if self._engine is not None:
             self._engine.dispose()
+        if self._ro_engine is not None:
+            self._ro_engine.dispose()
 
 
 def _sqlite_engine(path: Path) -> Engine:
@@ -197,24 +375,49 @@ def open_store(
     store_url: str | None,
     connect_timeout: float = 3.0,
 ) -> Store:
-    """Open (and migrate) the store. A configured but unreachable PostgreSQL falls back
-    to the local SQLite file, loudly: the returned store has `degraded_reason` set."""
-    engine, shown, degraded_reason = _open_engine(sqlite_path, store_url, connect_timeout)
-    return Store(engine, shown, engine.dialect.name, degraded_reason)
+    """Open (and migrate) the store. A configured PostgreSQL that does not answer opens
+    read-only on this host's snapshot of it; with no snapshot yet, a StoreError."""
+    engine, shown, snapshot, since = _open_engine(sqlite_path, store_url, connect_timeout)
+    store = Store(engine, shown, engine.dialect.name, snapshot_path=snapshot, read_only_since=since)
+    _refresh_soon(store)
+    return store
+
+
+def _refresh_soon(store: Store, max_age: float = 30.0) -> None:
+    """Refresh the snapshot in a store thread when it is missing or older than `max_age`
+    seconds (a CLI run every minute from cron need not copy the store each time)."""
+    import time
+
+    path = store.snapshot_path
+    if path is None or store.read_only:
+        return
+    try:
+        fresh = time.time() - path.stat().st_mtime < max_age
+    except OSError:
+        fresh = False
+    if not fresh and not store._refresh_queued:
+        store._refresh_queued = True
+        try:
+            store._executor.submit(store._refresh_snapshot)
+        except RuntimeError:  # the store is closing
+            store._refresh_queued = False
 
 
 def deferred_store(*, sqlite_path: Path | str, store_url: str | None, connect_timeout: float = 3.0,
-                   url_display: str, kind: str, degraded_reason: str | None) -> Store:
+                   url_display: str, kind: str, degraded_reason: str | None = None) -> Store:
     """A store that a serve-ssh session opens on its first use, with what the server
     said of it meanwhile. The session's first screen comes from the server
     (core/serve/session_boot.py), so a session that stays there never loads SQLAlchemy
     (about 20 MB of its memory); the first call opens it in a store thread."""
     def opener(store: Store) -> Engine:
-        engine, store.url_display, store.degraded_reason = _open_engine(sqlite_path, store_url, connect_timeout)
+        engine, store.url_display, store.snapshot_path, since = _open_engine(sqlite_path, store_url, connect_timeout)
         store.kind = engine.dialect.name
+        if since is not None:
+            store._engine = engine  # the probe needs it; the snapshot serves meanwhile
+            store._enter_read_only(since)
         return engine
 
-    return Store(None, url_display, kind, degraded_reason, opener=opener)
+    return Store(None, url_display, kind, opener=opener)
 
 
 # What PostgreSQL says when it answers but will not let this URL in.
@@ -244,19 +447,28 @@ def _store_backend(store_url: str) -> str:
                       remedy=f"Write it as {_STORE_URL_FORM}.")
 
 
-def _open_engine(sqlite_path: Path | str, store_url: str | None, connect_timeout: float) -> tuple[Engine, str, str | None]:
-    """(engine, URL to show, why degraded or None), migrated."""
+def _open_engine(sqlite_path: Path | str, store_url: str | None,
+                 connect_timeout: float) -> tuple[Engine, str, Path | None, datetime | None]:
+    """(engine, URL to show, snapshot path or None, read-only since or None), migrated
+    unless read-only. Nothing falls back to a local file that the team would not see."""
     from sqlalchemy.exc import SQLAlchemyError
+
+    from jumpdeck.core.store.snapshot import snapshot_path
 
     sqlite_path = Path(sqlite_path)
     backend = _store_backend(store_url) if store_url else "sqlite"
     with _open_lock:
-        degraded_reason = None
         if backend == "postgresql":
+            shown = _redact_url(store_url)
+            snapshot = snapshot_path(sqlite_path.parent, shown)
             try:
                 engine = _postgres_engine(store_url, connect_timeout)
+            except ModuleNotFoundError as exc:
+                raise ConfigError(f"The driver for the shared store {shown} is not installed ({exc.name}).",
+                                  remedy="Install jumpdeck with its PostgreSQL driver (pip install psycopg2-binary).") from None
+            try:
                 migrate(engine)
-                return engine, _redact_url(store_url), None
+                return engine, shown, snapshot, None
             except SQLAlchemyError as exc:
                 # Only the driver's first line: it names host and port, never the password.
                 first_line = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(getattr(exc, "orig", exc)).strip() else type(exc).__name__
@@ -265,13 +477,16 @@ def _open_engine(sqlite_path: Path | str, store_url: str | None, connect_timeout
                     # is the configuration's fault, not an outage; a local store would
                     # only take writes that the team never sees.
                     raise ConfigError(
-                        f"The shared store {_redact_url(store_url)} refused the connection: {first_line}.",
+                        f"The shared store {shown} refused the connection: {first_line}.",
                         remedy="Correct the user, password or database name in store_url "
                                "(config.toml, JUMPDECK_STORE_URL or --store-url).") from None
-                degraded_reason = f"the shared store {_redact_url(store_url)} is unreachable ({first_line})"
-                log.warning("store fallback: %s", degraded_reason)
-            except ModuleNotFoundError as exc:
-                degraded_reason = f"the driver for {_redact_url(store_url)} is not installed ({exc.name})"
+                if not snapshot.exists():
+                    raise StoreUnreachable(
+                        f"The shared store {shown} is unreachable ({first_line}) and this host has no snapshot of it yet.",
+                        remedy="Start jumpdeck again once the store answers; from then on this host keeps a "
+                               "read-only snapshot for outages.") from None
+                log.warning("store unreachable at open, read-only on %s: %s", snapshot, first_line)
+                return engine, shown, snapshot, datetime.now(timezone.utc)
         elif store_url:
             sqlite_path = Path(store_url.removeprefix("sqlite:///"))
         try:
@@ -282,4 +497,4 @@ def _open_engine(sqlite_path: Path | str, store_url: str | None, connect_timeout
                 f"The local store {sqlite_path} cannot be opened: {getattr(exc, 'orig', exc)}.",
                 remedy="Check the file's permissions and free disk space, or set JUMPDECK_HOME to another directory.",
             ) from None
-        return engine, str(sqlite_path), degraded_reason
+        return engine, str(sqlite_path), None, None

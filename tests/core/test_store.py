@@ -1,4 +1,4 @@
-"""The metadata store: migrations, models in step with them, WAL, PostgreSQL, fallback."""
+"""The metadata store: migrations, models in step with them, WAL, PostgreSQL, no local fallback."""
 
 import sqlite3
 
@@ -77,22 +77,19 @@ def test_postgresql_store_migrates_and_works(tmp_path, pg_temp_url) -> None:
     assert not (tmp_path / "unused.db").exists()
 
 
-async def test_unreachable_postgresql_falls_back_loudly(tmp_path) -> None:
+async def test_unreachable_postgresql_without_a_snapshot_stops(tmp_path) -> None:
+    """No local fallback any more: with no snapshot of the shared store, one sentence."""
     from jumpdeck.core.config import load_config
     from jumpdeck.core.context import open_context
+    from jumpdeck.core.errors import StoreUnreachable
 
     # Port 1 on loopback: nothing listens, the connection is refused at once.
     config = load_config(cli={"home": str(tmp_path / "h"), "store_url": "postgresql://ops:s3cret-pw@127.0.0.1:1/fleet"})
-    ctx = await open_context(config, user="admin")
-    try:
-        assert ctx.store.degraded and ctx.store.kind == "sqlite"
-        assert "127.0.0.1:1" in ctx.store.degraded_reason and "s3cret-pw" not in ctx.store.degraded_reason
-        page = await ctx.activity.page(ctx.actor)
-        assert any(e.action == "STORE_FALLBACK" for e in page.entries)
-        assert all("s3cret-pw" not in e.detail + e.target_id for e in page.entries)
-    finally:
-        ctx.close()
-    assert config.store_path.exists()
+    with pytest.raises(StoreUnreachable) as caught:
+        await open_context(config, user="admin")
+    assert "no snapshot" in str(caught.value) and "127.0.0.1:1" in str(caught.value)
+    assert "s3cret-pw" not in str(caught.value)
+    assert not config.store_path.exists()
 
 
 async def test_a_deferred_store_opens_on_first_use_once_and_works(tmp_path) -> None:
@@ -220,10 +217,13 @@ def test_store_urls_jumpdeck_cannot_use_are_config_errors(tmp_path, url) -> None
 
 
 def test_an_unreachable_postgresql_is_not_a_config_error(tmp_path) -> None:
-    """The server did not answer: an outage, which the store reports as degraded."""
-    store = open_store(sqlite_path=tmp_path / "s.db", store_url="postgresql://postgres@127.0.0.1:1/x", connect_timeout=1)
-    assert store.degraded and "unreachable" in store.degraded_reason
-    store.close()
+    """The server did not answer: an outage, not the configuration's fault."""
+    from jumpdeck.core.errors import ConfigError, StoreUnreachable
+
+    with pytest.raises(StoreUnreachable) as caught:
+        open_store(sqlite_path=tmp_path / "s.db", store_url="postgresql://postgres@127.0.0.1:1/x", connect_timeout=1)
+    assert not isinstance(caught.value, ConfigError) and "unreachable" in str(caught.value)
+    assert not (tmp_path / "s.db").exists()
 
 
 def _server(name: str):  # noqa: ANN202

@@ -122,9 +122,10 @@ def test_settings_roundtrip_and_activity_json(tmp_path) -> None:
     assert lines and lines[0]["target_type"] == "SETTINGS" and "cache_size" in lines[0]["detail"]
 
 
-def test_degraded_store_warns_on_stderr(tmp_path) -> None:
+def test_unreachable_store_without_a_snapshot_stops_with_exit_2(tmp_path) -> None:
     out = jd("users", "ls", home=tmp_path, env={"JUMPDECK_STORE_URL": "postgresql://ops:pw123@127.0.0.1:1/x"})
-    assert out.returncode == 0 and "warning: degraded" in out.stderr and "pw123" not in out.stderr
+    assert out.returncode == 2 and "no snapshot of it yet" in out.stderr and "pw123" not in out.stderr
+    assert "Traceback" not in out.stderr and not list(tmp_path.rglob("*.db"))
 
 
 def test_rotate_key(tmp_path) -> None:

@@ -174,19 +174,6 @@ async def test_redraw_and_palette_do_not_break(make_app) -> None:
         assert app.current_mode == "activity"
 
 
-async def test_degraded_store_shows_a_banner(tmp_path) -> None:
-    from jumpdeck.core.config import load_config
-    from jumpdeck.tui.app import JumpdeckApp
-
-    config = load_config(cli={"home": str(tmp_path / "h"), "store_url": "postgresql://ops@127.0.0.1:1/fleet"})
-    app = JumpdeckApp(config, user="admin")
-    async with app.run_test(size=(120, 40)) as pilot:
-        await booted(pilot)
-        banner = app.screen.query_one("#hdr-degraded", Static)
-        assert banner.display and banner.has_class("-shown")
-        assert "DEGRADED: local store" in str(banner.render()) and "127.0.0.1:1" in str(banner.render())
-
-
 async def test_no_password_on_any_rendered_screen(make_app, app_config) -> None:
     from jumpdeck.core.context import open_context
     from jumpdeck.core.secrets import Secret

@@ -13,7 +13,7 @@ import importlib
 import sys
 from typing import Any, Awaitable, Callable
 
-from jumpdeck.core.errors import ConfigError, JumpdeckError, ValidationError
+from jumpdeck.core.errors import ConfigError, JumpdeckError, StoreUnreachable, ValidationError
 
 # Command modules, in the order `jumpdeck --help` lists them.
 COMMAND_MODULES = [
@@ -97,7 +97,7 @@ def print_error(error: BaseException) -> None:
 
 
 def exit_code_for(error: JumpdeckError) -> int:
-    return EXIT_USAGE if isinstance(error, (ConfigError, ValidationError)) else EXIT_FAIL
+    return EXIT_USAGE if isinstance(error, (ConfigError, ValidationError, StoreUnreachable)) else EXIT_FAIL
 
 
 Handler = Callable[[argparse.Namespace, Any], Awaitable[int]]
@@ -116,7 +116,7 @@ def run_with_context(args: argparse.Namespace, handler: Handler) -> int:
         ctx = await open_face_context(config)
         try:
             if ctx.store.degraded:
-                print(f"jumpdeck: warning: degraded: using the local store because {ctx.store.degraded_reason}.", file=sys.stderr)
+                print(f"jumpdeck: warning: {ctx.store.degraded_reason}.", file=sys.stderr)
             return await handler(args, ctx)
         finally:
             ctx.close()

@@ -66,7 +66,8 @@ class StatusHeader(Widget):
         origin = "" if is_local_origin(actor.origin) else f" · {actor.origin}"
         demo = " · DEMO" if ctx.config.demo else ""
         identity.update(f"{actor.user} ({actor.role.value}{'' if actor.status.value == 'active' else ', ' + actor.status.value}){origin} · {where}{demo}")
-        degraded.update(f"DEGRADED: local store — {store.degraded_reason}" if store.degraded else "")
+        reason = store.degraded_reason
+        degraded.update(reason[0].upper() + reason[1:] + "." if reason else "")
         degraded.set_class(store.degraded, "-shown")
         notice = getattr(self.app, "notice", "")
         notice_widget.update(f"Notice: {notice}" if notice else "")
