@@ -99,8 +99,12 @@ class Context:
                 self._changes = self.change_source()
             else:
                 from jumpdeck.core.store.changes import ChangeFeed
+                from jumpdeck.core.store.snapshot import keep_current
 
                 self._changes = ChangeFeed(self.store)
+                # The process that listens keeps this host's snapshot of a shared store
+                # current, so an outage opens on what the store held a moment before.
+                keep_current(self.store, self._changes)
         return self._changes
 
     def close(self) -> None:

@@ -19,7 +19,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -122,3 +122,36 @@ async def refresh_snapshot(store: Store) -> bool:
     if store.snapshot_path is None:
         return False
     return await asyncio.get_running_loop().run_in_executor(store._executor, refresh_snapshot_sync, store)
+
+
+# What the snapshot holds, hence what makes it stale.
+SNAPSHOT_TOPICS = frozenset({"servers", "corps", "users", "user_keys", "settings", "workload_pool", "provision_runs"})
+# A burst of changes (a run moving through its steps) costs one copy per this window.
+KEEP_CURRENT_DELAY = 2.0
+
+
+def keep_current(store: Store, changes) -> Callable[[], None] | None:  # noqa: ANN001 - a ChangeSource
+    """Refresh the snapshot shortly after the shared store changes (heard on `changes`),
+    so an outage finds it current; None for a store without a snapshot."""
+    if store.snapshot_path is None:
+        return None
+    pending: list[asyncio.TimerHandle] = []
+
+    def copy() -> None:
+        pending.clear()
+        from jumpdeck.core.store.engine import _refresh_soon
+
+        _refresh_soon(store, max_age=0.0)
+
+    def changed(_topics: frozenset[str]) -> None:
+        if not pending and not store.read_only:
+            pending.append(asyncio.get_running_loop().call_later(KEEP_CURRENT_DELAY, copy))
+
+    cancel = changes.subscribe(SNAPSHOT_TOPICS, changed)
+
+    def stop() -> None:
+        cancel()
+        for timer in pending:
+            timer.cancel()
+
+    return stop

@@ -114,3 +114,41 @@ async def test_an_outage_is_read_only_and_ends_without_a_restart(tmp_path, pg_ur
             assert ctx.store.read_only
     finally:
         ctx.close()
+
+
+async def test_the_snapshot_follows_changes_heard_on_the_feed(tmp_path, pg_temp_url) -> None:
+    """A process that listens refreshes this host's snapshot shortly after another
+    process changes the shared store, without waiting for its own next call."""
+    import asyncio
+    import sqlite3
+
+    from sqlalchemy import text
+
+    from jumpdeck.core.config import load_config
+    from jumpdeck.core.context import open_context
+
+    config = load_config(cli={"home": str(tmp_path / "home"), "store_url": pg_temp_url})
+    ctx = await open_context(config, user="admin")
+    try:
+        feed = ctx.changes()
+        feed.subscribe({"servers"}, lambda _t: None)
+        await feed.started()
+        await ctx.store.run(lambda s: s.execute(text(
+            "INSERT INTO users (name, role, status, created_at, updated_at) "
+            "VALUES ('seen-in-snapshot', 'viewer', 'active', now(), now())")))
+
+        def in_snapshot() -> bool:
+            path = ctx.store.snapshot_path
+            if not path.exists():
+                return False
+            with sqlite3.connect(path) as conn:
+                return conn.execute("SELECT count(*) FROM users WHERE name = 'seen-in-snapshot'").fetchone()[0] == 1
+
+        for _ in range(200):
+            if await asyncio.to_thread(in_snapshot):
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the snapshot never had the new user")
+    finally:
+        ctx.close()
