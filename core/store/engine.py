@@ -145,21 +145,24 @@ class Store:
         self._deferred.append(fn)
 
     def _record_outage(self, since: datetime | None, back: datetime) -> None:
-        from jumpdeck.core import activity
-        from jumpdeck.core.identity import Actor, Role
+        from jumpdeck.core.identity import local_origin
+        from jumpdeck.core.store.models import ActivityRow
 
-        system = Actor("jumpdeck", Role.ADMIN)
+        def audit(session: Session, action: str, text: str, at: datetime | None) -> None:
+            # The store's own rows (the activity service sits above the store): the
+            # same columns core/activity.py `record` writes.
+            session.add(ActivityRow(actor="jumpdeck", origin=local_origin(), action=action, target_type="STORE",
+                                    target_id=self.url_display, detail=text, **({"at": at} if at else {})))
+
         detail = f"read-only since {since:%Y-%m-%d %H:%M:%S} UTC" if since else "read-only"
         try:
             deferred, self._deferred = self._deferred, []
 
             def write(session: Session) -> None:
-                activity.record(session, system, "STORE_READ_ONLY", "STORE", self.url_display, detail,
-                                at=since.replace(tzinfo=None) if since else None)
+                audit(session, "STORE_READ_ONLY", detail, since.replace(tzinfo=None) if since else None)
                 for fn in deferred:
                     fn(session)
-                activity.record(session, system, "STORE_BACK", "STORE", self.url_display,
-                                f"back at {back:%Y-%m-%d %H:%M:%S} UTC", at=back.replace(tzinfo=None))
+                audit(session, "STORE_BACK", f"back at {back:%Y-%m-%d %H:%M:%S} UTC", back.replace(tzinfo=None))
 
             self.run_sync(write)
         except StoreError as exc:
