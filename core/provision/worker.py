@@ -118,10 +118,9 @@ class Worker:
                 await self.store.run(lambda s, b=batch: self._persist(s, b))
             except LeaseLost:
                 self.lost = True
-            if self.lost:
-                continue  # drain the queue, write nothing more
             if end:
                 return
+            # A lost lease: drain the queue, write nothing more.
 
     async def _watch_cancel(self, runner, timeout: float) -> None:  # noqa: ANN001
         from jumpdeck.core.store.models import ProvisionRunRow
