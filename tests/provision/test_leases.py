@@ -171,3 +171,34 @@ async def test_cancel_from_another_host(site) -> None:
     done = await wait_status(svc, actor, info.id, timeout=30)
     assert done.status == "CANCELED"
     assert [(v.status, v.run_id) for v in await pool.list(actor)] == [("available", None)]
+
+
+async def test_watch_leases_reaps_while_runs_are_live_and_idles_otherwise(site) -> None:
+    from jumpdeck.core.provision.lease_watch import watch_leases
+
+    svc, pool, actor, home, url = site
+    calls = 0
+    real = svc.store.run
+
+    async def counted(fn):  # noqa: ANN001, ANN202
+        nonlocal calls
+        calls += 1
+        return await real(fn)
+
+    wake, stop = asyncio.Event(), asyncio.Event()
+    svc.store.run = counted
+    task = asyncio.create_task(watch_leases(svc, actor, wake=wake, stop=stop))
+    try:
+        await asyncio.sleep(1.0)
+        assert calls == 1  # one look, then it waits on `wake` without querying
+        svc.store.run = real
+        info = await running_with_lease(svc, actor, "watched", 0)
+        os.kill(info.lease_pid, signal.SIGKILL)
+        # The worker's host is this one, but watch_leases judges by the lease alone.
+        wake.set()
+        done = await wait_status(svc, actor, info.id, timeout=EXPIRE + 10)
+        assert done.status == "FAILED" and "stopped renewing" in done.error
+    finally:
+        svc.store.run = real
+        stop.set()
+        await asyncio.wait_for(task, 5)
