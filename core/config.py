@@ -83,6 +83,8 @@ OPTIONS: dict[str, Option] = {
         Option("check_concurrency", _parse_positive_int, "a whole number of at least 1", "how many server checks run at once"),
         Option("check_timeout", _parse_positive_float, "a number of seconds above 0", "hard limit for one server check"),
         Option("store_connect_timeout", _parse_positive_float, "a number of seconds above 0", "how long to wait for a PostgreSQL store before falling back"),
+        Option("lease_renew", _parse_positive_float, "a number of seconds above 0", "how often a run's worker renews its lease"),
+        Option("lease_expire", _parse_positive_float, "a number of seconds above 0", "a run whose lease is this old is FAILED by any host"),
         Option("runner", _choice("ansible", "mock"), "ansible or mock", "provisioning runner"),
         Option("prometheus_url", _parse_optional_str, "an http(s) URL", "Prometheus for the Monitor screen"),
         Option("chart_marker", _choice("braille", "block", "ascii"), "braille, block or ascii", "how charts draw points"),
@@ -101,6 +103,8 @@ class Config:
     check_concurrency: int = 64
     check_timeout: float = 5.0
     store_connect_timeout: float = 3.0
+    lease_renew: float = 5.0
+    lease_expire: float = 30.0
     runner: str = "ansible"
     prometheus_url: str | None = None
     chart_marker: str = "braille"

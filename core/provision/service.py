@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from jumpdeck.core.provision.events import (
     RunHost,
     RunSpec,
 )
+from jumpdeck.core.provision.lease import store_in, store_now, this_host
 from jumpdeck.core.provision.process import kill_tree, worker_alive
 from jumpdeck.core.provision.templates import get_template
 
@@ -72,6 +72,9 @@ class RunInfo:
     worker_pid: int | None
     artifact_dir: str
     cancel_requested: bool
+    lease_host: str | None = None
+    lease_pid: int | None = None
+    lease_expires_at: datetime | None = None
 
     @property
     def duration(self) -> float | None:
@@ -102,7 +105,7 @@ def _utcnow() -> datetime:
 def _to_info(row) -> RunInfo:  # noqa: ANN001
     return RunInfo(row.id, row.service_name, row.template, row.status, row.runner, row.created_by, row.created_at,
                    row.started_at, row.finished_at, row.assigned_ip, dict(row.details or {}), row.worker_pid,
-                   row.artifact_dir, bool(row.cancel_requested))
+                   row.artifact_dir, bool(row.cancel_requested), row.lease_host, row.lease_pid, row.lease_expires_at)
 
 
 def _to_event(row) -> RunEvent:  # noqa: ANN001
@@ -245,6 +248,7 @@ class ProvisionService:
         it only reads the store (and settles dead runs)."""
         await self.get(actor, run_id)
         last = after_id
+        next_reap = 0.0
         while True:
             batch = await self.events(actor, run_id, after_id=last)
             if batch:
@@ -261,13 +265,20 @@ class ProvisionService:
             if info.status in LIVE_STATUSES and self._worker_gone(info):
                 await self.recover_interrupted(actor)
                 continue
+            loop = asyncio.get_running_loop()
+            if loop.time() >= next_reap:
+                # A worker on any host that stopped renewing: judged by its lease alone.
+                next_reap = loop.time() + max(0.2, self.config.lease_expire / 3)
+                if run_id in await self.reap_expired(actor):
+                    continue
             await asyncio.sleep(FOLLOW_POLL_SECONDS)
 
     @staticmethod
     def _worker_gone(info: RunInfo) -> bool:
-        """True only when this host can see that the run's worker is gone."""
-        host = (info.details.get("config") or {}).get("worker_host")
-        if host and host != socket.gethostname():
+        """The fast path on the worker's own host: its pid is gone. A run of another host
+        is judged by its lease only (reap_expired)."""
+        host = info.lease_host or (info.details.get("config") or {}).get("worker_host")
+        if host and host != this_host():
             return False
         if info.status == PENDING and (_utcnow() - info.created_at).total_seconds() < SPAWN_GRACE_SECONDS:
             # Not RUNNING yet: the worker may still be between fork and exec (its
@@ -321,7 +332,9 @@ class ProvisionService:
             "install_packages": bool(setting("provision_install_packages")),
             # With a shared PostgreSQL store, only the jump host running the worker can
             # tell whether it is alive.
-            "worker_host": socket.gethostname(),
+            "worker_host": this_host(),
+            "lease_renew": self.config.lease_renew,
+            "lease_expire": self.config.lease_expire,
         }
         max_runs = int(setting("max_concurrent_runs") or 4)
 
@@ -345,7 +358,9 @@ class ProvisionService:
                 raise Conflict(f"The service name '{name}' is in use by run {clash}.",
                                remedy="Pick another name, or tear that run down first.")
             row = ProvisionRunRow(service_name=name, template=tpl.name, status=PENDING, created_by=actor.user,
-                                  runner=runner, details={})
+                                  runner=runner, details={}, lease_host=this_host(),
+                                  # Until the worker takes the lease: the spawn grace.
+                                  lease_expires_at=store_in(session, 2 * self.config.lease_expire))
             session.add(row)
             session.flush()
             hosts: list[dict] = []
@@ -411,8 +426,11 @@ class ProvisionService:
             return _to_info(row)
 
         info = await self.store.run(flag)
-        host = (info.details.get("config") or {}).get("worker_host")
-        if host in (None, socket.gethostname()) and not worker_alive(info.worker_pid, run_id):
+        if run_id in await self.reap_expired(actor):
+            return await self.get(actor, run_id)
+        host = info.lease_host or (info.details.get("config") or {}).get("worker_host")
+        own = host in (None, this_host())
+        if own and not worker_alive(info.worker_pid, run_id):
             await self.store.run(lambda s: finish_in(s, actor, run_id, CANCELED, error="canceled before its worker ran"))
             return await self.get(actor, run_id)
         loop = asyncio.get_running_loop()
@@ -422,7 +440,9 @@ class ProvisionService:
             if info.status in TERMINAL_STATUSES:
                 return info
             await asyncio.sleep(0.2)
-        if wait and worker_alive(info.worker_pid, run_id):
+            if run_id in await self.reap_expired(actor):
+                return await self.get(actor, run_id)
+        if wait and own and worker_alive(info.worker_pid, run_id):
             kill_tree(info.worker_pid, include_root=True)
             await self.store.run(lambda s: finish_in(s, actor, run_id, CANCELED, error="the worker did not stop; killed"))
         return await self.get(actor, run_id)
@@ -498,6 +518,40 @@ class ProvisionService:
             activity.record(session, actor, "PROVISION_REMOVE", "RUN", run_id, row.service_name)
 
         await self.store.run(go)
+
+    async def reap_expired(self, actor: Actor) -> list[int]:
+        """Runs whose lease expired on the store's clock are FAILED ("its worker on HOST
+        stopped renewing at TIME") and their VMs released, each in one transaction whose
+        conditional UPDATE only one host can win."""
+        from sqlalchemy import select, update
+
+        from jumpdeck.core.store.models import ProvisionRunRow as R
+
+        def go(session: Session) -> list[int]:
+            won = []
+            expired = session.execute(select(R.id, R.lease_host, R.lease_expires_at).where(
+                R.status.in_(LIVE_STATUSES), R.lease_expires_at.is_not(None),
+                R.lease_expires_at < store_now(session))).all()
+            for run_id, host, expires in expired:
+                claimed = session.execute(update(R).where(
+                    R.id == run_id, R.status.in_(LIVE_STATUSES), R.lease_expires_at.is_not(None),
+                    R.lease_expires_at < store_now(session)).values(lease_expires_at=None, lease_pid=None)
+                    .execution_options(synchronize_session=False)).rowcount
+                if claimed != 1:
+                    continue
+                config = self.config
+                renewed = expires
+                if isinstance(expires, datetime):
+                    from datetime import timedelta
+                    renewed = (expires - timedelta(seconds=config.lease_expire)).strftime("%Y-%m-%d %H:%M:%S UTC")
+                if finish_in(session, actor, run_id, FAILED,
+                             error=f"its worker on {host or 'an unknown host'} stopped renewing at {renewed}"):
+                    won.append(run_id)
+            return won
+
+        if not await self.store.run(lambda s: s.scalar(select(R.id).where(R.status.in_(LIVE_STATUSES)).limit(1))):
+            return []
+        return await self.store.run(go)
 
     async def recover_interrupted(self, actor: Actor) -> list[int]:
         """Runs whose worker is gone are FAILED ("interrupted") and their VMs released."""

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from jumpdeck.core.identity import Actor, Role
 from jumpdeck.core.provision.events import CANCELED, COMPLETED, FAILED, RUNNING, TERMINAL_STATUSES, RunEvent
+from jumpdeck.core.provision.lease import renew_in, store_in, this_host
 from jumpdeck.core.provision.process import become_subreaper, kill_tree
 from jumpdeck.core.provision.runner import make_runner
 from jumpdeck.core.provision.service import (
@@ -36,6 +37,10 @@ log = logging.getLogger("jumpdeck.provision.worker")
 MAX_BATCH = 500
 
 
+class LeaseLost(Exception):
+    """Another host judged this run's worker gone and failed the run."""
+
+
 class Worker:
     def __init__(self, store, run_id: int, runs_dir: Path, known_hosts: Path) -> None:  # noqa: ANN001
         self.store = store
@@ -45,6 +50,16 @@ class Worker:
         self.queue: asyncio.Queue[RunEvent | None] = asyncio.Queue()
         self.cancel_requested = False
         self.timed_out = False
+        self.lost = False
+        self.host = this_host()
+        self.pid = os.getpid()
+        self.renew_every = 5.0
+        self.expire = 30.0
+
+    def _hold(self, session) -> None:  # noqa: ANN001
+        """Renew the lease in this transaction, or raise LeaseLost before writing anything."""
+        if not renew_in(session, self.run_id, self.host, self.pid, self.expire):
+            raise LeaseLost()
 
     def _load(self, session):  # noqa: ANN001, ANN202
         from jumpdeck.core.store.models import ProvisionRunRow
@@ -56,12 +71,18 @@ class Worker:
             raise SystemExit(0)
         if row.worker_pid is None:
             row.worker_pid = os.getpid()
+        cfg = (row.details or {}).get("config") or {}
+        self.renew_every = float(cfg.get("lease_renew") or self.renew_every)
+        self.expire = float(cfg.get("lease_expire") or self.expire)
+        row.lease_host, row.lease_pid = self.host, self.pid
+        row.lease_expires_at = store_in(session, self.expire)
         set_status_in(session, row, RUNNING)
         return row.service_name, row.template, row.runner, row.created_by, dict(row.details), bool(row.cancel_requested)
 
     def _persist(self, session, events: list[RunEvent]) -> None:  # noqa: ANN001
         from jumpdeck.core.store.models import ProvisionRunRow, utcnow
 
+        self._hold(session)
         step_events = [e for e in events if e.kind == "step" and e.step]
         now = utcnow()
         for e in events:
@@ -93,9 +114,13 @@ class Worker:
                     end = True
                     break
                 batch.append(item)
-            await self.store.run(lambda s, b=batch: self._persist(s, b))
+            try:
+                await self.store.run(lambda s, b=batch: self._persist(s, b))
+            except LeaseLost:
+                self.lost = True
             if end:
                 return
+            # A lost lease: drain the queue, write nothing more.
 
     async def _watch_cancel(self, runner, timeout: float) -> None:  # noqa: ANN001
         from jumpdeck.core.store.models import ProvisionRunRow
@@ -115,6 +140,21 @@ class Worker:
         # Then forceful: every descendant, including setsid()'d ansible workers.
         kill_tree(os.getpid(), include_root=False)
 
+    async def _renew(self, runner) -> None:  # noqa: ANN001
+        while True:
+            await asyncio.sleep(self.renew_every)
+            try:
+                await self.store.run(self._hold)
+            except LeaseLost:
+                self.lost = True
+            except Exception:  # the store is away for a moment: retry; the lease tells
+                log.warning("run %s: could not renew the lease", self.run_id, exc_info=True)
+            if self.lost:
+                log.warning("run %s: lost its lease to another host; stopping without touching the run", self.run_id)
+                runner.cancel()
+                kill_tree(os.getpid(), include_root=False)
+                return
+
     async def run(self) -> int:
         name, template_name, runner_kind, created_by, details, flagged = await self.store.run(self._load)
         actor = Actor(created_by or "jumpdeck", Role.OPERATOR, origin=f"worker:{os.getpid()}")
@@ -127,6 +167,7 @@ class Worker:
         loop.add_signal_handler(signal.SIGTERM, lambda: setattr(self, "cancel_requested", True))
         writer = asyncio.create_task(self._writer())
         watcher = asyncio.create_task(self._watch_cancel(runner, float(cfg.get("timeout", template.timeout))))
+        renewer = asyncio.create_task(self._renew(runner))
         if flagged:
             self.cancel_requested = True
         error = ""
@@ -138,6 +179,11 @@ class Worker:
             error = f"the runner crashed: {type(exc).__name__}: {exc}"
         self.queue.put_nowait(None)
         await writer
+        renewer.cancel()
+        if self.lost:
+            watcher.cancel()
+            kill_tree(os.getpid(), include_root=False)
+            return 3
         if self.cancel_requested or self.timed_out:
             kill_tree(os.getpid(), include_root=False)
         watcher.cancel()
@@ -153,8 +199,15 @@ class Worker:
         resources = resources_for((details.get("infra") or {}).get("hosts", []), spec.connection) if status == COMPLETED else None
         if status == COMPLETED and not resources:
             resources = _mock_resources(self.run_id, name)
-        await self.store.run(lambda s: finish_in(s, actor, self.run_id, status, error=error if status != COMPLETED else "",
-                                                 resources=resources))
+        def finish(session) -> None:  # noqa: ANN001
+            self._hold(session)
+            finish_in(session, actor, self.run_id, status, error=error if status != COMPLETED else "", resources=resources)
+
+        try:
+            await self.store.run(finish)
+        except LeaseLost:
+            log.warning("run %s: lost its lease before finishing; the run is left as another host set it", self.run_id)
+            return 3
         return 0 if status == COMPLETED else 1
 
 

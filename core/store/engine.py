@@ -28,7 +28,7 @@ T = TypeVar("T")
 log = logging.getLogger("jumpdeck.store")
 
 # The newest migration; tests/core/test_store.py checks it equals Alembic's head.
-HEAD_REVISION = "0006_change_feed"
+HEAD_REVISION = "0007_run_lease"
 
 
 def _redact_url(url: str) -> str:

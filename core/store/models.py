@@ -149,6 +149,11 @@ class ProvisionRunRow(Base):
     worker_pid: Mapped[int | None] = mapped_column(Integer)
     artifact_dir: Mapped[str] = mapped_column(String(500), nullable=False, default="")
     cancel_requested: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # The lease the run's worker renews (store clock, naive UTC): any host that sees it
+    # expired fails the run; only the holder (host + pid) may renew it (0007).
+    lease_host: Mapped[str | None] = mapped_column(String(200))
+    lease_pid: Mapped[int | None] = mapped_column(Integer)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class ProvisionEventRow(Base):

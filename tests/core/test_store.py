@@ -147,6 +147,12 @@ def test_the_settings_row_comes_with_the_schema(tmp_path) -> None:
     store.close()
 
 
+def _undo_run_lease(conn: sqlite3.Connection) -> None:
+    """Back to before 0007: no lease columns on provision_runs."""
+    for column in ("lease_host", "lease_pid", "lease_expires_at"):
+        conn.execute(f"ALTER TABLE provision_runs DROP COLUMN {column}")
+
+
 def _undo_change_feed(conn: sqlite3.Connection) -> None:
     """Back to before 0006: no announcing triggers, no store_changes."""
     for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
@@ -162,6 +168,7 @@ def test_a_store_from_before_0003_gets_its_settings_row(tmp_path) -> None:
     # Back to the 0002 schema: the columns later migrations add go too.
     conn.execute("ALTER TABLE settings DROP COLUMN key_id")
     conn.execute("ALTER TABLE settings DROP COLUMN key_check")
+    _undo_run_lease(conn)
     _undo_change_feed(conn)
     conn.execute("UPDATE alembic_version SET version_num = '0002_provision'")
     conn.commit()
@@ -274,6 +281,7 @@ def test_upgrading_to_0004_keeps_every_row_and_skips_ids_the_log_named(tmp_path)
     # keys naming the table, not its old copy.
     conn.execute("PRAGMA foreign_keys=OFF")
     conn.execute("PRAGMA legacy_alter_table=ON")
+    _undo_run_lease(conn)
     _undo_change_feed(conn)
     for table in ("servers", "corps", "provision_runs"):
         sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
