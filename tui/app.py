@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
     from jumpdeck.core.context import Context
+    from jumpdeck.core.provision.lease_watch import LeaseWatch
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ class JumpdeckApp(App[int]):
         from jumpdeck.tui.collector import CollectorSchedule
 
         self.collector = CollectorSchedule()
+        self._lease_watch: LeaseWatch | None = None
 
     # ----------------------------------------------------------------- start-up
     def get_default_screen(self) -> Screen:
@@ -205,6 +207,14 @@ class JumpdeckApp(App[int]):
         # The notice, the settings and this operator's own role or account, changed by
         # someone on any jump host: read again (a few rows) and shown in the header.
         self.ctx.changes().subscribe({"settings", "users"}, lambda _changed: self.reread_identity())
+        from jumpdeck.core.context import in_serve_session
+
+        if not in_serve_session():  # a session's server watches the leases for it
+            from jumpdeck.core.provision.lease_watch import LeaseWatch
+
+            # A run whose worker died on any jump host is failed and its VMs freed here,
+            # within the lease, even with no Provision screen open.
+            self._lease_watch = LeaseWatch(self.ctx)
         # What boot built (modules, Textual's machinery, the store) lives as long as the
         # app. Left in the collector, every full collection walks it all: 90-150 ms with
         # the loop stopped, seen as a stalled key while the Monitor refreshes 1,000 rows.
@@ -257,6 +267,8 @@ class JumpdeckApp(App[int]):
                 self.screen.failed(text)
 
     def on_unmount(self) -> None:
+        if self._lease_watch is not None:
+            self._lease_watch.close()
         self.collector.stop()
         if self.ctx is not None:
             self.ctx.close()

@@ -4,19 +4,18 @@ that sees the lease expired may fail the run (ProvisionService.reap_expired)."""
 
 from __future__ import annotations
 
-import os
-import socket
 from typing import TYPE_CHECKING
+
+from jumpdeck.core.identity import this_host as _host
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 
 def this_host() -> str:
-    """The name this process writes as a lease holder. JUMPDECK_HOSTNAME_FOR_TESTS is
-    set only by the tests to play several hosts on one machine; it labels the lease and
-    never decides identity (the holder is host + pid, checked by a conditional UPDATE)."""
-    return os.environ.get("JUMPDECK_HOSTNAME_FOR_TESTS") or socket.gethostname()
+    """The name this process writes as a lease holder (with its pid). The tests play
+    other jump hosts with processes of their own hostname (`unshare -u`)."""
+    return _host()
 
 
 def store_now(session: Session):  # noqa: ANN201

@@ -53,3 +53,23 @@ async def watch_leases(service: ProvisionService, actor: Actor, *, wake: asyncio
                 await wait_for(stop, interval)
         else:
             await wait_for(wake, None)
+
+
+class LeaseWatch:
+    """One process's lease watch over its context, woken by the change feed when runs
+    change: started by the app and by serve-ssh (whose sessions then need none)."""
+
+    def __init__(self, ctx) -> None:  # noqa: ANN001 - Context
+        from jumpdeck.core.provision.service import ProvisionService
+
+        self.ctx = ctx
+        self.wake = asyncio.Event()
+        self.stop = asyncio.Event()
+        service = ProvisionService(ctx.store, ctx.config, ctx.settings)
+        self._cancel = ctx.changes().subscribe({"provision_runs"}, lambda _t: self.wake.set())
+        self.task = asyncio.get_running_loop().create_task(
+            watch_leases(service, ctx.actor, wake=self.wake, stop=self.stop), name="lease-watch")
+
+    def close(self) -> None:
+        self._cancel()
+        self.stop.set()

@@ -126,6 +126,9 @@ class ServeServer:
         self.port = self._listener.sockets[0].getsockname()[1]
         self._sweeper = asyncio.create_task(self._sweep_idle())
         self.changes.start()
+        from jumpdeck.core.provision.lease_watch import LeaseWatch
+
+        self.leases = LeaseWatch(self.ctx)  # for every session: runs whose worker died
         if self.options.prefork and self.options.child_argv[1:3] == ("-m", "jumpdeck.tui.cli"):
             # Warming up takes as long as one jumpdeck start; listen meanwhile (the
             # first sessions then start by fork + exec).
@@ -170,6 +173,8 @@ class ServeServer:
             await starter.close()
         self.checks.close()
         self.changes.close()
+        if getattr(self, "leases", None) is not None:
+            self.leases.close()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
 

@@ -45,7 +45,6 @@ asyncio.run(main(*sys.argv[1:5]))
 def other_host(name: str, home, url: str | None, action: str, run_id: int = 0) -> subprocess.Popen:  # noqa: ANN001
     """A jumpdeck process on 'another host': its own UTS namespace and hostname."""
     env = dict(os.environ, JUMPDECK_LEASE_RENEW=str(RENEW), JUMPDECK_LEASE_EXPIRE=str(EXPIRE))
-    env.pop("JUMPDECK_HOSTNAME_FOR_TESTS", None)
     py = [sys.executable, "-c", HOST_SCRIPT, str(home), url or "", action, str(run_id)]
     cmd = ["unshare", "-u", "sh", "-c", f'hostname {name} && exec "$@"', "sh", *py]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -202,3 +201,44 @@ async def test_watch_leases_reaps_while_runs_are_live_and_idles_otherwise(site) 
         svc.store.run = real
         stop.set()
         await asyncio.wait_for(task, 5)
+
+
+async def test_the_open_app_fails_a_dead_workers_run_on_its_own(tmp_path) -> None:
+    """With jumpdeck open (no Provision screen, no key pressed), a run whose worker was
+    killed is failed within the lease and its VMs freed: the app's lease watch, woken by
+    the change feed when the run started."""
+    import asyncio
+    import os
+    import signal
+
+    from jumpdeck.core.config import load_config
+    from jumpdeck.core.provision.pool import Pool
+    from jumpdeck.core.provision.service import ProvisionService
+    from jumpdeck.tui.app import JumpdeckApp
+    from tests.tui.conftest import booted, prepare_store
+
+    config = load_config(cli={"home": str(tmp_path / "home")},
+                         env={"JUMPDECK_LEASE_RENEW": str(RENEW), "JUMPDECK_LEASE_EXPIRE": str(EXPIRE),
+                              "JUMPDECK_CONFIG": str(tmp_path / "none.toml")})
+    await prepare_store(config)
+    app = JumpdeckApp(config, user="admin")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await booted(pilot)
+        ctx = app.ctx
+        svc = ProvisionService(ctx.store, config, ctx.settings)
+        await Pool(ctx.store, ctx.secrets).add(ctx.actor, "vm-app-1", "127.0.0.1")
+        info = await svc.start(ctx.actor, "single", "leased-app", runner="mock", target="pool",
+                               options={"step_delay": 3.0})
+        for _ in range(400):
+            info = await svc.get(ctx.actor, info.id)
+            if info.status == "RUNNING" and info.lease_pid:
+                break
+            await pilot.pause(0.05)
+        os.kill(info.worker_pid, signal.SIGKILL)
+        for _ in range(int((EXPIRE * 10 + 20) / 0.1)):
+            info = await svc.get(ctx.actor, info.id)
+            if info.status == "FAILED":
+                break
+            await pilot.pause(0.1)
+        assert info.status == "FAILED", info
+        assert [v.status for v in await Pool(ctx.store, ctx.secrets).list(ctx.actor)] == ["available"]
