@@ -8,13 +8,15 @@ one transaction, so a blocking driver never stalls the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import re
 import threading
 from datetime import datetime, timezone
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterator, TypeVar
 
 from jumpdeck.core.errors import ConfigError, StoreError, StoreReadOnly, StoreUnreachable
 from jumpdeck.core.package_data import migrations_dir
@@ -372,6 +374,22 @@ def migrate(engine: Engine) -> None:
 _open_lock = threading.Lock()
 
 
+@contextlib.contextmanager
+def _migration_lock(sqlite_path: Path) -> Iterator[None]:
+    """One process at a time migrates a SQLite store (PostgreSQL has its advisory lock):
+    two jumpdecks opening a brand-new file at once would both create its tables. The
+    kernel releases the lock if its holder dies."""
+    import fcntl
+
+    sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(sqlite_path.with_name(sqlite_path.name + ".migrate-lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def open_store(
     *,
     sqlite_path: Path | str,
@@ -494,7 +512,8 @@ def _open_engine(sqlite_path: Path | str, store_url: str | None,
             sqlite_path = Path(store_url.removeprefix("sqlite:///"))
         try:
             engine = _sqlite_engine(sqlite_path)
-            migrate(engine)
+            with _migration_lock(sqlite_path):
+                migrate(engine)
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"The local store {sqlite_path} cannot be opened: {getattr(exc, 'orig', exc)}.",

@@ -320,3 +320,23 @@ def test_upgrading_to_0004_keeps_every_row_and_skips_ids_the_log_named(tmp_path)
     conn = sqlite3.connect(path)
     assert "AUTOINCREMENT" in conn.execute("SELECT sql FROM sqlite_master WHERE name = 'provision_runs'").fetchone()[0]
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_processes_opening_a_brand_new_sqlite_store_at_once_all_succeed(tmp_path) -> None:
+    """Four processes open the same new file at the same instant: one migrates it, the
+    others find it migrated (before the lock, one of them failed on "table … already
+    exists")."""
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "fresh.db"
+    start = time.time() + 1.5
+    code = ("import sys, time\n"
+            "from jumpdeck.core.store.engine import open_store\n"
+            "time.sleep(max(0, float(sys.argv[2]) - time.time()))\n"
+            "open_store(sqlite_path=sys.argv[1], store_url=None).close()\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(path), str(start)], stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    results = [(p.wait(60), p.stderr.read()) for p in procs]
+    assert [rc for rc, _ in results] == [0, 0, 0, 0], [err for _, err in results]
