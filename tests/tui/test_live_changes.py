@@ -6,45 +6,65 @@ row), the notice, and this operator's own role and account."""
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from jumpdeck.core.config import load_config
 from jumpdeck.core.secrets import Secret
 from jumpdeck.core.servers.registry import ServerRegistry, ServerSpec
-from tests.conftest import os_user
+from jumpdeck.core.store_key import export_key, import_key
+from tests.conftest import os_user, service_unavailable
 from tests.tui.conftest import booted, prepare_store
-from tests.tui.test_cli import jd
 
 # Generous, so only a change that never arrives fails; bench/team.py measures how fast.
 WAIT = 15.0
 
 
+@dataclass
+class Team:
+    """Host A (the app, this process) and host B: another home, the store's key
+    imported there, its commands run in a UTS namespace of their own (hostname hostb)."""
+
+    config: object
+    home_b: Path
+    store_url: str
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def team_home(tmp_path, request, monkeypatch):
+def team(tmp_path, request, monkeypatch):
     from jumpdeck.tui.screens.servers import ServersScreen
 
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        service_unavailable("another jump host is played with `unshare -u`, which needs root")
     monkeypatch.setattr(ServersScreen, "AUTO_CHECK", False)
-    cli = {"home": str(tmp_path / "home")}
-    env = {}
     if request.param == "postgresql":
         url = request.getfixturevalue("pg_temp_url")
-        cli["store_url"] = url
-        env["JUMPDECK_STORE_URL"] = url
-    config = load_config(cli=cli)
+    else:
+        url = f"sqlite:///{tmp_path / 'team.db'}"
+    config = load_config(cli={"home": str(tmp_path / "a"), "store_url": url})
 
     async def seed(ctx) -> None:  # noqa: ANN001
         from jumpdeck.core.identity import Role
 
-        # The other operator's commands run as this OS account.
+        # Host B's commands run as this OS account.
         await ctx.users.add(ctx.actor, os_user(), Role.ADMIN)
         registry = ServerRegistry(ctx.store, ctx.secrets)
         for name in ("m-db", "z-db"):
             await registry.create(ctx.actor, ServerSpec(name=name, db_type="postgresql", host="127.0.0.1",
                                                         username="postgres", password=Secret("x")))
+        export_key(ctx.secrets, tmp_path / "store.key")
 
     asyncio.run(prepare_store(config, extra=seed))
-    return config, env
+    home_b = tmp_path / "b"
+    asyncio.run(import_key(load_config(cli={"home": str(home_b), "store_url": url}),
+                           (tmp_path / "store.key").read_text()))
+    return Team(config, home_b, url)
 
 
 async def _until(pilot, condition, what: str) -> None:
@@ -55,16 +75,21 @@ async def _until(pilot, condition, what: str) -> None:
     raise AssertionError(f"not shown within {WAIT} s: {what}")
 
 
-def _elsewhere(config, env, *args: str, stdin: str | None = None) -> None:
-    out = jd(*args, home=config.home, env=env, stdin=stdin)
+def _on_host_b(team: Team, *args: str, stdin: str | None = None) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUMPDECK_")}
+    env.update({"JUMPDECK_HOME": str(team.home_b), "JUMPDECK_STORE_URL": team.store_url,
+                "JUMPDECK_CONFIG": str(team.home_b / "none.toml")})
+    cmd = ["unshare", "-u", "sh", "-c", 'hostname hostb && exec "$@"', "sh",
+           sys.executable, "-m", "jumpdeck.tui.cli", *args]
+    out = subprocess.run(cmd, env=env, input=stdin, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
 
 
-async def test_a_server_added_elsewhere_appears_and_the_cursor_stays(team_home) -> None:
+async def test_a_server_added_elsewhere_appears_and_the_cursor_stays(team) -> None:
     from jumpdeck.tui.app import JumpdeckApp
     from jumpdeck.tui.widgets.server_grid import ServerGrid
 
-    config, env = team_home
+    config = team.config
     app = JumpdeckApp(config, user="admin")
     async with app.run_test(size=(120, 40)) as pilot:
         await booted(pilot)
@@ -72,28 +97,34 @@ async def test_a_server_added_elsewhere_appears_and_the_cursor_stays(team_home) 
         await pilot.press("down")  # on z-db
         before = grid.current.info
         assert before.name == "z-db"
-        await asyncio.to_thread(_elsewhere, config, env, "servers", "add", "--name", "a-db", "--type", "postgresql",
+        await asyncio.to_thread(_on_host_b, team, "servers", "add", "--name", "a-db", "--type", "postgresql",
                                 "--host", "127.0.0.1", "--user", "postgres", "--password-stdin", stdin="x\n")
         await _until(pilot, lambda: "a-db" in {r.info.name for r in app.screen.fleet.rows.values()}, "the new server")
         await pilot.pause()
         assert grid.current.info.id == before.id  # a-db sorts first: the cursor did not move with the rows
 
-        await asyncio.to_thread(_elsewhere, config, env, "servers", "rm", "m-db")
+        await asyncio.to_thread(_on_host_b, team, "servers", "rm", "m-db")
         await _until(pilot, lambda: "m-db" not in {r.info.name for r in app.screen.fleet.rows.values()}, "the delete")
 
+        from jumpdeck.core.activity import ActivityFilter
 
-async def test_the_notice_and_my_role_follow_what_an_admin_does_elsewhere(team_home) -> None:
+        page = await app.ctx.activity.page(app.ctx.actor, ActivityFilter(target_type="SERVER"), limit=10)
+        assert {e.origin for e in page.entries if e.action in ("CREATE", "DELETE") and e.actor == os_user()} \
+            >= {"local@hostb"}
+
+
+async def test_the_notice_and_my_role_follow_what_an_admin_does_elsewhere(team) -> None:
     from jumpdeck.tui.app import JumpdeckApp
     from jumpdeck.tui.screens.pending import PendingScreen
 
-    config, env = team_home
+    config = team.config
     app = JumpdeckApp(config, user="kim.operator")
     async with app.run_test(size=(120, 40)) as pilot:
         await booted(pilot)
         assert app.ctx.actor.role.value == "operator"
-        await asyncio.to_thread(_elsewhere, config, env, "settings", "set", "system_notice", "Patch night [18:00]")
+        await asyncio.to_thread(_on_host_b, team, "settings", "set", "system_notice", "Patch night [18:00]")
         await _until(pilot, lambda: app.notice == "Patch night [18:00]", "the notice")
-        await asyncio.to_thread(_elsewhere, config, env, "users", "set-role", "kim.operator", "viewer")
+        await asyncio.to_thread(_on_host_b, team, "users", "set-role", "kim.operator", "viewer")
         await _until(pilot, lambda: app.ctx.actor.role.value == "viewer", "the new role")
-        await asyncio.to_thread(_elsewhere, config, env, "users", "disable", "kim.operator")
+        await asyncio.to_thread(_on_host_b, team, "users", "disable", "kim.operator")
         await _until(pilot, lambda: isinstance(app.screen, PendingScreen), "the disabled account")
