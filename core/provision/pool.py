@@ -165,10 +165,15 @@ class Pool:
                         f"holds it; you are signed in as {actor.user}.",
                         remedy="Use your own key or ssh-agent, or ask an admin.")
                 password = self._box().decrypt(row.ssh_password_enc)
-                activity.record(session, actor, "POOL_PASSWORD_USE", "VM", row.vm_name, f"SSH to {row.ip_address}")
             return StoredLogin(row.vm_name, row.ip_address, row.ssh_user, row.ssh_port, password)
 
-        return await self.store.run(go)
+        login = await self.store.run(go)
+        if login is not None and login.password is not None:
+            # Audited apart from the read: while the shared store is away (read-only on its
+            # snapshot) the SSH session still opens and its row lands when the store is back.
+            await activity.ActivityService(self.store).record(actor, "POOL_PASSWORD_USE", "VM", login.vm_name,
+                                                              f"SSH to {login.ip}")
+        return login
 
     async def remove(self, actor: Actor, name: str) -> None:
         require(actor, Operation.MANAGE_POOL)

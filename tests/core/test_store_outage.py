@@ -152,3 +152,62 @@ async def test_the_snapshot_follows_changes_heard_on_the_feed(tmp_path, pg_temp_
             raise AssertionError("the snapshot never had the new user")
     finally:
         ctx.close()
+
+
+async def test_an_ssh_session_opens_during_an_outage(tmp_path, pg_url, pg_temp_url, tmp_path_factory) -> None:
+    """While the shared store is away: the pool VM's stored login comes from the snapshot,
+    a real SSH session to it opens and runs a command, and the audit row of the password's
+    use lands when the store is back."""
+    import asyncio
+
+    from sqlalchemy import select
+
+    from jumpdeck.core.config import load_config
+    from jumpdeck.core.context import open_context
+    from jumpdeck.core.provision.pool import Pool
+    from jumpdeck.core.secrets import Secret
+    from jumpdeck.core.ssh import HostKeyPolicy, SshAuth, SshTarget, connect
+    from jumpdeck.core.store.models import ActivityRow
+    from jumpdeck.core.store.snapshot import refresh_snapshot
+    from tests.fixtures.sshd import start_sshd, stop_sshd
+
+    sshd = start_sshd(tmp_path_factory.mktemp("sshd"))
+    config = load_config(cli={"home": str(tmp_path / "home"), "store_url": pg_temp_url})
+    ctx = await open_context(config, user="admin")
+    try:
+        pool = Pool(ctx.store, ctx.secrets)
+        await pool.add(ctx.actor, "VM-OUT", sshd.host, ssh_user=sshd.user, ssh_port=sshd.port,
+                       ssh_password=Secret("vm-out-pw"))
+        assert await refresh_snapshot(ctx.store)
+        policy = HostKeyPolicy(store=tmp_path / "known_hosts", user_files=())
+        policy.store.write_text(sshd.known_hosts_line + "\n")
+        with outage(pg_url, pg_temp_url.rsplit("/", 1)[1]):
+            login = await pool.ssh_login(ctx.actor, sshd.host, sshd.port)
+            assert ctx.store.read_only and login.password.reveal() == "vm-out-pw"
+            conn = await connect(SshTarget(host=login.ip, port=login.ssh_port, user=login.ssh_user,
+                                           auth=SshAuth.key(sshd.client_key)), policy)
+            try:
+                term = await conn.open_terminal(80, 24)
+                term.write(b"echo outage-$((6*7))\n")
+                seen = b""
+
+                async def read() -> None:
+                    nonlocal seen
+                    async for chunk in term.output():
+                        seen += chunk
+                        if b"outage-42" in seen:
+                            return
+
+                await asyncio.wait_for(read(), 15)
+            finally:
+                conn.close()
+        for _ in range(150):
+            if not ctx.store.read_only:
+                break
+            await asyncio.sleep(0.1)
+        assert not ctx.store.read_only
+        rows = await ctx.store.run(lambda s: s.scalars(select(ActivityRow.action)).all())
+        assert "POOL_PASSWORD_USE" in rows and "STORE_BACK" in rows
+    finally:
+        ctx.close()
+        stop_sshd(sshd)
