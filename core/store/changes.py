@@ -79,7 +79,6 @@ class Subscribers:
         self._subs: list[_Subscription] = []
         self._pending: set[str] = set()
         self._flush: asyncio.TimerHandle | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self.stats = FeedStats()
 
     def add(self, topics: Iterable[str], callback: Callback) -> Callable[[], None]:
