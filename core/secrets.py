@@ -91,6 +91,11 @@ class SecretBox:
             ) from None
 
     @property
+    def from_environment(self) -> bool:
+        """Whether the key came from JUMPDECK_KEY rather than a key file."""
+        return self.source == f"the environment variable {KEY_ENV}"
+
+    @property
     def key_id(self) -> str:
         """The fingerprint of the key that encrypts: SHA-256 of the key, which names it
         without revealing it (the key is 32 random bytes)."""

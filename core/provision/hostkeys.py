@@ -9,6 +9,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from jumpdeck.core.child_env import child_environment
 from jumpdeck.core.errors import JumpdeckError, ValidationError
 
 _WHERE = re.compile(r"\((\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]+):(\d+)\) is not in jumpdeck's known_hosts")
@@ -30,11 +31,11 @@ def refused_host(error: str) -> tuple[str, int] | None:
 
 def scan(host: str, port: int) -> HostKey:
     scan = subprocess.run(["ssh-keyscan", "-T", "5", "-p", str(port), "-t", "ed25519", host],
-                          capture_output=True, text=True, timeout=10)
+                          capture_output=True, text=True, env=child_environment(), timeout=10)
     lines = [ln for ln in scan.stdout.splitlines() if ln and not ln.startswith("#")]
     if not lines:
         raise JumpdeckError(f"{host}:{port} did not offer an SSH host key.", remedy="Check that its sshd is running.")
-    out = subprocess.run(["ssh-keygen", "-lf", "-"], input=lines[0] + "\n", capture_output=True, text=True, timeout=10)
+    out = subprocess.run(["ssh-keygen", "-lf", "-"], input=lines[0] + "\n", capture_output=True, text=True, env=child_environment(), timeout=10)
     return HostKey(host, port, lines[0], out.stdout.split()[1])
 
 

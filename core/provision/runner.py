@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 from typing import AsyncIterator
 
+from jumpdeck.core.child_env import child_environment
 from jumpdeck.core.provision.events import (
     STEP_MARKER,
     RunEvent,
@@ -124,8 +125,8 @@ def host_fingerprint(host: str, port: int) -> str:
     """The SHA256 fingerprint the host offers now (for the 'unknown key' sentence)."""
     try:
         scan = subprocess.run(["ssh-keyscan", "-T", "3", "-p", str(port), "-t", "ed25519,ecdsa,rsa", host],
-                              capture_output=True, text=True, timeout=6)
-        out = subprocess.run(["ssh-keygen", "-lf", "-"], input=scan.stdout, capture_output=True, text=True, timeout=6)
+                              capture_output=True, text=True, env=child_environment(), timeout=6)
+        out = subprocess.run(["ssh-keygen", "-lf", "-"], input=scan.stdout, capture_output=True, text=True, env=child_environment(), timeout=6)
         first = out.stdout.strip().splitlines()[0].split()
         return f"{first[1]} ({first[-1].strip('()')})"
     except Exception:

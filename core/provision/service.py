@@ -12,6 +12,7 @@ releases their VMs.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator
 
 from jumpdeck.core import activity
+from jumpdeck.core.child_env import child_environment
 from jumpdeck.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from jumpdeck.core.identity import Actor, Operation, require
 from jumpdeck.core.provision import pool
@@ -397,14 +399,21 @@ class ProvisionService:
     def _spawn_worker(self, info: RunInfo) -> int:
         run_dir = Path(info.artifact_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-        args = [sys.executable, "-m", "jumpdeck.core.provision.worker", "--home", str(self.config.home)]
-        if self.config.store_url:
-            args += ["--store-url", self.config.store_url]
-        args.append(str(info.id))
+        args = [sys.executable, "-m", "jumpdeck.core.provision.worker", "--home", str(self.config.home),
+                "--secrets-on-stdin", str(info.id)]
+        # The store URL may hold a password: it goes down a pipe, never on the command
+        # line (`ps` shows that) or in the environment (ansible-runner records that).
+        secrets = json.dumps({"store_url": self.config.store_url}).encode()
         with open(run_dir / "worker.log", "ab") as log:
             # A new session: the worker survives its starter's exit, SIGHUP and Ctrl-C.
-            proc = subprocess.Popen(args, cwd=str(self.config.home), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                    start_new_session=True, close_fds=True)
+            proc = subprocess.Popen(args, cwd=str(self.config.home), stdin=subprocess.PIPE, stdout=log, stderr=log,
+                                    start_new_session=True, close_fds=True, env=child_environment())
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(secrets)
+            proc.stdin.close()
+        except OSError:  # it died at once; its log and the lease say why
+            pass
         return proc.pid
 
     # ----- stopping ------------------------------------------------------------------

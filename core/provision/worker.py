@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import signal
 import sys
 from pathlib import Path
 
+from jumpdeck.core.child_env import child_environment
 from jumpdeck.core.identity import Actor, Role
 from jumpdeck.core.provision.events import CANCELED, COMPLETED, FAILED, RUNNING, TERMINAL_STATUSES, RunEvent
 from jumpdeck.core.provision.lease import renew_in, store_in, this_host
@@ -221,14 +223,24 @@ def _mock_resources(run_id: int, name: str) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jumpdeck-provision-worker")
     parser.add_argument("--home", required=True)
-    parser.add_argument("--store-url")
+    # The store URL (it may hold a password) comes as JSON on stdin, never as an
+    # argument or in the environment: see service.py `_spawn_worker`.
+    parser.add_argument("--secrets-on-stdin", action="store_true")
     parser.add_argument("run_id", type=int)
     args = parser.parse_args(argv)
+    store_url = None
+    if args.secrets_on_stdin:
+        store_url = json.loads(sys.stdin.buffer.read() or b"{}").get("store_url")
     from jumpdeck.core.config import load_config
     from jumpdeck.core.context import setup_logging
     from jumpdeck.core.store.engine import open_store
 
-    config = load_config(cli={"home": args.home, "store_url": args.store_url})
+    config = load_config(cli={"home": args.home, "store_url": store_url})
+    # Whatever started this worker, its children (ansible-runner copies this process's
+    # environment for ansible-playbook and its ssh) see only the allow-list.
+    clean = child_environment()
+    os.environ.clear()
+    os.environ.update(clean)
     setup_logging(config)
     become_subreaper()
     store = open_store(sqlite_path=config.store_path, store_url=config.store_url)

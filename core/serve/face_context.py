@@ -9,6 +9,7 @@ CLI do not pay for it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from jumpdeck.core.context import Context, in_serve_session, local_user_name, open_context, setup_logging
@@ -29,7 +30,7 @@ async def open_session_context(config: Config) -> Context:
     on first use. The server migrated it and audits a fallback, so neither happens here.
     Its fleet and rounds of checks come from the server too."""
     from jumpdeck.core.activity import ActivityService
-    from jumpdeck.core.secrets import load_secret_box
+    from jumpdeck.core.secrets import SecretBox, load_secret_box
     from jumpdeck.core.serve.session_client import RemoteChanges, RemoteFleetChecks, hello, reread_facts
     from jumpdeck.core.settings import Settings, SettingsService
     from jumpdeck.core.store.engine import deferred_store
@@ -38,9 +39,13 @@ async def open_session_context(config: Config) -> Context:
     config.ensure_dirs()
     setup_logging(config)
     facts = await hello(config, local_user_name())
+    # The store URL and (when the server had it from its environment) the key come from
+    # the server, so the session's environment holds neither (core/child_env.py).
+    config = replace(config, store_url=facts.store_url)
+    secrets = SecretBox(facts.keys, source="the serve-ssh server") if facts.keys else load_secret_box(config.key_path)
     store = deferred_store(sqlite_path=config.store_path, store_url=config.store_url,
                            connect_timeout=config.store_connect_timeout, **facts.store)
-    ctx = Context(config, store, load_secret_box(config.key_path), facts.actor, UserService(store),
+    ctx = Context(config, store, secrets, facts.actor, UserService(store),
                   SettingsService(store), ActivityService(store), settings_at_open=Settings(facts.settings),
                   fleet_checks=lambda: RemoteFleetChecks(config), change_source=lambda: RemoteChanges(config))
     ctx.facts_source = lambda: reread_facts(config, ctx.actor)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
+from jumpdeck.core.child_env import child_environment
 from jumpdeck.core.context import SERVE_SESSION_ENV, SESSION_TOKEN_ENV
 from jumpdeck.core.errors import Conflict, JumpdeckError
 from jumpdeck.core.identity import Actor, Operation, UserStatus, denial, ssh_origin
@@ -205,7 +206,12 @@ class ServeServer:
 
     @staticmethod
     def _base_env() -> dict[str, str]:
-        return {k: v for k, v in os.environ.items() if not k.startswith("SSH_") and k not in ("COLORTERM", "TMUX", "TMUX_PANE")}
+        # The allow-list: not this server's SSH_* or tmux variables, and no secret (the
+        # session asks for the store URL and key on its control socket instead).
+        env = child_environment()
+        for name in ("COLORTERM", "SSH_AUTH_SOCK"):  # the client's terminal decides; this account's agent is not theirs
+            env.pop(name, None)
+        return env
 
     def child_env(self, actor: Actor, term: str, client_env: dict[str, str], token: str = "") -> dict[str, str]:
         env = self._base_env()
@@ -219,8 +225,6 @@ class ServeServer:
             SERVE_SESSION_ENV: "1",
         })
         env.setdefault("LANG", "C.UTF-8")
-        if self.ctx.config.store_url and not self.ctx.config.demo:
-            env["JUMPDECK_STORE_URL"] = self.ctx.config.store_url
         for name, allowed in CLIENT_ENV_ALLOWED.items():
             if client_env.get(name, "").lower() in allowed:
                 env[name] = client_env[name]

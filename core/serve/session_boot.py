@@ -9,7 +9,7 @@ the first call that needs more (another screen, a form, a delete), in a store th
 
 Wire format, one JSON line each way (`core/serve/control.py` decides who asks):
   session -> server: {"op": "hello", "by": NAME}  or  {"op": "servers", "by": NAME}
-  server -> session: {"ok": true, "actor": {...}, "settings": {...}, "store": {...}}
+  server -> session: {"ok": true, "actor": {...}, "settings": {...}, "store": {...}, "secrets": {...}}
                      {"ok": true, "servers": [ServerInfo.as_json(), ...]}
                      or {"ok": false, "kind", "error", "remedy"} when refused.
 This is the server's side; the session's (`hello`, `list_servers`) is session_client.py.
@@ -31,7 +31,12 @@ async def answer(ctx: Context, actor: Actor, request: dict[str, Any]) -> dict[st
     if request["op"] == "hello":
         settings = await ctx.settings.get()
         store = ctx.store
-        return {"ok": True,
+        # The store URL (it may hold a password) and a key the server was given in its
+        # environment reach a session here, on its own control socket, never in the
+        # session's environment (core/child_env.py).
+        secrets = {"store_url": None if ctx.config.demo else ctx.config.store_url,
+                   "keys": [key.decode("ascii") for key in ctx.secrets.keys] if ctx.secrets.from_environment else None}
+        return {"ok": True, "secrets": secrets,
                 "actor": {"user": actor.user, "role": actor.role.value, "status": actor.status.value,
                           "origin": actor.origin},
                 "settings": settings.values,

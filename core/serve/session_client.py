@@ -74,6 +74,8 @@ class Hello:
     actor: Actor
     settings: dict[str, Any]
     store: dict[str, Any]  # url_display, kind, degraded_reason: as `deferred_store` takes them
+    store_url: str | None = None  # as the server opened it; never in the session's environment
+    keys: list[bytes] | None = None  # the server's key, when it came from its environment
 
 
 async def _ask(config: Config, request: dict[str, Any]) -> dict[str, Any]:
@@ -102,7 +104,9 @@ async def hello(config: Config, user: str) -> Hello:
         who = reply["actor"]
         # The server recorded who and from where (by pid or the session's token).
         actor = Actor(str(who["user"]), Role(who["role"]), UserStatus(who["status"]), str(who["origin"]))
-        return Hello(actor, dict(reply["settings"]), dict(reply["store"]))
+        secrets = reply.get("secrets") or {}
+        keys = [str(key).encode("ascii") for key in secrets["keys"]] if secrets.get("keys") else None
+        return Hello(actor, dict(reply["settings"]), dict(reply["store"]), secrets.get("store_url"), keys)
     except (KeyError, TypeError, ValueError):
         raise JumpdeckError("The serve-ssh server's answer to this session was not understood.",
                             remedy="The server and the session may be different jumpdeck versions: restart serve-ssh.") from None

@@ -157,7 +157,8 @@ def prepare_home(base: Path, store_url: str | None = None) -> tuple[Path, dict[s
     return home, keys
 
 
-def start_serve(home: Path, keys: dict[str, Path], *flags: str, store_url: str | None = None) -> Serve:
+def start_serve(home: Path, keys: dict[str, Path], *flags: str, store_url: str | None = None,
+                key: str | None = None) -> Serve:
     if not shutil.which("ssh"):
         service_unavailable("the OpenSSH client (ssh) is not installed")
     port = free_port()
@@ -165,6 +166,8 @@ def start_serve(home: Path, keys: dict[str, Path], *flags: str, store_url: str |
     env.update({"JUMPDECK_HOME": str(home), "JUMPDECK_CONFIG": str(home / "none.toml")})
     if store_url:
         env["JUMPDECK_STORE_URL"] = store_url
+    if key:
+        env["JUMPDECK_KEY"] = key
     process = subprocess.Popen(
         [sys.executable, "-m", "jumpdeck.tui.cli", "serve-ssh", "--listen", f"127.0.0.1:{port}", *flags],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
