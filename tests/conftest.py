@@ -23,6 +23,18 @@ def service_unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def pytest_runtest_setup(item) -> None:  # noqa: ANN001
+    """`@pytest.mark.needs("odbc")`: skip with the reason when that part is missing
+    (tests/optional_parts.py), fail under JUMPDECK_REQUIRE_SERVICES=1."""
+    from tests.optional_parts import missing
+
+    for mark in item.iter_markers("needs"):
+        for part in mark.args:
+            reason = missing(part)
+            if reason:
+                service_unavailable(reason)
+
+
 def port_answers(port: int, host: str = "127.0.0.1") -> bool:
     try:
         with socket.create_connection((host, port), timeout=1):

@@ -68,7 +68,7 @@ async def test_mariadb_unknown_database(engine, mysql_creds) -> None:
     assert result.error_kind is ErrorKind.DATABASE_NOT_FOUND, result.message
 
 
-@pytest.mark.parametrize("db_type", ["postgresql", "mysql", "oracle", "mssql"])
+@pytest.mark.parametrize("db_type", ["postgresql", "mysql", "oracle", pytest.param("mssql", marks=pytest.mark.needs("odbc"))])
 async def test_closed_port_is_refused(engine, refused_port, db_type) -> None:
     result = await engine.check(creds(db_type, refused_port, database="ORCL" if db_type == "oracle" else ""))
     assert result.status is Status.OFFLINE
@@ -77,7 +77,7 @@ async def test_closed_port_is_refused(engine, refused_port, db_type) -> None:
     assert "port" in result.hint
 
 
-@pytest.mark.parametrize("db_type", ["postgresql", "mysql", "oracle", "mssql"])
+@pytest.mark.parametrize("db_type", ["postgresql", "mysql", "oracle", pytest.param("mssql", marks=pytest.mark.needs("odbc"))])
 async def test_silent_listener_times_out_within_deadline(engine, silent_port, db_type) -> None:
     begin = time.perf_counter()
     result = await engine.check(creds(db_type, silent_port, database="ORCL" if db_type == "oracle" else ""))
