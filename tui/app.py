@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerState
 from jumpdeck.core.config import Config
 from jumpdeck.tui.screens.boot import BootScreen
 from jumpdeck.tui.styles import stylesheet
+from jumpdeck.tui.typeahead import HeldKey, KeySettled, KeysInOrder
 
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
@@ -145,6 +146,7 @@ class JumpdeckApp(App[int]):
 
         self.collector = CollectorSchedule()
         self._lease_watch: LeaseWatch | None = None
+        self._keys = KeysInOrder(self)
 
     # ----------------------------------------------------------------- start-up
     def get_default_screen(self) -> Screen:
@@ -166,7 +168,39 @@ class JumpdeckApp(App[int]):
         if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp,
                               events.Paste)):
             self.collector.input_seen()
+        # Keys (and pastes) the terminal sent go to their widget one at a time, each once
+        # the one before has been handled all the way up (tui/typeahead.py).
+        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
+            if self._keys.busy:
+                self._keys.hold(event)
+            else:
+                await self._hand_over(event)
+            return
         await super().on_event(event)
+
+    async def _hand_over(self, event) -> None:  # noqa: ANN001
+        target, screen = self.focused or self.screen, self.screen
+        await super().on_event(event)
+        self._keys.sent(target, screen)
+
+    def on_key(self, event) -> None:  # noqa: ANN001
+        """A key this screen binds but this operator may not use says why, instead of
+        doing nothing. (Keys reach here only when no widget took them.)"""
+        active = self.screen.active_bindings.get(event.key)
+        if active is None or active.enabled or not active.binding.description:
+            return
+        reason = getattr(self.screen, "disabled_reason", lambda action: None)(active.binding.action)
+        self.notify(reason or f"{active.binding.description} is not available here.", severity="warning", timeout=4)
+
+    async def on_key_settled(self, message: KeySettled) -> None:
+        message.stop()
+        following = self._keys.settled(message)
+        if following is not None:
+            await self._hand_over(following)
+
+    async def on_held_key(self, message: HeldKey) -> None:
+        message.stop()
+        await self._hand_over(message.event)
 
     @work(exclusive=True, group="boot", exit_on_error=False)
     async def open_context(self) -> None:

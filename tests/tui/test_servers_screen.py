@@ -250,7 +250,7 @@ async def test_role_gating_shows_actions_disabled_with_the_reason(fleet_config, 
         await pilot.press("question_mark")
         help_screen = pilot.app.screen
         assert isinstance(help_screen, HelpScreen)
-        notes = {row[1]: row[2] for row in help_screen.rows}
+        notes = {row[1]: row[3] for row in help_screen.rows}
         assert "Only an admin" in notes["Add"] and "Only an admin" in notes["Delete"]
 
 

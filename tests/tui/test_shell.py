@@ -55,12 +55,17 @@ async def test_viewer_sees_admin_keys_disabled_with_the_reason(make_app, app_con
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        notes = {row[1]: row[2] for row in app.screen.rows}
-        assert "Only an admin" in notes["Add"]
+        notes = {row[1]: row[3] for row in app.screen.rows}
+        ids = {row[1]: row[2] for row in app.screen.rows}
+        assert "Only an admin" in notes["Add"] and ids["Add"] == "users.add"
+        assert "Activate" in ids and ids["Activate"] == "users.activate", app.screen.rows  # enter, under the table
         await pilot.press("escape")
-        await pilot.press("a")  # disabled: nothing opens
+        said: list[str] = []
+        app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign]
+        await pilot.press("a")  # disabled: nothing opens, and it says why
         await pilot.pause()
         assert app.screen.__class__.__name__ == "UsersScreen"
+        assert any("Only an admin" in s for s in said), said
 
 
 async def test_admin_activates_a_pending_user_with_enter(make_app) -> None:
@@ -225,3 +230,25 @@ async def test_keymap_from_config_rebinds_by_id(app_config, tmp_path) -> None:
         await pilot.press("f1")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
+
+
+async def test_a_role_change_is_confirmed_naming_the_user_and_both_roles(make_app) -> None:
+    from jumpdeck.tui.screens.confirm import ConfirmScreen
+
+    app = make_app(start_mode="users")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await booted(pilot)
+        table = app.screen.query_one(DataTable)
+        table.move_cursor(row=[u.name for u in app.screen.users].index("kim.operator"))
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        text = " ".join(str(w.render()) for w in app.screen.query(Static))
+        assert "Make kim.operator admin?" in text and "from operator to admin" in text, text
+        await pilot.press("n")  # one stray key changes nothing
+        await app.workers.wait_for_complete()
+        assert {u.name: u.role.value for u in await app.ctx.users.list(app.ctx.actor)}["kim.operator"] == "operator"
+        await pilot.press("o", "y")
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        assert {u.name: u.role.value for u in await app.ctx.users.list(app.ctx.actor)}["kim.operator"] == "admin"

@@ -22,6 +22,7 @@ ANY = Select.NULL
 class ActivityScreen(JumpdeckScreen):
     TITLE = "Activity"
     CSS_PATH = stylesheet(__package__, "activity.tcss")
+    HELP_EXTRA = [("enter", "Show the selected entry in full")]  # handled as the table's row selection
     BINDINGS = [
         Binding("slash", "search", "Search", key_display="/", id="activity.search"),
         Binding("r", "reload", "Reload", id="activity.reload"),

@@ -137,6 +137,7 @@ class NewRunDialog(ModalScreen[dict | None]):
 class ProvisionScreen(JumpdeckScreen):
     TITLE = "Provision"
     CSS_PATH = stylesheet(__package__, "provision.tcss")
+    HELP_EXTRA = [("enter", "Open the selected run's log")]  # handled as the table's row selection
     BINDINGS = [
         Binding("a", "new_run", "New run", id="provision.new"),
         Binding("enter", "open_run", "Open", show=False, id="provision.open"),

@@ -137,17 +137,33 @@ class UsersScreen(JumpdeckScreen):
             ConfirmScreen("Disable user?", f"Disable '{user.name}' ({user.role.value})? They lose access at once, "
                           "including over serve-ssh.", confirm_label="Disable"), answer)
 
-    async def action_role(self) -> None:
-        """Cycle viewer → operator → admin → viewer: one key, no dialog to fill."""
+    def action_role(self) -> None:
+        """Cycle viewer → operator → admin → viewer, each step confirmed with the user's
+        name and both roles (a role is what someone may do: never one stray key)."""
         user = self._selected()
         if user is None:
             return
+        from jumpdeck.tui.screens.confirm import ConfirmScreen
+
         order = [Role.VIEWER, Role.OPERATOR, Role.ADMIN]
         new_role = order[(order.index(user.role) + 1) % len(order)]
-        result = await self.call_core(lambda: self.ctx.users.set_role(self.ctx.actor, user.name, new_role))
-        if result is not None:
-            self.notify(f"{result.name} is now {result.role.value}.")
-            self.reload()
+
+        async def answer(yes: bool | None) -> None:
+            if not yes:
+                return
+            result = await self.call_core(lambda: self.ctx.users.set_role(self.ctx.actor, user.name, new_role))
+            if result is not None:
+                self.notify(f"{result.name} is now {result.role.value}.")
+                self.reload()
+
+        what = {Role.ADMIN: "Admins manage users, keys and settings.",
+                Role.OPERATOR: "Operators change servers and run provisioning.",
+                Role.VIEWER: "Viewers only look."}[new_role]
+        self.app.push_screen(
+            ConfirmScreen(f"Make {user.name} {new_role.value}?",
+                          f"Change {user.name}'s role from {user.role.value} to {new_role.value}? {what} "
+                          f"(o again on the next role.)", confirm_label=f"Make {new_role.value}",
+                          danger=new_role is Role.ADMIN or user.role is Role.ADMIN), answer)
 
     def action_add_key(self) -> None:
         user = self._selected()
