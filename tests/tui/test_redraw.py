@@ -3,23 +3,16 @@ does) is gone afterwards. Run for real: jumpdeck on a tmux PTY."""
 
 from __future__ import annotations
 
-import shlex
-import sys
-from pathlib import Path
-
 from tests.serve.conftest import Tmux, wait_until
+from tests.tui.tmux_app import start_demo
 
-ROOT = Path(__file__).resolve().parents[2]
 NOISE = "NOISE-FROM-WALL"
 
 
 def test_ctrl_l_repaints_over_what_others_wrote_to_the_terminal(tmp_path):
     tmux = Tmux()
-    env = f"JUMPDECK_HOME={shlex.quote(str(tmp_path / 'h'))} JUMPDECK_CONFIG={shlex.quote(str(tmp_path / 'none.toml'))}"
     try:
-        tmux.run("new-session", "-d", "-s", "r", "-x", "120", "-y", "40",
-                 f"cd {shlex.quote(str(ROOT))} && exec env {env} {shlex.quote(sys.executable)} -m jumpdeck.tui.cli --demo")
-        assert "Palette" in tmux.wait_for("r", "Palette", 30), tmux.capture("r")
+        start_demo(tmux, "r", tmp_path)
         wait_until(lambda: "checking" not in tmux.capture("r"), 20)
         tty = tmux.run("display-message", "-p", "-t", "r", "#{pane_tty}").strip()
         with open(tty, "w") as terminal:  # over the app, as a `wall` message would land

@@ -65,19 +65,12 @@ async def test_a_burst_switches_screen_opens_the_ssh_dialog_and_fills_it(fleet_c
 def test_a_burst_over_a_real_pty_fills_the_form_field_by_field(tmp_path) -> None:
     """The same burst through tmux's one `send-keys`: jumpdeck reads it off its terminal
     in one go, as it would from a lagging SSH link."""
-    import shlex
-    import sys
-    from pathlib import Path
-
     from tests.serve.conftest import Tmux
+    from tests.tui.tmux_app import start_demo
 
-    root = Path(__file__).resolve().parents[2]
     tmux = Tmux()
-    env = f"JUMPDECK_HOME={shlex.quote(str(tmp_path / 'h'))} JUMPDECK_CONFIG={shlex.quote(str(tmp_path / 'none.toml'))}"
     try:
-        tmux.run("new-session", "-d", "-s", "b", "-x", "120", "-y", "40",
-                 f"cd {shlex.quote(str(root))} && exec env {env} {shlex.quote(sys.executable)} -m jumpdeck.tui.cli --demo")
-        assert "Palette" in tmux.wait_for("b", "Palette", 30), tmux.capture("b")
+        start_demo(tmux, "b", tmp_path)
         tmux.send("b", "a", "n1", "Tab", "Tab", "hostx", "Tab", "Tab", "Tab", "postgres", "Tab", "S3cretPW")
         pane = tmux.wait_for("b", "••••••••", 20)
         fields = {line.split()[1]: line.split()[2] for line in pane.splitlines()
