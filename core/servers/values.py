@@ -64,6 +64,9 @@ class ServerInfo:
     corp_count: int = 0
     corp_warnings: int = 0
     corp_errors: int = 0
+    # Registered as logging in without a password (a trust account, an empty root
+    # password): set on purpose, never inferred from `has_password`.
+    no_password: bool = False
 
     def as_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -91,6 +94,7 @@ class Credentials:
     username: str
     password: Secret
     database: str
+    no_password: bool = False  # the account is registered as having none (the blank password is meant)
 
 
 @dataclass(frozen=True)
