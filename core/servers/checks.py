@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable
 from jumpdeck.core.identity import Actor, Operation, require
 from jumpdeck.core.servers.drivers import HINTS, DriverError, ErrorKind, VersionAnswer, load_driver
 from jumpdeck.core.servers.registry import ServerSpec, no_stored_password, validate
-from jumpdeck.core.servers.values import CheckTarget, Credentials, DbType
+from jumpdeck.core.servers.values import PASSWORD_UNASKED, CheckTarget, Credentials, DbType
 
 if TYPE_CHECKING:
     from jumpdeck.core.servers.registry import ServerRegistry
@@ -39,9 +39,6 @@ DEFAULT_TIMEOUT = 5.0
 # The deadline is the driver's timeout plus this: a driver that honours its own timeout
 # reports first, with its own words; one that does not is cut off here.
 GRACE = 0.2
-# Said of an online check that logged in without the server asking for a password: an
-# operator should know when an account (or a whole pg_hba line) lets anyone in.
-PASSWORD_UNASKED = "the server did not ask for a password"
 NO_PASSWORD_REFUSED = ("The server asked for a password, and this server is registered without one: give it its "
                        "password with `jumpdeck servers edit NAME --password-stdin` or in the server form.")
 

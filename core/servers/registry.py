@@ -76,7 +76,8 @@ class ServerSpec:
 
 
 # What an operator chooses for an account that has no password, in each face's words.
-NO_PASSWORD_CHOICE = "choose 'no password' in the form or pass --no-password"
+NO_PASSWORD_CHOICE = ("choose 'no password' in the form (--no-password for `jumpdeck servers`, "
+                      "a no_password column in an import)")
 
 
 def no_stored_password(name: str) -> ValidationError:

@@ -21,6 +21,11 @@ from jumpdeck.core.secrets import Secret, TokenError
 SECRET_REMEDY = ("This server's password was stored under another key: bring this store's key to this host "
                  "(see README, Secrets) or re-enter the password with `jumpdeck servers edit {name} --password-stdin`.")
 
+# Said of an online check that logged in without the server asking for a password: an
+# operator should know when an account (or a whole pg_hba line) lets anyone in. Here, in
+# the leaf, so that every face can say it without importing the check engine.
+PASSWORD_UNASKED = "the server did not ask for a password"
+
 
 def unreadable_password(name: str, source: str) -> TokenError:
     """One server's password that the key from `source` cannot open. The sentence names
