@@ -3,8 +3,8 @@
 Rules: required fields; the DB type sets the default port and DB; names unique
 (trimmed, case-insensitive); port 1-65535; a blank password on update keeps the stored
 one; an account without a password is registered as such (`no_password`), never by
-leaving the password blank; a server with corp DBs cannot be deleted; create/update/delete are admin-only and
-audited. Passwords are encrypted before they reach the store and never appear in a
+leaving the password blank; a server with corp DBs cannot be deleted;
+create/update/delete are admin-only and audited. Passwords are encrypted before they reach the store and never appear in a
 `ServerInfo`, only in the `Secret` that `credentials()` hands to a driver.
 """
 
@@ -357,8 +357,7 @@ class ServerRegistry:
             row = ServerRow(
                 name=spec.name, name_key=name_key(spec.name), db_type=spec.db_type, host=spec.host,
                 port=spec.port, username=spec.username, password_enc=token, no_password=spec.no_password,
-                default_db=spec.default_db,
-                description=spec.description, tags=list(spec.tags), group_name=spec.group,
+                default_db=spec.default_db, description=spec.description, tags=list(spec.tags), group_name=spec.group,
                 data_path=spec.data_path, log_path=spec.log_path, is_active=spec.is_active,
             )
             session.add(row)
