@@ -69,13 +69,14 @@ async def seed_demo(ctx: Context) -> None:
     samples = []
     # Real local servers when they answer, so the demo shows live greens. The probes block,
     # so they run in threads: the app seeds the demo from a worker on its event loop.
+    # Their accounts have no password (trust, an empty root password), registered as such.
     pg_up, mysql_up = await asyncio.gather(asyncio.to_thread(_port_open, 5432), asyncio.to_thread(_port_open, 3306))
     if pg_up:
         samples.append(ServerSpec(name="local-postgres", db_type="postgresql", host="127.0.0.1", username="postgres",
-                                  password=Secret("trust"), description="PostgreSQL on this machine", tags=("dev",)))
+                                  no_password=True, description="PostgreSQL on this machine", tags=("dev",)))
     if mysql_up:
         samples.append(ServerSpec(name="local-mariadb", db_type="mysql", host="127.0.0.1", username="root",
-                                  password=Secret("none"), description="MariaDB on this machine", tags=("dev",)))
+                                  no_password=True, description="MariaDB on this machine", tags=("dev",)))
     # Loopback ports where nothing listens: honest failures without touching any network.
     samples += [
         ServerSpec(name="erp-prod", db_type="mssql", host="127.0.0.1", port=14330, username="sa",
@@ -92,16 +93,6 @@ async def seed_demo(ctx: Context) -> None:
     ]
     for spec in samples:
         await registry.create(actor, spec)
-    if any(spec.name == "local-mariadb" for spec in samples):
-        # The local MariaDB's root has an empty password; the registry (rightly) wants one
-        # for a new server, so the demo stores the empty one after the fact.
-        from sqlalchemy import update
-
-        from jumpdeck.core.store.models import ServerRow
-
-        empty = ctx.secrets.encrypt(Secret(""))
-        await ctx.store.run(lambda s: s.execute(update(ServerRow).where(ServerRow.name_key == "local-mariadb")
-                                                .values(password_enc=empty)))
 
     await ctx.users.add(actor, "kim.operator", Role.OPERATOR)
     await ctx.users.add(actor, "lee.viewer", Role.VIEWER)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import shlex
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,9 +25,9 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable
 
 from jumpdeck.core.identity import Actor, Operation, require
-from jumpdeck.core.servers.drivers import HINTS, DriverError, ErrorKind, load_driver
-from jumpdeck.core.servers.registry import ServerSpec, validate
-from jumpdeck.core.servers.values import CheckTarget, Credentials, DbType
+from jumpdeck.core.servers.drivers import HINTS, DriverError, ErrorKind, VersionAnswer, load_driver
+from jumpdeck.core.servers.registry import ServerSpec, no_stored_password, validate
+from jumpdeck.core.servers.values import PASSWORD_UNASKED, CheckTarget, Credentials, DbType
 
 if TYPE_CHECKING:
     from jumpdeck.core.servers.registry import ServerRegistry
@@ -38,6 +39,8 @@ DEFAULT_TIMEOUT = 5.0
 # The deadline is the driver's timeout plus this: a driver that honours its own timeout
 # reports first, with its own words; one that does not is cut off here.
 GRACE = 0.2
+NO_PASSWORD_REFUSED = ("The server asked for a password, and this server is registered without one: give it its "
+                       "password with `jumpdeck servers edit NAME --password-stdin` or in the server form.")
 
 
 class Status(str, enum.Enum):
@@ -59,6 +62,9 @@ class CheckResult:
     message: str = ""
     hint: str = ""
     checked_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    # Online, and in without being asked for a password: a no-password account, or a
+    # stored password the server never asked for (libpq tells; other drivers do not).
+    password_unasked: bool = False
 
     @property
     def online(self) -> bool:
@@ -67,7 +73,8 @@ class CheckResult:
     def summary(self) -> str:
         """One line for a card, a toast or a terminal."""
         if self.online:
-            return f"online in {self.latency_ms:.0f} ms: {self.version}"
+            unasked = f" ({PASSWORD_UNASKED})" if self.password_unasked else ""
+            return f"online in {self.latency_ms:.0f} ms: {self.version}{unasked}"
         label = self.error_kind.label if self.error_kind else "Error"
         return f"{label}: {self.message}"
 
@@ -78,7 +85,7 @@ class CheckResult:
             "error_kind": self.error_kind.value if self.error_kind else None,
             "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
             "version": self.version, "message": self.message, "hint": self.hint,
-            "checked_at": self.checked_at.isoformat(),
+            "checked_at": self.checked_at.isoformat(), "password_unasked": self.password_unasked,
         }
 
     @classmethod
@@ -88,7 +95,7 @@ class CheckResult:
                    Status(data["status"]), data["latency_ms"], data.get("version"),
                    ErrorKind(data["error_kind"]) if data.get("error_kind") else None,
                    str(data.get("message") or ""), str(data.get("hint") or ""),
-                   datetime.fromisoformat(data["checked_at"]))
+                   datetime.fromisoformat(data["checked_at"]), bool(data.get("password_unasked", False)))
 
 
 @dataclass(frozen=True)
@@ -190,7 +197,7 @@ class CheckEngine:
             self._executor = None
             self._threads_warm = 0
 
-    def _in_thread(self, target: CheckTarget, timeout: float, started: threading.Event) -> tuple[str, float]:
+    def _in_thread(self, target: CheckTarget, timeout: float, started: threading.Event) -> tuple[VersionAnswer, float]:
         with self._lock:
             self._threads_busy += 1
         started.set()
@@ -198,8 +205,8 @@ class CheckEngine:
             driver = load_driver(target.credentials.db_type)
             driver.preload()
             begin = time.perf_counter()
-            version = driver.version(target.credentials, timeout)
-            return version, (time.perf_counter() - begin) * 1000
+            answer = driver.answer(target.credentials, timeout)
+            return answer, (time.perf_counter() - begin) * 1000
         finally:
             with self._lock:
                 self._threads_busy -= 1
@@ -223,14 +230,17 @@ class CheckEngine:
                 # The first import of a big library must not stall the event loop.
                 await asyncio.get_running_loop().run_in_executor(self._pool(), driver.preload)
                 begin = time.perf_counter()
-                version = await asyncio.wait_for(driver.version_async(creds, timeout), timeout + GRACE)
+                answer = VersionAnswer(await asyncio.wait_for(driver.version_async(creds, timeout), timeout + GRACE))
                 latency = (time.perf_counter() - begin) * 1000
             else:
                 loop = asyncio.get_running_loop()
                 future = loop.run_in_executor(self._pool(), self._in_thread, target, timeout, started)
-                version, latency = await asyncio.wait_for(future, timeout + GRACE)
+                answer, latency = await asyncio.wait_for(future, timeout + GRACE)
         except DriverError as error:
-            return self._failed(target, error.kind, error.message, error.hint, begin)
+            hint = error.hint
+            if creds.no_password and error.kind is ErrorKind.AUTH_FAILED:
+                hint = NO_PASSWORD_REFUSED.replace("NAME", shlex.quote(target.name) if target.name else "NAME")
+            return self._failed(target, error.kind, error.message, hint, begin)
         except (TimeoutError, asyncio.TimeoutError):
             if (driver is not None and driver.is_async) or started.is_set():
                 message = f"No answer from {creds.host}:{creds.port} within {timeout:g} s."
@@ -248,8 +258,9 @@ class CheckEngine:
             text = str(error).strip().splitlines()[0] if str(error).strip() else ""
             return self._failed(target, ErrorKind.OTHER, f"{type(error).__name__}: {text}".rstrip(": "),
                                 HINTS[ErrorKind.OTHER], begin)
+        unasked = creds.no_password or answer.asked_password is False
         return CheckResult(target.server_id, target.name, creds.db_type, creds.host, creds.port, Status.ONLINE,
-                           latency, version)
+                           latency, answer.version, password_unasked=unasked)
 
     @staticmethod
     def _failed(target: CheckTarget, kind: ErrorKind, message: str, hint: str, begin: float) -> CheckResult:
@@ -316,7 +327,7 @@ class CheckEngine:
 def credentials_from_spec(spec: ServerSpec) -> Credentials:
     """Connection details of a validated spec."""
     return Credentials(DbType(spec.db_type), spec.host, int(spec.port), spec.username, spec.password,
-                       spec.default_db or "")
+                       spec.default_db or "", no_password=spec.no_password)
 
 
 async def check_server(engine: CheckEngine, registry: ServerRegistry, actor: Actor, server_id: int,
@@ -337,9 +348,11 @@ async def check_spec(engine: CheckEngine, actor: Actor, spec: ServerSpec, *, reg
     editing = server_id is not None
     spec = validate(spec, creating=not editing)
     creds = credentials_from_spec(spec)
-    if editing and not spec.password:
+    if editing and not spec.password and not spec.no_password:
         if registry is None:
             raise ValueError("testing an edit with the stored password needs the registry")
         stored = await registry.credentials(actor, server_id)
+        if stored.no_password:
+            raise no_stored_password(spec.name)
         creds = replace(creds, password=stored.password)
     return await engine.check(CheckTarget(creds, server_id, spec.name), timeout=timeout)

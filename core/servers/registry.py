@@ -2,8 +2,9 @@
 
 Rules: required fields; the DB type sets the default port and DB; names unique
 (trimmed, case-insensitive); port 1-65535; a blank password on update keeps the stored
-one; a server with corp DBs cannot be deleted; create/update/delete are admin-only and
-audited. Passwords are encrypted before they reach the store and never appear in a
+one; an account without a password is registered as such (`no_password`), never by
+leaving the password blank; a server with corp DBs cannot be deleted;
+create/update/delete are admin-only and audited. Passwords are encrypted before they reach the store and never appear in a
 `ServerInfo`, only in the `Secret` that `credentials()` hands to a driver.
 """
 
@@ -55,7 +56,8 @@ _TAG_RE = re.compile(r"^[\w.:\-]{1,40}$")
 @dataclass(frozen=True)
 class ServerSpec:
     """What an operator types to register or change a server. For an update, a blank
-    `password` means "keep the stored one"."""
+    `password` means "keep the stored one". `no_password` registers an account that logs
+    in without one; it takes no password."""
 
     name: str
     db_type: str
@@ -70,6 +72,18 @@ class ServerSpec:
     data_path: str | None = None
     log_path: str | None = None
     is_active: bool = True
+    no_password: bool = False
+
+
+# What an operator chooses for an account that has no password, in each face's words.
+NO_PASSWORD_CHOICE = ("choose 'no password' in the form (--no-password for `jumpdeck servers`, "
+                      "a no_password column in an import)")
+
+
+def no_stored_password(name: str) -> ValidationError:
+    """A blank password means "keep the stored one"; a no-password server has none to keep."""
+    return ValidationError(f"Server '{name}' has no stored password to keep.", field="password",
+                           remedy="Give its password, or keep the 'no password' choice.")
 
 
 def name_key(name: str) -> str:
@@ -163,8 +177,17 @@ def validate(spec: ServerSpec, *, creating: bool) -> ServerSpec:
         raise ValidationError("The password must be text.", field="password")
     if len(password.reveal()) > 1000:
         raise ValidationError("The password is limited to 1000 characters.", field="password")
-    if creating and not password:
-        raise ValidationError("The password is required for a new server.", field="password")
+    if not isinstance(spec.no_password, bool):
+        raise ValidationError("'no password' must be true or false.", field="no_password")
+    if spec.no_password and password:
+        raise ValidationError("A server registered without a password cannot also have one.", field="password",
+                              remedy="Leave the password empty, or drop the 'no password' choice.")
+    if creating and not password and not spec.no_password:
+        raise ValidationError(
+            "The password is required for a new server.", field="password",
+            remedy=f"For an account that logs in without one (PostgreSQL trust, an empty MariaDB password), "
+                   f"{NO_PASSWORD_CHOICE}.",
+        )
     default_db = (defaults.default_db if spec.default_db is None
                   else _text(spec.default_db, "default_db", "default DB", limit=100))
     if defaults.db_required and not default_db:
@@ -188,7 +211,8 @@ def spec_from_info(info: ServerInfo, **changes: Any) -> ServerSpec:
     keeps the stored one. `changes` override fields."""
     spec = ServerSpec(name=info.name, db_type=info.db_type.value, host=info.host, username=info.username,
                       port=info.port, default_db=info.default_db, description=info.description, tags=info.tags,
-                      group=info.group, data_path=info.data_path, log_path=info.log_path, is_active=info.is_active)
+                      group=info.group, data_path=info.data_path, log_path=info.log_path, is_active=info.is_active,
+                      no_password=info.no_password)
     return replace(spec, **changes)
 
 
@@ -200,6 +224,7 @@ def _to_info(row, corp_counts: tuple[int, int, int] = (0, 0, 0)) -> ServerInfo: 
         has_password=bool(row.password_enc), data_path=row.data_path, log_path=row.log_path,
         created_at=row.created_at, updated_at=row.updated_at,
         corp_count=corp_counts[0], corp_warnings=corp_counts[1], corp_errors=corp_counts[2],
+        no_password=bool(row.no_password),
     )
 
 
@@ -209,7 +234,10 @@ def _describe_changes(before: dict[str, Any], after: dict[str, Any]) -> str:
         new = after[key]
         if old != new:
             # The password's value never enters the log, only the fact that it changed.
-            parts.append("password changed" if key == "password" else f"{key}: {old!r} -> {new!r}")
+            if key == "password":
+                parts.append("password removed" if not new else "password changed")
+            else:
+                parts.append(f"{key}: {old!r} -> {new!r}")
     return "; ".join(parts) or "no change"
 
 
@@ -217,7 +245,7 @@ def _snapshot(row) -> dict[str, Any]:  # noqa: ANN001
     return {"name": row.name, "db_type": row.db_type, "host": row.host, "port": row.port,
             "username": row.username, "default_db": row.default_db, "description": row.description,
             "tags": list(row.tags or ()), "group": row.group_name, "is_active": row.is_active,
-            "password": row.password_enc}
+            "password": row.password_enc, "no_password": bool(row.no_password)}
 
 
 class ServerRegistry:
@@ -301,7 +329,8 @@ class ServerRegistry:
             password = self.secrets.decrypt(row.password_enc) if row.password_enc else Secret("")
         except TokenError:
             raise unreadable_password(row.name, self.secrets.source) from None
-        return Credentials(DbType(row.db_type), row.host, row.port, row.username, password, row.default_db)
+        return Credentials(DbType(row.db_type), row.host, row.port, row.username, password, row.default_db,
+                           no_password=bool(row.no_password))
 
     async def check_target(self, actor: Actor, server_id: int) -> CheckTarget:
         """One saved server to check, like a round's (`check_targets`)."""
@@ -313,7 +342,8 @@ class ServerRegistry:
     async def create(self, actor: Actor, spec: ServerSpec) -> ServerInfo:
         require(actor, Operation.MANAGE_SERVERS)
         spec = validate(spec, creating=True)
-        token = self.secrets.encrypt(spec.password)
+        # A no-password account keeps no token at all: nothing to decrypt, nothing to leak.
+        token = "" if spec.no_password else self.secrets.encrypt(spec.password)
         from sqlalchemy import select
 
         from jumpdeck.core.store.models import ServerRow
@@ -326,14 +356,15 @@ class ServerRegistry:
                 raise Conflict(f"A server named '{spec.name}' already exists.", remedy="Names are unique; choose another.")
             row = ServerRow(
                 name=spec.name, name_key=name_key(spec.name), db_type=spec.db_type, host=spec.host,
-                port=spec.port, username=spec.username, password_enc=token, default_db=spec.default_db,
-                description=spec.description, tags=list(spec.tags), group_name=spec.group,
+                port=spec.port, username=spec.username, password_enc=token, no_password=spec.no_password,
+                default_db=spec.default_db, description=spec.description, tags=list(spec.tags), group_name=spec.group,
                 data_path=spec.data_path, log_path=spec.log_path, is_active=spec.is_active,
             )
             session.add(row)
             session.flush()
             activity.record(session, actor, "CREATE", "SERVER", row.id,
-                            f"{spec.name} ({spec.db_type} {spec.host}:{spec.port})")
+                            f"{spec.name} ({spec.db_type} {spec.host}:{spec.port})"
+                            + (", no password" if spec.no_password else ""))
             return _to_info(row)
 
         return await self.store.run(create)
@@ -364,8 +395,13 @@ class ServerRegistry:
             row.default_db, row.description = spec.default_db, spec.description
             row.tags, row.group_name, row.is_active = list(spec.tags), spec.group, spec.is_active
             row.data_path, row.log_path = spec.data_path, spec.log_path
-            if token is not None:  # blank password: keep the stored one (seed §4.1)
-                row.password_enc = token
+            if spec.no_password:
+                row.password_enc, row.no_password = "", True
+            elif token is not None:
+                row.password_enc, row.no_password = token, False
+            elif row.no_password:
+                raise no_stored_password(row.name)
+            # else: blank password, keep the stored one (seed §4.1)
             session.flush()
             activity.record(session, actor, "UPDATE", "SERVER", row.id, f"{row.name}: {_describe_changes(before, _snapshot(row))}")
             return self._info(session, row.id)

@@ -21,6 +21,11 @@ from jumpdeck.core.secrets import Secret, TokenError
 SECRET_REMEDY = ("This server's password was stored under another key: bring this store's key to this host "
                  "(see README, Secrets) or re-enter the password with `jumpdeck servers edit {name} --password-stdin`.")
 
+# Said of an online check that logged in without the server asking for a password: an
+# operator should know when an account (or a whole pg_hba line) lets anyone in. Here, in
+# the leaf, so that every face can say it without importing the check engine.
+PASSWORD_UNASKED = "the server did not ask for a password"
+
 
 def unreadable_password(name: str, source: str) -> TokenError:
     """One server's password that the key from `source` cannot open. The sentence names
@@ -64,6 +69,9 @@ class ServerInfo:
     corp_count: int = 0
     corp_warnings: int = 0
     corp_errors: int = 0
+    # Registered as logging in without a password (a trust account, an empty root
+    # password): set on purpose, never inferred from `has_password`.
+    no_password: bool = False
 
     def as_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -91,6 +99,7 @@ class Credentials:
     username: str
     password: Secret
     database: str
+    no_password: bool = False  # the account is registered as having none (the blank password is meant)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,8 @@ class ServerRow(Base):
     port: Mapped[int] = mapped_column(Integer, nullable=False)
     username: Mapped[str] = mapped_column(String(100), nullable=False)
     password_enc: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # The account logs in without a password, on purpose (0008): an empty token alone never means that.
+    no_password: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     default_db: Mapped[str] = mapped_column(String(100), nullable=False, default="")
     data_path: Mapped[str | None] = mapped_column(String(500))
     log_path: Mapped[str | None] = mapped_column(String(500))

@@ -147,6 +147,11 @@ def test_the_settings_row_comes_with_the_schema(tmp_path) -> None:
     store.close()
 
 
+def _undo_no_password(conn: sqlite3.Connection) -> None:
+    """Back to before 0008: no no_password flag on servers."""
+    conn.execute("ALTER TABLE servers DROP COLUMN no_password")
+
+
 def _undo_run_lease(conn: sqlite3.Connection) -> None:
     """Back to before 0007: no lease columns on provision_runs."""
     for column in ("lease_host", "lease_pid", "lease_expires_at"):
@@ -160,6 +165,29 @@ def _undo_change_feed(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE store_changes")
 
 
+def test_upgrading_to_0008_keeps_servers_with_their_passwords_and_ids(tmp_path) -> None:
+    """A server from before 0008 had a password (the registry required one): it keeps it,
+    flagged as not a no-password account, and SQLite keeps AUTOINCREMENT on the table."""
+    from sqlalchemy import text
+
+    path = tmp_path / "s.db"
+    store = open_store(sqlite_path=path, store_url=None)
+    first, _second = _add_then_delete_then_add(store)
+    store.close()
+    conn = sqlite3.connect(path)
+    _undo_no_password(conn)
+    conn.execute("UPDATE alembic_version SET version_num = '0007_run_lease'")
+    conn.commit()
+    conn.close()
+    store = open_store(sqlite_path=path, store_url=None)
+    assert store.run_sync(lambda s: s.execute(text("SELECT name, no_password FROM servers")).all()) == [("two", 0)]
+    seq = store.run_sync(lambda s: s.execute(text("SELECT seq FROM sqlite_sequence WHERE name = 'servers'")).scalar())
+    store.close()
+    assert seq > first
+    schema = sqlite3.connect(path).execute("SELECT sql FROM sqlite_master WHERE name = 'servers'").fetchone()[0]
+    assert "AUTOINCREMENT" in schema
+
+
 def test_a_store_from_before_0003_gets_its_settings_row(tmp_path) -> None:
     path = tmp_path / "s.db"
     open_store(sqlite_path=path, store_url=None).close()
@@ -168,6 +196,7 @@ def test_a_store_from_before_0003_gets_its_settings_row(tmp_path) -> None:
     # Back to the 0002 schema: the columns later migrations add go too.
     conn.execute("ALTER TABLE settings DROP COLUMN key_id")
     conn.execute("ALTER TABLE settings DROP COLUMN key_check")
+    _undo_no_password(conn)
     _undo_run_lease(conn)
     _undo_change_feed(conn)
     conn.execute("UPDATE alembic_version SET version_num = '0002_provision'")
@@ -281,6 +310,7 @@ def test_upgrading_to_0004_keeps_every_row_and_skips_ids_the_log_named(tmp_path)
     # keys naming the table, not its old copy.
     conn.execute("PRAGMA foreign_keys=OFF")
     conn.execute("PRAGMA legacy_alter_table=ON")
+    _undo_no_password(conn)
     _undo_run_lease(conn)
     _undo_change_feed(conn)
     for table in ("servers", "corps", "provision_runs"):

@@ -54,6 +54,7 @@ async def _check(args, ctx) -> int:
     from jumpdeck.core.errors import NotFound
     from jumpdeck.core.servers.checks import CheckEngine, summarize
     from jumpdeck.core.servers.registry import ServerRegistry
+    from jumpdeck.core.servers.values import PASSWORD_UNASKED
 
     registry = ServerRegistry(ctx.store, ctx.secrets)
     ids = None
@@ -87,6 +88,8 @@ async def _check(args, ctx) -> int:
             latency = f"{result.latency_ms:.0f} ms" if result.latency_ms is not None else "-"
             if result.online:
                 detail = (result.version or "").splitlines()[0][:100]
+                if result.password_unasked:
+                    detail += f" · {PASSWORD_UNASKED}"
             else:
                 detail = f"{result.error_kind.value}: {result.message} ({result.hint})"
             print(f"{result.status.value:<8} {result.name:<{width}}  {result.db_type.value:<10} {latency:>8}  {detail}",

@@ -2,7 +2,8 @@
 
 Passwords come from standard input (`--password-stdin`, one line) or, at a terminal,
 from a prompt that does not echo; never from an argument, where `ps` and the shell's
-history would keep them. `export` never writes a password in clear: `--encrypted` adds
+history would keep them. An account that logs in without one is registered with
+`--no-password`, never with an empty password. `export` never writes a password in clear: `--encrypted` adds
 the Fernet token, which only an installation holding the same key can read.
 """
 
@@ -21,7 +22,7 @@ from jumpdeck.tui.cli.output import dumps, print_table
 
 DB_TYPES = ("postgresql", "mysql", "mssql", "oracle")
 EXPORT_FIELDS = ["name", "db_type", "host", "port", "default_db", "username", "description", "tags", "group",
-                 "is_active", "data_path", "log_path"]
+                 "is_active", "data_path", "log_path", "no_password"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -82,8 +83,11 @@ def _spec_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", help="default: the DB type's (1433, 5432, 3306, 1521)")
     parser.add_argument("--db", dest="default_db",
                         help="default DB (Oracle: the service name, required; default: the type's)")
-    parser.add_argument("--password-stdin", action="store_true",
-                        help="read the password from standard input (one line)")
+    password = parser.add_mutually_exclusive_group()
+    password.add_argument("--password-stdin", action="store_true",
+                          help="read the password from standard input (one line)")
+    password.add_argument("--no-password", action="store_true",
+                          help="the account logs in without a password (PostgreSQL trust, an empty MariaDB password)")
     parser.add_argument("--tag", action="append", dest="tags", metavar="TAG", help="a tag (repeatable)")
     parser.add_argument("--group", help="a group, e.g. prod or staging")
     parser.add_argument("--description")
@@ -96,13 +100,16 @@ def _read_password(args: argparse.Namespace, *, required: bool):  # noqa: ANN202
     if args.password_stdin:
         line = sys.stdin.readline()
         return Secret(line.rstrip("\r\n"))
+    if args.no_password:
+        return Secret("")
     if required and sys.stdin.isatty():
         import getpass
 
         return Secret(getpass.getpass("Password: "))
     if required:
         raise ValidationError("A password is required for a new server.", field="password",
-                              remedy="Pipe it in with --password-stdin.")
+                              remedy="Pipe it in with --password-stdin, or pass --no-password for an account "
+                                     "that logs in without one.")
     return Secret("")
 
 
@@ -116,7 +123,8 @@ def _info_dict(info) -> dict:  # noqa: ANN001
     return {"id": info.id, "name": info.name, "db_type": info.db_type.value, "host": info.host, "port": info.port,
             "default_db": info.default_db, "username": info.username, "description": info.description,
             "tags": list(info.tags), "group": info.group, "is_active": info.is_active,
-            "data_path": info.data_path, "log_path": info.log_path, "corps": info.corp_count,
+            "data_path": info.data_path, "log_path": info.log_path, "no_password": info.no_password,
+            "corps": info.corp_count,
             "corp_warnings": info.corp_warnings, "corp_errors": info.corp_errors,
             "created_at": info.created_at, "updated_at": info.updated_at}
 
@@ -143,7 +151,8 @@ async def _add(args, ctx) -> int:
 
     spec = ServerSpec(name=args.name, db_type=args.db_type, host=args.host, username=args.username,
                       password=_read_password(args, required=True), port=args.port, default_db=args.default_db,
-                      description=args.description or "", tags=tuple(args.tags or ()), group=args.group or "")
+                      description=args.description or "", tags=tuple(args.tags or ()), group=args.group or "",
+                      no_password=args.no_password)
     info = await _registry(ctx).create(ctx.actor, spec)
     print(f"Added {info.name} ({info.db_type.label} {info.host}:{info.port}, default DB "
           f"{info.default_db or '(none)'}). Check it with: jumpdeck check '{info.name}'")
@@ -155,7 +164,9 @@ async def _edit(args, ctx) -> int:
 
     registry = _registry(ctx)
     info = await registry.get_by_name(ctx.actor, args.server)
-    spec = spec_from_info(info, password=_read_password(args, required=False))
+    password = _read_password(args, required=False)
+    # --no-password switches the server to none; a new password switches it back.
+    spec = spec_from_info(info, password=password, no_password=args.no_password or (info.no_password and not password))
     changes = {key: getattr(args, key) for key in ("name", "db_type", "host", "username", "port", "default_db",
                                                    "description", "group", "is_active")
                if getattr(args, key) is not None}
@@ -172,7 +183,8 @@ async def _edit(args, ctx) -> int:
     spec = replace(spec, tags=tags, **changes)
     updated = await registry.update(ctx.actor, info.id, spec)
     print(f"Updated {updated.name} ({updated.db_type.label} {updated.host}:{updated.port})"
-          f"{'; password changed' if spec.password else ''}.")
+          f"{'; password changed' if spec.password else ''}"
+          f"{'; no password' if args.no_password and not info.no_password else ''}.")
     return 0
 
 
@@ -217,14 +229,16 @@ def _spec_from_row(row: dict, ctx):  # noqa: ANN001, ANN202
         password = ctx.secrets.decrypt(str(row["password_token"]))
     else:
         password = Secret(str(row.get("password") or ""))
-    active = row.get("is_active", True)
+    active, no_password = row.get("is_active", True), row.get("no_password") or False
     if isinstance(active, str):
         active = active.strip().lower() not in ("0", "false", "no", "off")
+    if isinstance(no_password, str):  # a CSV cell; a JSON value stays as it is, for the registry to judge
+        no_password = no_password.strip().lower() in ("1", "true", "yes", "on")
     return ServerSpec(name=row.get("name"), db_type=row.get("db_type") or row.get("type"), host=row.get("host"),
                       username=row.get("username") or row.get("user"), password=password, port=cell("port"),
                       default_db=cell("default_db"), description=row.get("description") or "",
                       tags=row.get("tags") or (), group=row.get("group") or "", is_active=active,
-                      data_path=cell("data_path"), log_path=cell("log_path"))
+                      data_path=cell("data_path"), log_path=cell("log_path"), no_password=no_password)
 
 
 async def _import(args, ctx) -> int:
@@ -279,7 +293,8 @@ async def _export(args, ctx) -> int:
         writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS + (["password_token"] if args.encrypted else []))
         writer.writeheader()
         for row in rows:
-            writer.writerow({**row, "tags": ",".join(row["tags"]), "is_active": "yes" if row["is_active"] else "no"})
+            writer.writerow({**row, "tags": ",".join(row["tags"]), "is_active": "yes" if row["is_active"] else "no",
+                             "no_password": "yes" if row["no_password"] else "no"})
         text = buffer.getvalue()
     if args.output:
         try:

@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from jumpdeck.core.identity import Operation, can, denial
+from jumpdeck.core.servers.values import PASSWORD_UNASKED
 from jumpdeck.tui.plain import cells
 from jumpdeck.tui.screens.base import StoreWatching
 from jumpdeck.tui.widgets.server_grid import short_version
@@ -92,7 +93,8 @@ class ServerDashboardScreen(StoreWatching, Screen[bool]):
         if result is None:
             return "Status: not checked yet."
         if result.online:
-            return f"Status: online in {result.latency_ms:.0f} ms · {short_version(result.version)}"
+            unasked = f" · {PASSWORD_UNASKED}" if result.password_unasked else ""
+            return f"Status: online in {result.latency_ms:.0f} ms · {short_version(result.version)}{unasked}"
         label = result.error_kind.label if result.error_kind else "Error"
         return f"Status: {label}: {result.message} → {result.hint}"
 

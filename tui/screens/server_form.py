@@ -1,6 +1,7 @@
 """Add or edit a server (seed 000 §3, §4), with a Test button that tries the typed
 details before saving. The DB type fills the port and default DB while they still hold
-the previous type's defaults. Errors show in place, naming the field."""
+the previous type's defaults. "No password" registers an account that logs in without
+one and disables the password field. Errors show in place, naming the field."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from jumpdeck.core.errors import Conflict, JumpdeckError, ValidationError
 from jumpdeck.core.secrets import Secret
 from jumpdeck.core.servers.registry import TYPE_DEFAULTS, DbType, ServerSpec
+from jumpdeck.core.servers.values import PASSWORD_UNASKED
 
 if TYPE_CHECKING:
     from jumpdeck.core.servers.checks import CheckEngine
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 
 FIELD_INPUTS = {"name": "#f-name", "host": "#f-host", "port": "#f-port", "default_db": "#f-db",
                 "username": "#f-user", "password": "#f-password", "tags": "#f-tags", "description": "#f-description",
-                "db_type": "#f-type"}
+                "db_type": "#f-type", "no_password": "#f-no-password"}
 
 
 class ServerForm(ModalScreen["ServerInfo | None"]):
@@ -44,6 +46,8 @@ class ServerForm(ModalScreen["ServerInfo | None"]):
     ServerForm Input:focus { background: $accent 25%; }
     ServerForm Input.-error { background: $error 30%; }
     ServerForm Select { height: 1; }
+    ServerForm Checkbox { height: 1; border: none; padding: 0 1; background: $boost; }
+    ServerForm Checkbox:focus { background: $accent 25%; }
     ServerForm Select > SelectCurrent { height: 1; margin: 0; border: none; background: $boost; }
     ServerForm Select:focus > SelectCurrent { border: none; background: $accent 25%; }
     ServerForm #f-test { height: auto; min-height: 1; margin-top: 1; color: $text-muted; }
@@ -90,8 +94,11 @@ class ServerForm(ModalScreen["ServerInfo | None"]):
                 yield Label("Login")
                 yield self._input(info.username if info else "", id="f-user", placeholder="e.g. sa, postgres, root")
                 yield Label("Password")
-                yield self._input("", id="f-password", password=True,
-                                  placeholder="blank keeps the stored password" if info else "required")
+                yield self._input("", id="f-password", password=True, placeholder=self._password_placeholder(),
+                                  disabled=bool(info and info.no_password))
+                yield Label("No password")
+                yield Checkbox("the account logs in without one (trust, empty)",
+                               bool(info and info.no_password), compact=True, id="f-no-password")
                 yield Label("Tags")
                 yield self._input(", ".join(info.tags) if info else "", id="f-tags", placeholder="e.g. prod, erp")
                 yield Label("Description")
@@ -105,6 +112,16 @@ class ServerForm(ModalScreen["ServerInfo | None"]):
 
     def on_mount(self) -> None:
         self.query_one("#f-name", Input).focus()
+
+    def _password_placeholder(self, no_password: bool | None = None) -> str:
+        if no_password is None:
+            no_password = bool(self.info and self.info.no_password)
+        if no_password:
+            return "none: the account logs in without one"
+        if self.info is None:
+            return "required (or tick 'No password')"
+        # Blank keeps the stored password; a no-password server has none to keep.
+        return "required: it has no stored password" if self.info.no_password else "blank keeps the stored password"
 
     @staticmethod
     def _db_placeholder(db_type: DbType) -> str:
@@ -129,6 +146,14 @@ class ServerForm(ModalScreen["ServerInfo | None"]):
         db.placeholder = self._db_placeholder(new)
         self._type = new
 
+    @on(Checkbox.Changed, "#f-no-password")
+    def _no_password_changed(self, event: Checkbox.Changed) -> None:
+        password = self.query_one("#f-password", Input)
+        if event.value:
+            password.value = ""  # what was typed is dropped, never saved beside the choice
+        password.disabled = event.value
+        password.placeholder = self._password_placeholder(event.value)
+
     def spec(self) -> ServerSpec:
         def value(selector: str) -> str:
             return self.query_one(selector, Input).value
@@ -139,6 +164,7 @@ class ServerForm(ModalScreen["ServerInfo | None"]):
             description=value("#f-description"), tags=tuple(t for t in value("#f-tags").split(",") if t.strip()),
             group=self.info.group if self.info else "", is_active=self.info.is_active if self.info else True,
             data_path=self.info.data_path if self.info else None, log_path=self.info.log_path if self.info else None,
+            no_password=self.query_one("#f-no-password", Checkbox).value,
         )
 
     def _show_error(self, error: JumpdeckError) -> None:
@@ -200,7 +226,8 @@ class ServerForm(ModalScreen["ServerInfo | None"]):
             self._show_error(error)
             return
         if result.online:
-            line.update(Text(f"✔ Connected in {result.latency_ms:.0f} ms: {result.version}"))
+            unasked = f" ({PASSWORD_UNASKED})" if result.password_unasked else ""
+            line.update(Text(f"✔ Connected in {result.latency_ms:.0f} ms: {result.version}{unasked}"))
             line.add_class("-ok")
         else:
             label = result.error_kind.label if result.error_kind else "Error"

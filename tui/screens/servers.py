@@ -30,7 +30,7 @@ from jumpdeck.core.servers.fleet import FleetView, LiveState, StatusFilter
 from jumpdeck.core.servers.polling import POLL_INTERVALS, Poller, interval_label
 from jumpdeck.core.servers.registry import DbType
 from jumpdeck.tui.screens.base import JumpdeckScreen
-from jumpdeck.tui.widgets.server_grid import ServerGrid, short_version, status_text
+from jumpdeck.tui.widgets.server_grid import ServerGrid, password_note, short_version, status_text
 from jumpdeck.tui.styles import stylesheet
 
 if TYPE_CHECKING:
@@ -288,7 +288,8 @@ class ServersScreen(JumpdeckScreen):
         elif result is None:
             line = "not checked yet — t tests it"
         elif result.online:
-            line = f"online in {result.latency_ms:.0f} ms · {short_version(result.version)}"
+            line = " · ".join(p for p in (f"online in {result.latency_ms:.0f} ms", short_version(result.version),
+                                          password_note(row)) if p)
         else:
             label = result.error_kind.label if result.error_kind else "Error"
             # The remedy first: on a narrow screen the driver's words are what gets cut.
@@ -401,11 +402,11 @@ class ServersScreen(JumpdeckScreen):
     def _land(self, result: CheckResult) -> None:
         """One result of a running round: repaint its card now, the rest at most 10 times a second."""
         before = self.fleet.rows.get(result.server_id) if result.server_id is not None else None
-        shown = (before.state, status_text(before)) if before is not None else None
+        shown = (before.state, status_text(before), password_note(before)) if before is not None else None
         row = self.fleet.apply(result)
         if row is None:
             return
-        if (row.state, status_text(row)) != shown:  # over a thin link, unchanged cards cost nothing
+        if (row.state, status_text(row), password_note(row)) != shown:  # over a thin link, unchanged cards cost nothing
             self.query_one(ServerGrid).refresh_row(row.info.id)
         now = time.monotonic()
         if now - self._last_flush >= 0.1:

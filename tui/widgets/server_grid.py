@@ -20,10 +20,13 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from jumpdeck.core.servers.values import PASSWORD_UNASKED
 from jumpdeck.core.servers.fleet import LiveState, ServerRow
 
 CARD_MIN_WIDTH = 36
 CARD_HEIGHT = 5
+# A card too narrow for the whole sentence says it shorter.
+PASSWORD_UNASKED_SHORT = "no password asked"
 GLYPHS = {LiveState.ONLINE: "●", LiveState.OFFLINE: "●", LiveState.CHECKING: "◌", LiveState.UNKNOWN: "○"}
 
 
@@ -48,6 +51,14 @@ def status_text(row: ServerRow) -> str:
         return f"online · {result.latency_ms:.0f} ms · {short_version(result.version)}"
     kind = result.error_kind.value if result.error_kind else "error"
     return f"offline · {kind}: {result.message}"
+
+
+def password_note(row: ServerRow) -> str:
+    """Said of an online server that let the login in without asking for a password."""
+    result = row.result
+    if row.state is LiveState.ONLINE and result is not None and result.password_unasked:
+        return PASSWORD_UNASKED
+    return ""
 
 
 def corps_text(row: ServerRow) -> str:
@@ -325,7 +336,11 @@ class ServerGrid(ScrollView, can_focus=True):
         elif line == 2:
             body = [Segment(_fit(" " + status_text(row), inner), self._state_style(row))]
         else:
-            body = [Segment(_fit(" " + corps_text(row), inner), self._style("muted"))]
+            note = password_note(row)
+            if note and cell_len(" " + note) > inner:
+                note = PASSWORD_UNASKED_SHORT
+            body = [Segment(_fit(" " + " · ".join(p for p in (note, corps_text(row)) if p), inner),
+                            self._style("muted"))]
         return [Segment("│", border), *body, Segment("│", border)]
 
     def _dense_columns(self, width: int) -> tuple[int, int, int]:
@@ -344,7 +359,7 @@ class ServerGrid(ScrollView, can_focus=True):
         info, result = row.info, row.result
         latency = f"{result.latency_ms:.0f} ms" if result is not None and result.online else ""
         if row.state is LiveState.ONLINE and result is not None:
-            detail = short_version(result.version)
+            detail = " · ".join(p for p in (short_version(result.version), password_note(row)) if p)
         elif row.state is LiveState.OFFLINE and result is not None:
             detail = f"{result.error_kind.value if result.error_kind else 'error'}: {result.message}"
         else:

@@ -83,6 +83,15 @@ class UnsupportedOperation(DriverError):
 
 
 @dataclass(frozen=True)
+class VersionAnswer:
+    """A server's version string, and whether it asked for the password on the way in
+    (None: this driver cannot tell)."""
+
+    version: str
+    asked_password: bool | None = None
+
+
+@dataclass(frozen=True)
 class DatabaseInfo:
     """A database on a server, as the engine reports it."""
 
@@ -140,6 +149,11 @@ class Driver:
     def version(self, creds: Credentials, timeout: float) -> str:
         """Connect, read the version string, disconnect. Sync adapters only."""
         raise NotImplementedError
+
+    def answer(self, creds: Credentials, timeout: float) -> VersionAnswer:
+        """`version`, plus whether the server asked for the password where the library
+        tells (libpq does). Sync adapters only."""
+        return VersionAnswer(self.version(creds, timeout))
 
     async def version_async(self, creds: Credentials, timeout: float) -> str:
         """The same for async adapters."""

@@ -11,7 +11,7 @@ import math
 import re
 from typing import TYPE_CHECKING
 
-from jumpdeck.core.servers.drivers import DatabaseInfo, Driver, DriverError, ErrorKind, first_line
+from jumpdeck.core.servers.drivers import DatabaseInfo, Driver, DriverError, ErrorKind, VersionAnswer, first_line
 
 if TYPE_CHECKING:
     from jumpdeck.core.servers.values import Credentials
@@ -42,11 +42,17 @@ class PostgresDriver(Driver):
             raise classify(exc) from None
 
     def version(self, creds: Credentials, timeout: float) -> str:
+        return self.answer(creds, timeout).version
+
+    def answer(self, creds: Credentials, timeout: float) -> VersionAnswer:
         conn = self.connect(creds, timeout)
         try:
             with conn.cursor() as cur:
                 cur.execute("SELECT version()")
-                return str(cur.fetchone()[0])
+                version = str(cur.fetchone()[0])
+            # libpq records whether the server's auth method asked for the password (a
+            # trust or peer line in pg_hba.conf never does), whatever jumpdeck sent.
+            return VersionAnswer(version, asked_password=bool(conn.info.used_password))
         except self.lib().Error as exc:
             raise classify(exc) from None
         finally:
