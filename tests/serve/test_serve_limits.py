@@ -153,6 +153,26 @@ def test_ssh_n_and_sessions_count_alike_against_the_per_user_limit(served, tmux)
     assert wait_until(lambda: logged_in(run(server.ssh("kim", "-T", tty=False))))
 
 
+def test_a_second_session_over_one_multiplexed_connection_takes_a_slot(served, tmux):
+    server = served("--max-per-user", "1", "--idle-timeout", "0")
+    control = server.home.parent / "cm"
+    shared = ("-o", f"ControlPath={control}")
+    master = subprocess.Popen(server.ssh("kim", "-N", "-o", "ControlMaster=yes", *shared, tty=False),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_until(control.exists), "the master connection did not log in"
+        # Its first session is the connection's own slot...
+        tmux.new("m", server.ssh_line("kim", "-o", "ControlMaster=no", *shared))
+        tmux.wait_for("m", "Palette")
+        # ...a second over the same connection is one more, and kim has only one.
+        second = run(server.ssh("kim", "-o", "ControlMaster=no", *shared))
+        assert second.returncode == 1, second
+        assert "You already have 1 jumpdeck connection open, ssh -N included (the limit is 1)." in second.stdout
+    finally:
+        master.terminate()
+        master.wait(10)
+
+
 def test_a_connection_without_a_session_is_closed_after_the_idle_timeout(served):
     server = served("--idle-timeout", "2")
     forward_only = subprocess.Popen(server.ssh("kim", "-N", tty=False), stdin=subprocess.DEVNULL,
