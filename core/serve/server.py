@@ -424,7 +424,8 @@ class _Connection(asyncssh.SSHServer):
             self._checked[fingerprint] = await self.server.ctx.users.find_by_fingerprint(fingerprint)
         user = self._checked[fingerprint]
         if user is None:
-            if fingerprint not in self._refused_keys:
+            # A few are enough to tell the admin what was tried; a client may offer hundreds.
+            if fingerprint not in self._refused_keys and len(self._refused_keys) < 10:
                 self._refused_keys.append(fingerprint)
             return False
         if user.status is not UserStatus.ACTIVE:
