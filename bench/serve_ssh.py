@@ -118,7 +118,7 @@ def main() -> None:
                    capture_output=True)
     port = free_port()
     server = subprocess.Popen([*jd, "--demo", "serve-ssh", "--listen", f"127.0.0.1:{port}", "--max-sessions", "100",
-                               "--max-per-user", "100", "--idle-timeout", "0"],
+                               "--max-per-user", "100", "--max-unauthenticated", "100", "--idle-timeout", "0"],
                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               start_new_session=True)
     try:

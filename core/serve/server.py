@@ -4,6 +4,8 @@ Refused at the protocol level: passwords, keyboard-interactive, unknown keys, ex
 requests, subsystems (sftp), TCP/unix forwarding both ways, agent and X11 forwarding.
 A pending or disabled user's key is refused too, with an auth banner saying why
 (OpenSSH prints banners on the client's terminal before "Permission denied").
+The limits around a login (not-logged-in connections, login grace time, penalties for
+addresses that keep failing, connections per user) are decided in `limits.py`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import asyncssh
 from jumpdeck.core.child_env import child_environment
 from jumpdeck.core.context import SERVE_SESSION_ENV, SESSION_TOKEN_ENV
 from jumpdeck.core.errors import Conflict, JumpdeckError
-from jumpdeck.core.identity import Actor, Operation, UserStatus, denial, ssh_origin
+from jumpdeck.core.identity import Actor, Operation, Role, UserStatus, denial, ssh_origin
+from jumpdeck.core.serve.limits import LoginLimits, RefusalLog, RefusalSummary, SourcePenalties, UserSlots
 from jumpdeck.core.serve.sessions import SessionLimits, SessionTable
 
 if TYPE_CHECKING:
@@ -56,6 +59,7 @@ class ServeOptions:
     port: int = DEFAULT_LISTEN[1]
     host_key: Path | None = None
     limits: SessionLimits = field(default_factory=SessionLimits)
+    login: LoginLimits = field(default_factory=LoginLimits)
     # argv that starts a child jumpdeck, without identity; set by `child_command`.
     child_argv: tuple[str, ...] = ()
     # Fork sessions from a warm session starter (tui/serve_zygote.py) instead of
@@ -77,6 +81,15 @@ def _actor_for(user: User, address: str) -> Actor:
     return Actor(user.name, user.role, user.status, ssh_origin(address))
 
 
+# Who a refusal's row names before anyone has logged in: the name a client asks for is
+# its own claim, so it goes into the detail, never into the actor column.
+NOT_LOGGED_IN = "(not logged in)"
+
+
+def _nobody(address: str) -> Actor:
+    return Actor(NOT_LOGGED_IN, Role.VIEWER, UserStatus.DISABLED, ssh_origin(address))
+
+
 class ServeServer:
     """One listening serve-ssh server over an open context (the server's own identity)."""
 
@@ -84,6 +97,11 @@ class ServeServer:
         self.ctx = ctx
         self.options = options
         self.table = SessionTable(options.limits)
+        self.penalties = SourcePenalties(options.login)
+        self.slots = UserSlots(options.limits.max_per_user)
+        self.refusals = RefusalLog(options.login.refusal_window)
+        self.unauthenticated = 0  # connections between accept and login
+        self._refusal_sweeper: asyncio.Task | None = None
         self._listener: Any = None
         self._control: Any = None
         self._sweeper: asyncio.Task | None = None
@@ -119,6 +137,8 @@ class ServeServer:
                 agent_forwarding=False, x11_forwarding=False, allow_scp=False,
                 # Our own keepalive notices dead links without needing client input.
                 keepalive_interval=60, keepalive_count_max=3,
+                # The login grace time is ours (_Connection), so the client reads why.
+                login_timeout=0,
             )
         except OSError as exc:
             await self._control.close()
@@ -126,6 +146,7 @@ class ServeServer:
                            remedy="Choose another --listen port, or stop what is using this one.") from None
         self.port = self._listener.sockets[0].getsockname()[1]
         self._sweeper = asyncio.create_task(self._sweep_idle())
+        self._refusal_sweeper = asyncio.create_task(self._sweep_refusals())
         self.changes.start()
         from jumpdeck.core.provision.lease_watch import LeaseWatch
 
@@ -159,8 +180,12 @@ class ServeServer:
     async def close(self) -> None:
         if self._sweeper:
             self._sweeper.cancel()
+        if self._refusal_sweeper:
+            self._refusal_sweeper.cancel()
         if self._listener is not None:
             self._listener.close()
+        for summary in self.refusals.due(everything=True):
+            self._audit_summary(summary)
         for entry in list(self.table._entries.values()):
             entry.end("the jumpdeck server is shutting down")
         for _ in range(100):
@@ -193,16 +218,70 @@ class ServeServer:
         except Exception:  # the audit store failing must not take the server down
             log.exception("could not record %s for %s", action, actor.user)
 
+    # ------------------------------------------------------------ refusals
+    def admit(self, address: str) -> bool:
+        """A new connection from `address`: False (and a refusal logged) if a limit says no."""
+        wait = self.penalties.refused_for(address)
+        if wait:
+            self.refused(address, f"refused for another {wait:.0f} s after repeated failed logins")
+            return False
+        cap = self.options.login.max_unauthenticated
+        if self.unauthenticated >= cap:
+            self.refused(address, f"{self.unauthenticated} connections are not logged in yet (the limit is {cap})")
+            return False
+        self.unauthenticated += 1
+        return True
+
+    def login_failed(self, address: str, detail: str, *, logged: bool = False) -> None:
+        """A connection left without logging in: log it (unless already) and count it
+        against its address."""
+        if not logged:
+            self.refused(address, detail)
+        penalty = self.penalties.failed(address)
+        if penalty:
+            allowed = self.options.login.failures_allowed
+            log.info("refusing %s for %.0f s after %d failed logins", address, penalty, allowed)
+            # Not rate-limited: at most one per penalty, and the admin wants every one.
+            self.spawn(self.audit(_nobody(address), "SSH_PENALTY", address,
+                                  f"{allowed} failed logins: every connection from {address} is refused for {penalty:.0f} s"))
+
+    def refused(self, address: str, detail: str, actor: Actor | None = None) -> None:
+        """A refused login: in the activity log as the first from its address in a window,
+        else counted into that window's summary row."""
+        noted = self.refusals.note(address, actor.user if actor is not None else "")
+        if noted.summary is not None:
+            self._audit_summary(noted.summary)
+        if noted.write:
+            log.info("refused %s: %s", address, detail)
+            self.spawn(self.audit(actor or _nobody(address), "SSH_REFUSED", address, detail))
+        else:
+            log.debug("refused %s: %s", address, detail)
+
+    def _audit_summary(self, summary: RefusalSummary) -> None:
+        # A known user's summary names them in the detail only: the row is no act of theirs.
+        self.spawn(self.audit(_nobody(summary.address), "SSH_REFUSED", summary.address, summary.sentence()))
+
+    async def _sweep_refusals(self) -> None:
+        window = self.options.login.refusal_window
+        while True:
+            await asyncio.sleep(max(1.0, min(15.0, window / 4)))
+            for summary in self.refusals.due():
+                self._audit_summary(summary)
+
     async def _sweep_idle(self) -> None:
         limit = self.options.limits.idle_timeout
         if not limit:
             return
+        minutes = limit / 60
+        shown = f"{minutes:g} minutes" if minutes >= 1 else f"{limit:g} seconds"
         while True:
             await asyncio.sleep(max(1.0, min(30.0, limit / 4)))
             for entry in self.table.idle_beyond_limit():
-                minutes = limit / 60
-                shown = f"{minutes:g} minutes" if minutes >= 1 else f"{limit:g} seconds"
                 entry.end(f"closed after {shown} without input")
+            # A connection without a session (ssh -N) has no input to wait for: it holds
+            # its user's slot for as long as the idle timeout, then goes.
+            for connection in self.slots.sessionless_beyond(limit):
+                connection.end_sessionless(f"closed after {shown} without a session")
 
     @staticmethod
     def _base_env() -> dict[str, str]:
@@ -244,14 +323,71 @@ class _Connection(asyncssh.SSHServer):
         self.connected_at = time.monotonic()
         self._checked: dict[str, User | None] = {}
         self._refusal_sent = False
+        self._refused_keys: list[str] = []
+        self._claimed = ""  # the user name the client asked for: its claim, not who it is
+        self._tried = False  # it asked to log in at least once
+        self._dropped = False  # refused at accept: never counted anywhere
+        self._unauthenticated = False  # counted in the server's not-logged-in connections
+        self._authenticated = False
+        self._admitted = False  # holds a slot of its user
+        self._grace: asyncio.TimerHandle | None = None
+        self._grace_expired = False
 
     def connection_made(self, conn) -> None:  # noqa: ANN001
         self.conn = conn
         peer = conn.get_extra_info("peername") or ("?",)
         self.address = str(peer[0])
+        if not self.server.admit(self.address):
+            # As sshd does for MaxStartups and penalties: closed before the key exchange,
+            # which is what costs the server.
+            self._dropped = True
+            conn.abort()
+            return
+        self._unauthenticated = True
+        grace = self.server.options.login.login_grace
+        if grace:
+            self._grace = asyncio.get_running_loop().call_later(grace, self._login_grace_over)
+
+    def _login_grace_over(self) -> None:
+        self._grace = None
+        if not self._authenticated:
+            self._grace_expired = True
+            self.conn.disconnect(asyncssh.DISC_PROTOCOL_ERROR,
+                                 f"jumpdeck: not logged in within {self.server.options.login.login_grace:g} s")
+
+    def _logged_in_or_gone(self) -> None:
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+        if self._unauthenticated:
+            self._unauthenticated = False
+            self.server.unauthenticated -= 1
+
+    def end_sessionless(self, reason: str) -> None:
+        self.server.slots.disconnect(self)
+        self.conn.disconnect(asyncssh.DISC_BY_APPLICATION, f"jumpdeck: {reason}")
+
+    def _failure(self) -> str:
+        parts = []
+        if self._grace_expired:
+            parts.append(f"not logged in within {self.server.options.login.login_grace:g} s")
+        if self._refused_keys:
+            shown = ", ".join(self._refused_keys[:3]) + (" ..." if len(self._refused_keys) > 3 else "")
+            parts.append(f"unknown key {shown}")
+        if self._claimed:
+            parts.append(f"as {self._claimed!r}")
+        return ", ".join(parts) or "no key accepted"
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.user is not None:
+        self._logged_in_or_gone()
+        self.server.slots.disconnect(self)
+        if self._dropped:
+            return
+        if not self._authenticated:
+            if self._tried or self._grace_expired:
+                self.server.login_failed(self.address, self._failure(), logged=self._refusal_sent)
+            return
+        if self._admitted and self.user is not None:
             seconds = time.monotonic() - self.connected_at
             reason = f", {exc}" if exc else ""
             self.server.spawn(self.server.audit(_actor_for(self.user, self.address), "SSH_DISCONNECT", self.address,
@@ -261,6 +397,8 @@ class _Connection(asyncssh.SSHServer):
         pass
 
     def begin_auth(self, username: str) -> bool:
+        self._tried = True
+        self._claimed = username[:64]
         return True  # always authenticate; the key alone decides who you are
 
     def public_key_auth_supported(self) -> bool:
@@ -290,7 +428,9 @@ class _Connection(asyncssh.SSHServer):
             self._checked[fingerprint] = await self.server.ctx.users.find_by_fingerprint(fingerprint)
         user = self._checked[fingerprint]
         if user is None:
-            log.info("refused unknown key %s from %s", fingerprint, self.address)
+            # A few are enough to tell the admin what was tried; a client may offer hundreds.
+            if fingerprint not in self._refused_keys and len(self._refused_keys) < 10:
+                self._refused_keys.append(fingerprint)
             return False
         if user.status is not UserStatus.ACTIVE:
             if not self._refusal_sent:
@@ -300,14 +440,24 @@ class _Connection(asyncssh.SSHServer):
                     self.conn.send_auth_banner(f"jumpdeck: {sentence}\r\n")
                 except OSError:
                     pass
-                self.server.spawn(self.server.audit(_actor_for(user, self.address), "SSH_REFUSED", self.address,
-                                                    f"key {fingerprint}, account {user.status.value}"))
+                self.server.refused(self.address, f"key {fingerprint}, account {user.status.value}",
+                                    _actor_for(user, self.address))
             return False
         self.user, self.fingerprint = user, fingerprint
         return True
 
     def auth_completed(self) -> None:
         assert self.user is not None
+        self._logged_in_or_gone()
+        self._authenticated = True
+        try:
+            self.server.slots.connect(self.user.name, self)
+        except Conflict as error:
+            self.server.refused(self.address, f"key {self.fingerprint}: {error.message}", _actor_for(self.user, self.address))
+            # After the login, as pam_limits' maxlogins: the client prints this reason.
+            self.conn.disconnect(asyncssh.DISC_TOO_MANY_CONNECTIONS, f"jumpdeck: {error}")
+            return
+        self._admitted = True
         self.server.spawn(self.server.audit(_actor_for(self.user, self.address), "SSH_CONNECT", self.address,
                                             f"key {self.fingerprint}"))
 
@@ -352,6 +502,7 @@ class _Session(asyncssh.SSHServerSession):
         self.child: PtyChild | None = None
         self.entry = None
         self._ending = False
+        self._has_slot = False  # holds one of its user's slots (UserSlots)
 
     def connection_made(self, chan) -> None:  # noqa: ANN001
         self.chan = chan
@@ -388,8 +539,11 @@ class _Session(asyncssh.SSHServerSession):
             self._refuse(NEED_TTY.format(port=port, user=user.name, host=host if host not in ("0.0.0.0", "::") else "HOST"))
             return
         try:
+            self.server.slots.open_session(self.connection)
+            self._has_slot = True
             self.entry = self.server.table.open(user.name, self.connection.address, self.connection.fingerprint, self.end)
         except Conflict as error:
+            self._release()
             self._refuse(f"jumpdeck: {error}\r\n")
             return
         from jumpdeck.core.serve.pty_child import PtyChild
@@ -424,9 +578,16 @@ class _Session(asyncssh.SSHServerSession):
         if self.chan.is_closing():  # the client left while we were starting
             await self.child.terminate()
 
-    def _failed_to_start(self, reason: str) -> None:
+    def _release(self) -> None:
+        """Give back the session's row and slot (once, whichever way it ends)."""
         if self.entry is not None:
             self.server.table.close(self.entry.id)
+        if self._has_slot:
+            self._has_slot = False
+            self.server.slots.close_session(self.connection)
+
+    def _failed_to_start(self, reason: str) -> None:
+        self._release()
         self._refuse(f"jumpdeck could not start a session: {reason}.\r\n")
 
     def _refuse(self, text: str) -> None:
@@ -440,8 +601,7 @@ class _Session(asyncssh.SSHServerSession):
                 self.entry.bytes_out += len(data)
 
     def _child_exited(self, status: int) -> None:
-        if self.entry is not None:
-            self.server.table.close(self.entry.id)
+        self._release()
         if not self._ending and not self.chan.is_closing():
             self.chan.exit(max(status, 0) if status >= 0 else 1)
 
@@ -483,8 +643,7 @@ class _Session(asyncssh.SSHServerSession):
             self.child.resume_output()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.entry is not None:
-            self.server.table.close(self.entry.id)
+        self._release()
         if self.child is not None and self.child.alive:
             self.server.spawn(self.child.terminate())
 
@@ -498,8 +657,7 @@ class _Session(asyncssh.SSHServerSession):
     async def _end(self, reason: str) -> None:
         if self.child is not None:
             await self.child.terminate()
-        if self.entry is not None:
-            self.server.table.close(self.entry.id)
+        self._release()
         if not self.chan.is_closing():
             self.chan.write(TERMINAL_RESTORE + f"\r\njumpdeck: session ended: {reason}.\r\n".encode())
             self.chan.exit(1)

@@ -93,7 +93,9 @@ def test_session_json_round_trip():
 
 
 @pytest.mark.parametrize("argv", [["serve-ssh", "--listen", "nohost"], ["serve-ssh", "--max-sessions", "0"],
-                                  ["serve-ssh", "--idle-timeout", "-1"]])
+                                  ["serve-ssh", "--idle-timeout", "-1"], ["serve-ssh", "--max-unauthenticated", "0"],
+                                  ["serve-ssh", "--login-grace", "-5"], ["serve-ssh", "--login-failures", "-1"],
+                                  ["serve-ssh", "--penalty-max", "soon"]])
 def test_cli_usage_errors_exit_2(argv, capsys):
     from jumpdeck.tui.cli import main
 

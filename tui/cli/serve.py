@@ -23,13 +23,19 @@ def _non_negative(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
     if value < 0:
-        raise argparse.ArgumentTypeError("the idle timeout cannot be negative")
+        raise argparse.ArgumentTypeError(f"'{text}' is negative; a number of seconds is 0 or more")
     return value
 
 
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of at least 1")
+    return int(text)
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number (0 or more)")
     return int(text)
 
 
@@ -50,6 +56,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--idle-timeout", type=_non_negative, default=1800, metavar="S",
                    help="close a session after S seconds without input from the operator; output does not count "
                         "(default 1800; 0 = never)")
+    p.add_argument("--max-unauthenticated", type=_positive, default=20, metavar="N",
+                   help="connections not logged in yet, all addresses together; more are closed at once "
+                        "(as sshd's MaxStartups; default 20)")
+    p.add_argument("--login-grace", type=_non_negative, default=60, metavar="S",
+                   help="close a connection not logged in after S seconds (as sshd's LoginGraceTime; default 60; 0 = never)")
+    p.add_argument("--login-failures", type=_count, default=5, metavar="N",
+                   help="failed logins from one address before it is refused for a while (default 5; 0 = never refuse)")
+    p.add_argument("--penalty", type=_non_negative, default=15, metavar="S",
+                   help="how long an address is refused the first time; each further time doubles it (default 15)")
+    p.add_argument("--penalty-max", type=_non_negative, default=600, metavar="S",
+                   help="the longest an address is refused (default 600)")
     p.add_argument("--no-prefork", action="store_true",
                    help="start each session as a fresh process instead of forking a warm one (slower; for debugging)")
     p.set_defaults(run=lambda a: run_with_context(a, _serve))
@@ -72,6 +89,7 @@ async def _serve(args, ctx) -> int:
     from pathlib import Path
 
     from jumpdeck.core.identity import Role
+    from jumpdeck.core.serve.limits import LoginLimits
     from jumpdeck.core.serve.sessions import SessionLimits
 
     if args.authorized_keys:
@@ -88,6 +106,9 @@ async def _serve(args, ctx) -> int:
         host=host, port=port,
         host_key=Path(args.host_key).expanduser() if args.host_key else None,
         limits=SessionLimits(max_sessions=args.max_sessions, max_per_user=args.max_per_user, idle_timeout=args.idle_timeout),
+        login=LoginLimits(max_unauthenticated=args.max_unauthenticated, login_grace=args.login_grace,
+                          failures_allowed=args.login_failures, penalty=args.penalty,
+                          penalty_max=max(args.penalty, args.penalty_max)),
         child_argv=child_command(ctx.config.home, demo=ctx.config.demo),
         prefork=not args.no_prefork,
     )
