@@ -445,3 +445,42 @@ class JumpdeckApp(App[int]):
                                 lambda: self.notify(f"Store: {store.url_display}" + (f" — {store.degraded_reason}" if store.degraded else ""), timeout=10))
         yield SystemCommand("Theme", "Change the colour theme", self.action_change_theme)
         yield SystemCommand("Quit", "Quit jumpdeck (q)", self.action_quit_app)
+        yield from self._action_commands(screen)
+
+    def _action_commands(self, screen: Screen):  # noqa: ANN202
+        """Every key's action of every screen, by name: this screen's first ("Add"),
+        then the others' ("Maintenance: Backup now"), which switch there and run it."""
+        here = next((e for e in SCREENS if e.mode == self.current_mode), None)
+        for entry in SCREENS:
+            if entry.mode not in self.screen_modes:
+                continue
+            try:  # a screen not shown yet is imported here: the palette is opened by hand
+                module = importlib.import_module(entry.module_name)
+            except ImportError:
+                continue
+            cls = getattr(module, entry.target.split(":")[1], None)
+            for binding in getattr(cls, "BINDINGS", ()):
+                if not isinstance(binding, Binding) or not binding.description:
+                    continue
+                key = binding.key_display or self.get_key_display(binding)
+                if entry is here:
+                    yield SystemCommand(binding.description, f"{entry.title}: {binding.description} (key {key})",
+                                        lambda action=binding.action: self._run_screen_action(screen, action))
+                else:
+                    yield SystemCommand(f"{entry.title}: {binding.description}",
+                                        f"Switch to {entry.title} and {binding.description.lower()} (key {entry.key}, then {key})",
+                                        lambda mode=entry.mode, action=binding.action: self._switch_and_run(mode, action))
+
+    async def _run_screen_action(self, screen: Screen, action: str) -> None:
+        """Run `action` on `screen`, or say why it is not available (as its key would)."""
+        if not screen.check_action(action, ()):
+            reason = getattr(screen, "disabled_reason", lambda name: None)(action)
+            self.notify(reason or "That is not available here.", severity="warning", timeout=5)
+            return
+        await screen.run_action(action)
+
+    async def _switch_and_run(self, mode: str, action: str) -> None:
+        await self.action_switch(mode)
+        if self.current_mode == mode:
+            screen = self.screen
+            self.call_after_refresh(lambda: self.run_worker(self._run_screen_action(screen, action), exclusive=False))

@@ -269,3 +269,20 @@ async def test_the_command_palette_opens_a_server(fleet_config) -> None:
         assert isinstance(pilot.app.screen, ServerDashboardScreen)
         assert pilot.app.screen.info.name == "pg-reports"
         assert screen.fleet.status is StatusFilter.ALL  # the filter that hid it was reset
+
+
+@pytest.mark.parametrize("typed,opens", [("Add", "ServerForm"), ("Users: Add", "UserForm")])
+async def test_the_palette_runs_any_screens_action_by_name(fleet_config, typed, opens) -> None:
+    async with make(fleet_config).run_test(size=(120, 40)) as pilot:
+        await servers_screen(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press(*typed)
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        for _ in range(20):
+            await pilot.pause(0.1)
+            if type(pilot.app.screen).__name__ == opens:
+                break
+        await pilot.app.workers.wait_for_complete()
+        assert type(pilot.app.screen).__name__ == opens, pilot.app.screen
