@@ -62,6 +62,19 @@ async def test_mock_run_streams_and_progress_advances(mock_config) -> None:
         assert log.follow is False
         await pilot.press("f")
         assert log.follow is True
+        # esc clears the find and the filter (the prompt is closed already).
+        await pilot.press("escape")
+        assert log.filter_text == "" and log.search_text == "" and len(log._rows) == len(texts)
+        # h: the history filter, from the keyboard; esc clears it and goes back to the table.
+        await pilot.press("h", *"nomatch")
+        history = screen.query_one("#pv-history-filter", Input)
+        assert history.value == "nomatch"
+        await pilot.pause(0.2)
+        assert screen.query_one("#pv-runs").row_count == 0
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert history.value == "" and screen.query_one("#pv-runs").has_focus
+        assert screen.query_one("#pv-runs").row_count == 1
 
 
 def _seed_finished_run(ctx) -> None:  # noqa: ANN001

@@ -154,8 +154,9 @@ class ProvisionScreen(JumpdeckScreen):
         Binding("k", "trust_key", "Trust key", id="provision.trust_key"),
         Binding("s", "ssh", "SSH", id="provision.ssh"),
         Binding("r", "reload", "Reload", id="provision.reload"),
+        Binding("h", "history_filter", "History filter", show=False, id="provision.history_filter"),
         Binding("tab", "switch_pane", "Pane", show=False, id="provision.pane"),
-        Binding("escape", "close_prompt", "Close", show=False),
+        Binding("escape", "close_prompt", "Close or clear", show=False, id="provision.escape"),
     ]
 
     def __init__(self) -> None:
@@ -361,11 +362,27 @@ class ProvisionScreen(JumpdeckScreen):
     def action_filter(self) -> None:
         self._open_prompt("filter")
 
+    def action_history_filter(self) -> None:
+        self.query_one("#pv-history-filter", Input).focus()
+
     def action_close_prompt(self) -> None:
+        """esc, one step at a time: close the open prompt; else clear the history filter
+        being typed in; else clear the log's find and filter; else the history filter."""
         prompt = self.query_one("#pv-prompt", Input)
+        history = self.query_one("#pv-history-filter", Input)
+        log = self.query_one(RunLog)
         if prompt.display:
             prompt.display = False
-            self.query_one(RunLog).focus()
+            log.focus()
+        elif history.has_focus:
+            history.value = ""
+            self.query_one("#pv-runs", DataTable).focus()
+        elif log.search_text or log.filter_text:
+            log.search("")
+            log.set_filter("")
+            self._show_log_state()
+        elif history.value:
+            history.value = ""
 
     @on(Input.Submitted, "#pv-prompt")
     def _prompt_submitted(self, event: Input.Submitted) -> None:
