@@ -85,8 +85,11 @@ async def test_start_in_the_new_run_dialog_during_an_outage_is_refused_with_its_
         with outage(pg_url, dbname=pg_temp_url.rsplit("/", 1)[1]):
             await pilot.press("a")
             await pilot.pause(0.3)
-            app.screen.query_one("#nr-name", Input).value = "outage-run"
+            dialog = app.screen
+            dialog.query_one("#nr-name", Input).value = "outage-run"
             await pilot.press("enter")
-            await _until(pilot, lambda: any("nothing can be changed" in n.message for n in app._notifications))
+            # The refusal is said in the dialog, which keeps what was typed.
+            await _until(pilot, lambda: "nothing can be changed" in str(dialog.query_one("#nr-error").render()))
+            assert app.screen is dialog and dialog.query_one("#nr-name", Input).value == "outage-run"
             assert app.ctx.store.read_only and app.is_running
             assert not config.store_path.exists()

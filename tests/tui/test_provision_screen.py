@@ -173,3 +173,30 @@ async def test_a_run_whose_worker_died_is_shown_recovered(mock_config) -> None:
         assert "FAILED" in title and "interrupted: its worker process is gone" in title
         texts = [line.text for line in screen.query_one(RunLog).lines]
         assert texts[-1] == "::: run is FAILED: interrupted: its worker process is gone"
+
+
+async def test_a_refused_start_keeps_the_dialog_and_what_was_typed(mock_config) -> None:
+    from textual.widgets import Input, Select
+
+    from jumpdeck.tui.app import JumpdeckApp
+    from jumpdeck.tui.screens.provision import NewRunDialog
+
+    app = JumpdeckApp(mock_config, user="admin", start_mode="provision")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await booted(pilot)
+        await pilot.press("a")
+        await pilot.pause(0.3)
+        dialog = app.screen
+        assert isinstance(dialog, NewRunDialog)
+        dialog.query_one("#nr-target", Select).value = "pool"  # the pool is empty
+        await pilot.press(*"kept-name")
+        await pilot.press("enter")
+        # (The screen's worker waits on the dialog, which stays open: poll, not wait.)
+        for _ in range(50):
+            await pilot.pause(0.1)
+            error = str(dialog.query_one("#nr-error").render())
+            if "available" in error:
+                break
+        assert app.screen is dialog
+        assert "available" in error, error
+        assert dialog.query_one("#nr-name", Input).value == "kept-name"

@@ -10,6 +10,7 @@ naming the run.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -47,8 +48,10 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
 
 
-class NewRunDialog(ModalScreen[dict | None]):
-    """Template picker with a summary of what it creates, name, packages, runner, target."""
+class NewRunDialog(ModalScreen[RunInfo | None]):
+    """Template picker with a summary of what it creates, name, packages, runner, target.
+    Start calls `start` here: a refusal ("the pool has only 0 available") is shown in the
+    dialog, which stays open with what was typed."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
     DEFAULT_CSS = """
@@ -56,16 +59,17 @@ class NewRunDialog(ModalScreen[dict | None]):
     NewRunDialog > Vertical { width: 76; max-width: 98%; height: auto; border: thick $primary; background: $surface; padding: 0 1; }
     NewRunDialog .title { text-style: bold; padding-bottom: 1; }
     NewRunDialog #nr-summary { color: $text-muted; height: auto; padding-bottom: 1; }
-    NewRunDialog #nr-notice { color: $error; height: auto; }
+    NewRunDialog #nr-notice, NewRunDialog #nr-error { color: $error; height: auto; }
     NewRunDialog Label { padding-top: 1; }
     NewRunDialog Horizontal { height: auto; align: right middle; padding-top: 1; }
     NewRunDialog Button { margin-left: 1; }
     """
 
-    def __init__(self, *, runner: str, notice: str = "") -> None:
+    def __init__(self, *, runner: str, start: Callable[[dict], Awaitable[RunInfo]], notice: str = "") -> None:
         super().__init__()
         self.default_runner = runner
         self.notice = notice
+        self.start = start
 
     def compose(self) -> ComposeResult:
         blink = self.app.config.cursor_blink
@@ -85,6 +89,7 @@ class NewRunDialog(ModalScreen[dict | None]):
                              allow_blank=False, id="nr-runner")
                 yield Select([("VM pool over SSH", "pool"), ("this machine", "local"), ("no VMs (mock)", "none")],
                              value="pool" if self.default_runner == "ansible" else "none", allow_blank=False, id="nr-target")
+            yield Static("", id="nr-error", markup=False)  # a refusal's own words
             with Horizontal():
                 yield Button("Cancel", id="nr-cancel")
                 yield Button("Start", id="nr-start", variant="primary", disabled=bool(self.notice))
@@ -126,9 +131,25 @@ class NewRunDialog(ModalScreen[dict | None]):
             self.notify(str(error), title=error.title, severity="error")
             return
         packages = [p.strip() for p in self.query_one("#nr-packages", Input).value.split(",") if p.strip()]
-        self.dismiss({"template": self.query_one("#nr-template", Select).value, "name": name, "packages": packages,
-                      "runner": self.query_one("#nr-runner", Select).value,
-                      "target": self.query_one("#nr-target", Select).value})
+        self._call_start({"template": self.query_one("#nr-template", Select).value, "name": name, "packages": packages,
+                          "runner": self.query_one("#nr-runner", Select).value,
+                          "target": self.query_one("#nr-target", Select).value})
+
+    @work(exclusive=True, group="new-run")
+    async def _call_start(self, answer: dict) -> None:
+        from jumpdeck.core.errors import JumpdeckError
+
+        error = self.query_one("#nr-error", Static)
+        button = self.query_one("#nr-start", Button)
+        error.update("Starting…")
+        button.disabled = True
+        try:
+            info = await self.start(answer)
+        except JumpdeckError as exc:
+            error.update(str(exc))
+            button.disabled = False
+            return
+        self.dismiss(info)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -442,15 +463,15 @@ class ProvisionScreen(JumpdeckScreen):
         notice = ""
         if settings.get("maintenance_mode") and not self.ctx.actor.is_admin:
             notice = "Maintenance mode is on: only admins can start runs until an admin turns it off."
-        answer = await self.app.push_screen_wait(NewRunDialog(runner=self.ctx.config.runner, notice=notice))
-        if not answer:
-            return
         svc = self.service
-        info = await self.call_core(lambda: svc.start(self.ctx.actor, answer["template"], answer["name"],
-                                                      packages=answer["packages"], runner=answer["runner"],
-                                                      target=answer["target"]),
-                                    success=f"Run started: {answer['name']}.")
+
+        async def start(answer: dict) -> RunInfo:
+            return await svc.start(self.ctx.actor, answer["template"], answer["name"], packages=answer["packages"],
+                                   runner=answer["runner"], target=answer["target"])
+
+        info = await self.app.push_screen_wait(NewRunDialog(runner=self.ctx.config.runner, start=start, notice=notice))
         if info is not None:
+            self.notify(f"Run started: {info.service_name}.", timeout=4)
             self.load_runs()
             self.open_run(info.id)
 
