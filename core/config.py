@@ -146,13 +146,18 @@ class Config:
         return self.database_dir / "backups"
 
     def ensure_dirs(self) -> None:
+        """The data dir and its folders, 0700 (it holds the key file and the store). A
+        home that cannot be written is one sentence: reading commands work in one whose
+        folders are already there."""
+        from jumpdeck.core.private_files import private_dir
+
         for directory in (self.home, self.log_dir, self.database_dir, self.backups_dir):
-            directory.mkdir(parents=True, exist_ok=True)
-        # The data dir holds the key file and the store: keep it private.
-        try:
-            os.chmod(self.home, 0o700)
-        except OSError:
-            pass
+            try:
+                private_dir(directory)
+            except OSError as exc:
+                raise ConfigError(f"The data directory {self.home} is not writable ({exc.strerror}), so jumpdeck "
+                                  f"cannot create {directory.name}/ in it.",
+                                  remedy="Run jumpdeck as the directory's owner, or set JUMPDECK_HOME to a writable directory.") from None
 
 
 def default_home() -> Path:

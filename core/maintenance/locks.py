@@ -17,6 +17,7 @@ from pathlib import Path
 
 from jumpdeck.core.config import Config
 from jumpdeck.core.errors import Conflict
+from jumpdeck.core.private_files import private_dir
 
 KINDS = ("backup", "watcher", "rollover", "restore")
 _WORDS = {"backup": "a backup", "watcher": "the DB watcher", "rollover": "the archive rollover", "restore": "a restore"}
@@ -46,7 +47,7 @@ class MaintenanceLock:
         self._fd: int | None = None
 
     def try_acquire(self) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -27,6 +27,7 @@ from jumpdeck.core.config import Config
 from jumpdeck.core.errors import ValidationError
 from jumpdeck.core.production.models import Item
 from jumpdeck.core.production.schema import INDEXES, TABLE, archive_db_path, create_schema, live_db_path
+from jumpdeck.core.private_files import private_dir, touch_private
 
 if TYPE_CHECKING:
     from jumpdeck.core.context import Context
@@ -112,7 +113,7 @@ def generate(config: Config, rows: int = 200_000, years: Sequence[int] = (2025, 
     Same (rows, years, seed, items, lots_per_day) -> byte-for-byte the same rows."""
     ys, cutoff = _validate(rows, years, cutoff_year)
     started = time.perf_counter()
-    config.database_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(config.database_dir)
     master = demo_items(items)
     days = [d for y in ys for d in _days(y)]
     all_days = len(days)
@@ -130,6 +131,7 @@ def generate(config: Config, rows: int = 200_000, years: Sequence[int] = (2025, 
     written = []
     for path, file_years in targets.items():
         _replace(path)
+        touch_private(path)  # the files jumpdeck makes are 0600 (SQLite's journal follows)
         conn = sqlite3.connect(path, isolation_level=None)
         try:
             conn.execute("PRAGMA journal_mode=OFF")
