@@ -293,7 +293,9 @@ class Store:
 def _sqlite_engine(path: Path) -> Engine:
     from sqlalchemy import create_engine, event
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from jumpdeck.core.private_files import private_dir
+
+    private_dir(path.parent)
     engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 10})
 
     @event.listens_for(engine, "connect")
@@ -381,7 +383,6 @@ def _migration_lock(sqlite_path: Path) -> Iterator[None]:
     kernel releases the lock if its holder dies."""
     import fcntl
 
-    sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(sqlite_path.with_name(sqlite_path.name + ".migrate-lock"), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -510,13 +511,24 @@ def _open_engine(sqlite_path: Path | str, store_url: str | None,
                 return engine, shown, snapshot, datetime.now(timezone.utc)
         elif store_url:
             sqlite_path = Path(store_url.removeprefix("sqlite:///"))
+        from jumpdeck.core.private_files import make_private
+        from jumpdeck.core.store.store_file import check_store_file, not_writable
+
         try:
             engine = _sqlite_engine(sqlite_path)
             with _migration_lock(sqlite_path):
+                check_store_file(sqlite_path)
                 migrate(engine)
         except SQLAlchemyError as exc:
-            raise StoreError(
+            raise not_writable(sqlite_path) or StoreError(
                 f"The local store {sqlite_path} cannot be opened: {getattr(exc, 'orig', exc)}.",
                 remedy="Check the file's permissions and free disk space, or set JUMPDECK_HOME to another directory.",
             ) from None
+        except OSError as exc:
+            raise not_writable(sqlite_path) or StoreError(
+                f"The local store {sqlite_path} cannot be opened: {exc.strerror}.",
+                remedy="Check the file's permissions and free disk space, or set JUMPDECK_HOME to another directory.",
+            ) from None
+        # A store made by an older jumpdeck (or copied) may still be 0644, with its WAL.
+        make_private(sqlite_path)
         return engine, str(sqlite_path), None, None
