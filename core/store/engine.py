@@ -489,6 +489,9 @@ def _open_engine(sqlite_path: Path | str, store_url: str | None,
                 raise ConfigError(f"The driver for the shared store {shown} is not installed ({exc.name}).",
                                   remedy="Install jumpdeck with its PostgreSQL driver (pip install psycopg2-binary).") from None
             try:
+                from jumpdeck.core.store.store_file import check_database_store
+
+                check_database_store(engine, shown)
                 migrate(engine)
                 return engine, shown, snapshot, None
             except SQLAlchemyError as exc:

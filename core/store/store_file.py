@@ -11,10 +11,14 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jumpdeck.core.errors import ConfigError, StoreError
 from jumpdeck.core.package_data import migrations_dir
 from jumpdeck.core.private_files import touch_private
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 _KEEP_IT = "jumpdeck changed nothing."
@@ -73,6 +77,28 @@ def _read_identity(path: Path) -> tuple[str | None, int]:
                           remedy="Restore it from a backup (database/backups/store_*.db).") from None
     finally:
         conn.close()
+
+
+def check_database_store(engine: Engine, shown: str) -> None:
+    """The same for a PostgreSQL store: a database holding another program's tables and
+    no jumpdeck schema is refused before a table is created in it (an empty database is
+    a fresh store). Connection errors go to the caller, which knows an outage."""
+    from sqlalchemy import inspect, text
+
+    with engine.connect() as conn:
+        inspector = inspect(conn)
+        if inspector.has_table("alembic_version"):
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            if revision is not None and str(revision) not in _known_revisions():
+                raise ConfigError(f"The store {shown} has the schema version {revision}, which this jumpdeck does not "
+                                  f"know; {_KEEP_IT}", remedy="Run the newer jumpdeck that wrote it, or point store_url "
+                                                              "at another database.")
+            return
+        tables = inspector.get_table_names()
+    if tables:
+        raise ConfigError(f"The database {shown} holds {len(tables)} table(s) of another program and no jumpdeck "
+                          f"store; {_KEEP_IT}", remedy="Point store_url at an empty database of its own "
+                                                       "(CREATE DATABASE jumpdeck).")
 
 
 def not_writable(path: Path) -> StoreError | None:

@@ -140,3 +140,24 @@ def test_a_log_that_cannot_be_opened_costs_the_log_not_the_command(tmp_path) -> 
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr
     assert "jumpdeck.log cannot be opened for writing" in out.stderr and "keeps no log" in out.stderr
+
+
+def test_a_postgresql_database_of_another_program_is_refused_untouched(tmp_path, pg_temp_url) -> None:
+    from sqlalchemy import create_engine, inspect, text
+
+    other = create_engine(pg_temp_url)
+    with other.begin() as conn:
+        conn.execute(text("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total INTEGER)"))
+    try:
+        with pytest.raises(ConfigError, match=r"holds 1 table\(s\) of another program") as info:
+            open_store(sqlite_path=tmp_path / "unused.db", store_url=pg_temp_url)
+        assert "jumpdeck changed nothing" in str(info.value) and "CREATE DATABASE" in str(info.value)
+        with other.connect() as conn:
+            assert inspect(conn).get_table_names() == ["invoices"]
+    finally:
+        other.dispose()
+
+
+def test_an_empty_postgresql_database_becomes_a_store(tmp_path, pg_temp_url) -> None:
+    open_store(sqlite_path=tmp_path / "unused.db", store_url=pg_temp_url).close()
+    open_store(sqlite_path=tmp_path / "unused.db", store_url=pg_temp_url).close()
