@@ -155,6 +155,8 @@ def setup_logging(config: Config) -> str | None:
         private_dir(config.log_dir)
         handler = PrivateRotatingFileHandler(path, maxBytes=5_000_000, backupCount=3)
     except OSError as exc:
+        # Without any handler, logging would print warnings on stderr: the TUI's screen.
+        root.addHandler(logging.NullHandler())
         return f"{path} cannot be opened for writing ({exc.strerror}); this run keeps no log"
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler._jumpdeck = True  # type: ignore[attr-defined]

@@ -47,8 +47,12 @@ class MaintenanceLock:
         self._fd: int | None = None
 
     def try_acquire(self) -> bool:
-        private_dir(self.path.parent)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            private_dir(self.path.parent)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:  # a read-only disk: maintenance writes, so it cannot start
+            raise Conflict(f"Cannot take the maintenance lock {self.path} ({exc.strerror}): this work writes in the data directory.",
+                           remedy="Run it where the data directory is writable.") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

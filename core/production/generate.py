@@ -181,7 +181,7 @@ async def create_demo_data(ctx: Context, rows: int, years: Sequence[int] = (2025
     the monthly rollup so the first chart is fast."""
     import asyncio
 
-    from jumpdeck.core.errors import Conflict
+    from jumpdeck.core.errors import Conflict, JumpdeckError
     from jumpdeck.core.identity import Operation, require
     from jumpdeck.core.production.rollup import refresh_rollups
 
@@ -192,7 +192,11 @@ async def create_demo_data(ctx: Context, rows: int, years: Sequence[int] = (2025
         raise Conflict(f"{', '.join(existing)} already exist in {ctx.config.database_dir}.",
                        remedy="Add --replace to overwrite them (admin), or use another --home.")
     require(ctx.actor, Operation.RESTORE if existing else Operation.RUN_BACKUP)
-    result = await asyncio.to_thread(generate, ctx.config, rows, ys, seed)
+    try:
+        result = await asyncio.to_thread(generate, ctx.config, rows, ys, seed)
+    except OSError as exc:  # a read-only or full disk: the files are half written at most
+        raise JumpdeckError(f"The demo production DBs cannot be written in {ctx.config.database_dir} ({exc.strerror}).",
+                            remedy="Free some space, or set JUMPDECK_HOME to a writable directory.") from None
     await asyncio.to_thread(refresh_rollups, ctx.config)
     await ctx.activity.record(ctx.actor, "GENERATE", "PRODUCTION_DB", ",".join(f.path.name for f in result.files),
                               f"{rows} demo rows, years {','.join(map(str, ys))}, seed {seed}")

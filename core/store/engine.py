@@ -274,6 +274,9 @@ class Store:
 
     def _store_error(self, exc: Exception) -> StoreError:
         first = str(getattr(exc, "orig", exc)).strip().splitlines()
+        if self.kind == "sqlite" and first and "readonly database" in first[0]:
+            return StoreReadOnly(f"The store {self.url_display} is on a read-only disk, so nothing can be changed; "
+                                 "reading works.", remedy="Make the change where the data directory is writable.")
         return StoreError(f"The store {self.url_display} refused the operation: {first[0] if first else type(exc).__name__}.",
                           remedy="Try again; if it keeps failing, see jumpdeck.log in the data directory.")
 
@@ -308,6 +311,26 @@ def _sqlite_engine(path: Path) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    return engine
+
+
+def _read_only_sqlite(path: Path, url: str) -> Engine:
+    """A store on a read-only disk (a mounted copy, a home made read-only): reading
+    commands work; a write is refused with a sentence (`Store._store_error`). Its schema
+    must be the newest: it cannot be migrated there."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = create_engine(url, connect_args={"check_same_thread": False})
+    try:
+        revision = _current_revision(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"The local store {path} on a read-only disk cannot be read: {getattr(exc, 'orig', exc)}.",
+                         remedy="Set JUMPDECK_HOME to a writable copy of the data directory.") from None
+    if revision != HEAD_REVISION:
+        raise StoreError(f"The local store {path} is on a read-only disk and needs an upgrade of its schema "
+                         f"({revision} to {HEAD_REVISION}), which cannot be written there.",
+                         remedy="Open it once where it is writable, or set JUMPDECK_HOME to a writable copy.")
     return engine
 
 
@@ -515,8 +538,11 @@ def _open_engine(sqlite_path: Path | str, store_url: str | None,
         elif store_url:
             sqlite_path = Path(store_url.removeprefix("sqlite:///"))
         from jumpdeck.core.private_files import make_private
-        from jumpdeck.core.store.store_file import check_store_file, not_writable
+        from jumpdeck.core.store.store_file import check_store_file, not_writable, read_only_url
 
+        read_only = read_only_url(sqlite_path)
+        if read_only is not None:
+            return _read_only_sqlite(sqlite_path, read_only), str(sqlite_path), None, None
         try:
             engine = _sqlite_engine(sqlite_path)
             with _migration_lock(sqlite_path):

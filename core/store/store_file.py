@@ -101,6 +101,27 @@ def check_database_store(engine: Engine, shown: str) -> None:
                                                        "(CREATE DATABASE jumpdeck).")
 
 
+def on_read_only_disk(path: Path) -> bool:
+    """Whether the store's folder is on a file system mounted read-only: then nobody can
+    change the file while jumpdeck reads it."""
+    try:
+        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def read_only_url(path: Path) -> str | None:
+    """An SQLAlchemy URL that reads a store on a read-only disk, or None where that is not
+    safe. SQLite cannot open a WAL database read-only without creating its -shm; with no
+    -wal beside it every committed page is in the file, and nobody can write it, so it is
+    read as immutable (no -shm, no locks)."""
+    wal = path.with_name(path.name + "-wal")
+    if not path.is_file() or not on_read_only_disk(path) or (wal.exists() and wal.stat().st_size):
+        return None
+    check_store_file(path)  # the file is there: this only reads it
+    return f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true"
+
+
 def not_writable(path: Path) -> StoreError | None:
     """The sentence for a store whose folder cannot be written (a read-only home), else None."""
     folder = path.parent
