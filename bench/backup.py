@@ -239,7 +239,7 @@ async def watcher_and_rollover(src: Path, out: Path, figures: dict[str, float]) 
     from jumpdeck.core.context import open_context
     from jumpdeck.core.maintenance import rollover, watcher
 
-    config = load_config(cli={"home": str(out / "home")}, env={"JUMPDECK_CONFIG": str(out / "none.toml")})
+    config = load_config(cli={"home": str(out / "home")}, env={"JUMPDECK_CONFIG": os.devnull})
     config.ensure_dirs()
     live = schema.live_db_path(config)
     shutil.copyfile(src, live)

@@ -108,7 +108,7 @@ def main() -> None:
 
     base = Path(tempfile.mkdtemp(prefix="jdb", dir="/tmp"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUMPDECK_") and k not in ("TMUX", "TMUX_PANE")}
-    env.update({"JUMPDECK_HOME": str(base / "h"), "JUMPDECK_CONFIG": str(base / "none.toml")})
+    env.update({"JUMPDECK_HOME": str(base / "h"), "JUMPDECK_CONFIG": os.devnull})
     me = pwd.getpwuid(os.getuid()).pw_name  # jumpdeck's actor is the OS account
     jd = [sys.executable, "-m", "jumpdeck.tui.cli"]
     key = base / "key"
@@ -161,7 +161,7 @@ def main() -> None:
         from jumpdeck.core.identity import Actor, Role
         from jumpdeck.core.serve.control import list_sessions
 
-        config = load_config(cli={"home": str(base / "h")}, env={"JUMPDECK_CONFIG": str(base / "none.toml")}, demo=True)
+        config = load_config(cli={"home": str(base / "h")}, env={"JUMPDECK_CONFIG": os.devnull}, demo=True)
         admin = Actor(me, Role.ADMIN)
         server_rss_before = memory_kb(server.pid)[0]
         for i in range(args.sessions):

@@ -40,7 +40,7 @@ def _config(home: str, url: str | None):  # noqa: ANN202
     cli = {"home": home}
     if url:
         cli["store_url"] = url
-    return load_config(cli=cli, env={"JUMPDECK_CONFIG": str(Path(home) / "none.toml")})
+    return load_config(cli=cli, env={"JUMPDECK_CONFIG": os.devnull})
 
 
 async def host_b(home: str, url: str | None) -> None:

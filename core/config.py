@@ -146,13 +146,18 @@ class Config:
         return self.database_dir / "backups"
 
     def ensure_dirs(self) -> None:
+        """The data dir and its folders, 0700 (it holds the key file and the store). A
+        home that cannot be written is one sentence: reading commands work in one whose
+        folders are already there."""
+        from jumpdeck.core.private_files import private_dir
+
         for directory in (self.home, self.log_dir, self.database_dir, self.backups_dir):
-            directory.mkdir(parents=True, exist_ok=True)
-        # The data dir holds the key file and the store: keep it private.
-        try:
-            os.chmod(self.home, 0o700)
-        except OSError:
-            pass
+            try:
+                private_dir(directory)
+            except OSError as exc:
+                raise ConfigError(f"The data directory {self.home} is not writable ({exc.strerror}), so jumpdeck "
+                                  f"cannot create {directory.name}/ in it.",
+                                  remedy="Run jumpdeck as the directory's owner, or set JUMPDECK_HOME to a writable directory.") from None
 
 
 def default_home() -> Path:
@@ -167,6 +172,22 @@ def default_config_file(env: Mapping[str, str]) -> Path:
     import platformdirs
 
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+def _config_file_expected(path: Path, env: Mapping[str, str]) -> bool:
+    """Whether to read `path`. The default file may be absent; one named by
+    JUMPDECK_CONFIG must be there (a typo would otherwise run on defaults unnoticed),
+    and neither may be a directory. JUMPDECK_CONFIG=/dev/null runs on no file at all."""
+    named = bool(env.get("JUMPDECK_CONFIG"))
+    source = "JUMPDECK_CONFIG names" if named else "The configuration path"
+    if path.is_dir():
+        raise ConfigError(f"{source} {path}, which is a directory, not a configuration file.",
+                          remedy="Point JUMPDECK_CONFIG at a config.toml file, or move the directory away.")
+    if named and not path.exists():
+        raise ConfigError(f"JUMPDECK_CONFIG names {path}, which does not exist.",
+                          remedy="Correct the path or create the file; unset JUMPDECK_CONFIG for the default "
+                                 "config.toml, or set it to /dev/null to use no file.")
+    return path.exists()
 
 
 def _apply(values: dict[str, Any], key: str, raw: Any, source: str) -> None:
@@ -195,9 +216,12 @@ def load_config(
     keymap: dict[str, str] = {}
 
     config_file = default_config_file(env)
-    if config_file.is_file():
+    if _config_file_expected(config_file, env):
         try:
             data = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"The configuration file {config_file} cannot be read ({exc.strerror}).",
+                              remedy="Check its owner and permissions.") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(
                 f"The configuration file {config_file} is not valid TOML: {exc}.",

@@ -11,6 +11,7 @@ import logging
 import logging.handlers
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from jumpdeck.core.config import Config
@@ -60,6 +61,9 @@ class Context:
     # How to read this operator's identity and the settings again after a change
     # elsewhere; None: from this process's store (a session asks its server).
     facts_source: Callable[[], Awaitable[tuple[Actor, Settings]]] | None = None
+    # Why this process keeps no jumpdeck.log (its file cannot be opened), for the faces to
+    # say once; None when it logs.
+    log_problem: str | None = None
     _changes: ChangeSource | None = field(default=None, init=False, repr=False)
 
     async def reread(self) -> tuple[Actor, Settings]:
@@ -128,17 +132,37 @@ def os_account_name(uid: int) -> str:
         return f"uid{uid}"
 
 
-def setup_logging(config: Config) -> None:
-    """jumpdeck.log in the data dir, rotated. Never the screen: Textual owns it."""
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotated log whose every file is created 0600: a log names servers and operators."""
+
+    def _open(self):  # noqa: ANN202 - logging's own hook
+        from jumpdeck.core.private_files import open_private
+
+        return open_private(Path(self.baseFilename), self.mode, encoding=self.encoding or "utf-8")
+
+
+def setup_logging(config: Config) -> str | None:
+    """jumpdeck.log in the data dir, rotated. Never the screen: Textual owns it. Returns
+    why there is no log (a home that cannot be written), or None: a log that cannot be
+    opened costs the log, never the command."""
+    from jumpdeck.core.private_files import private_dir
+
     root = logging.getLogger("jumpdeck")
     if any(getattr(h, "_jumpdeck", False) for h in root.handlers):
-        return
-    config.log_dir.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(config.log_dir / "jumpdeck.log", maxBytes=5_000_000, backupCount=3)
+        return None
+    path = config.log_dir / "jumpdeck.log"
+    try:
+        private_dir(config.log_dir)
+        handler = PrivateRotatingFileHandler(path, maxBytes=5_000_000, backupCount=3)
+    except OSError as exc:
+        # Without any handler, logging would print warnings on stderr: the TUI's screen.
+        root.addHandler(logging.NullHandler())
+        return f"{path} cannot be opened for writing ({exc.strerror}); this run keeps no log"
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler._jumpdeck = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(config.log_level.upper())
+    return None
 
 
 async def _secrets_for(store: Store, config: Config) -> SecretBox:
@@ -175,7 +199,7 @@ async def open_context(config: Config, *, user: str | None = None, origin: str |
     from jumpdeck.core.users import UserService
 
     config.ensure_dirs()
-    setup_logging(config)
+    log_problem = setup_logging(config)
     store = await asyncio.to_thread(
         open_store, sqlite_path=config.store_path, store_url=config.store_url, connect_timeout=config.store_connect_timeout
     )
@@ -189,4 +213,5 @@ async def open_context(config: Config, *, user: str | None = None, origin: str |
     # own identity, tests); from the command line the actor is always the OS account.
     actor = await users.resolve_local(user or local_user_name(), origin or local_origin())
     ctx = Context(config, store, secrets, actor, users, SettingsService(store), ActivityService(store))
+    ctx.log_problem = log_problem
     return ctx

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from jumpdeck.core.config import Config
+from jumpdeck.core.private_files import private_dir, write_private_text
 
 if TYPE_CHECKING:
     from jumpdeck.core.context import Context
@@ -40,7 +41,7 @@ async def ensure_demo(config: Config, *, user: str | None = None) -> bool:
 
     # Two `jumpdeck --demo` starting at once on a new demo dir: one seeds, the other
     # waits for it and then finds the marker (else it would add the same servers again).
-    config.home.mkdir(parents=True, exist_ok=True)
+    private_dir(config.home)
     fd = os.open(config.home / ".demo-seed.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
@@ -51,7 +52,7 @@ async def ensure_demo(config: Config, *, user: str | None = None) -> bool:
             await seed_demo(ctx)
         finally:
             ctx.close()
-        marker.write_text("seeded\n")
+        write_private_text(marker, "seeded\n")
         return True
     finally:
         os.close(fd)  # drops the lock

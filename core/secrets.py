@@ -137,16 +137,30 @@ def load_secret_box(key_path: Path, env: Mapping[str, str] | None = None) -> Sec
     if env.get(KEY_ENV):
         return SecretBox([env[KEY_ENV].strip().encode("ascii")], source=f"the environment variable {KEY_ENV}")
     pending = key_path.with_name(key_path.name + ".new")
-    if not key_path.exists():
-        if pending.exists():  # a rotation crashed after writing the new key only
-            os.replace(pending, key_path)
-        else:
-            _write_private(key_path, generate_key())
-    keys = [key_path.read_bytes().strip()]
-    if pending.exists():
-        # A rotation stopped between commit and rename: the new key may already be in use.
-        keys.insert(0, pending.read_bytes().strip())
+    try:
+        if not key_path.exists():
+            if pending.exists():  # a rotation crashed after writing the new key only
+                os.replace(pending, key_path)
+            else:
+                _write_private(key_path, generate_key())
+        keys = [_read_key_file(key_path)]
+        if pending.exists():
+            # A rotation stopped between commit and rename: the new key may already be in use.
+            keys.insert(0, _read_key_file(pending))
+    except OSError as exc:
+        # Never the key: only which file and what the system said.
+        raise ConfigError(f"The key file {key_path} cannot be read or created ({exc.strerror}).",
+                          remedy="Check its owner and permissions (it should be a 0600 file of this user), "
+                                 f"or set {KEY_ENV}.") from None
     return SecretBox(keys, source=str(key_path))
+
+
+def _read_key_file(path: Path) -> bytes:
+    if path.is_dir():
+        raise ConfigError(f"The key file {path} is a directory, so jumpdeck has no key to open its secrets with.",
+                          remedy="Move that directory away and put the key file back (`jumpdeck key import FILE`), "
+                                 f"or set {KEY_ENV}.")
+    return path.read_bytes().strip()
 
 
 def stage_new_key(key_path: Path) -> bytes:

@@ -50,6 +50,7 @@ def _isolated_env(monkeypatch, tmp_path_factory):
         if name.startswith("JUMPDECK_") and name != "JUMPDECK_REQUIRE_SERVICES":
             monkeypatch.delenv(name)
     cfgdir = tmp_path_factory.mktemp("xdg-config")
+    (cfgdir / "config.toml").touch()  # JUMPDECK_CONFIG must name a file that is there
     monkeypatch.setenv("JUMPDECK_CONFIG", str(cfgdir / "config.toml"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(cfgdir))
 

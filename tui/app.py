@@ -216,6 +216,8 @@ class JumpdeckApp(App[int]):
         if boot:
             boot.status("Opening the store…")
         self.ctx = await open_face_context(self.config, user=self._user)
+        if self.ctx.log_problem:  # the command line says it on stderr; the screen is the app's
+            self.notify(self.ctx.log_problem, severity="warning", markup=False, timeout=15)
         loop = asyncio.get_running_loop()
         # From a store or probe thread: the banner changes on the loop.
         self.ctx.store.on_change(lambda _store: loop.call_soon_threadsafe(self._store_state_changed))

@@ -38,6 +38,7 @@ from jumpdeck.core.identity import Operation, require
 from jumpdeck.core.maintenance import locks
 from jumpdeck.core.maintenance.sqlite_files import check, connect, fsync_dir, fsync_path, side_files
 from jumpdeck.core.maintenance.streaming import Cancelled, Emitter, stream
+from jumpdeck.core.private_files import private_dir, touch_private, write_private_text
 from jumpdeck.core.production import schema
 
 if TYPE_CHECKING:
@@ -112,7 +113,17 @@ class BackupRemoved:
     name: str
 
 
-BackupEvent = BackupStarted | BackupProgress | BackupDone | BackupSkipped | BackupError | BackupNote | BackupRemoved
+@dataclass(frozen=True)
+class BackupSwept:
+    """A file that an interrupted backup or restore left behind was removed."""
+
+    label: str  # "backup" or "restore": what left it
+    name: str
+    size: int
+
+
+BackupEvent = (BackupStarted | BackupProgress | BackupDone | BackupSkipped | BackupError | BackupNote | BackupRemoved
+               | BackupSwept)
 
 
 # --- listing --------------------------------------------------------------------------
@@ -156,7 +167,7 @@ def _read_manifest(directory: Path) -> dict:
 
 def _write_manifest(directory: Path, manifest: dict) -> None:
     tmp = directory / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    write_private_text(tmp, json.dumps(manifest, indent=1, sort_keys=True))
     os.replace(tmp, directory / MANIFEST)
 
 
@@ -266,6 +277,7 @@ def _copy_steps(src: sqlite3.Connection, tmp: Path, label: str, emitter: Emitter
                 raise _Restarted
         seen["copied"] = copied
 
+    touch_private(tmp)  # before SQLite opens it: its journal takes the file's mode
     dst = sqlite3.connect(tmp, isolation_level=None)
     try:
         # `sleep` applies only when a step finds the source locked (a writer holds PENDING
@@ -292,6 +304,7 @@ def _copy_file_locked(src: sqlite3.Connection, path: Path, tmp: Path) -> float:
         src.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # takes SHARED until COMMIT
         for p in [tmp, *side_files(tmp)]:  # a -journal left by the abandoned copy would "roll back" this one
             p.unlink(missing_ok=True)
+        touch_private(tmp)  # copyfile keeps the mode of a file it overwrites
         shutil.copyfile(path, tmp)
     finally:
         src.execute("COMMIT")
@@ -315,11 +328,22 @@ def copy_verified(
     """Copy, quick_check and rename one file; returns (info, copy s, check s). Blocking."""
     if not source.path.exists():
         raise NotFound(f"There is no {source.label} database at {source.path}.")
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     name = _free_name(directory, source.prefix, time.time() if now is None else now)
     tmp = directory / f".{name}.partial"
     if emitter:
         emitter.emit(BackupStarted(source.label, source.path, name))
+    try:
+        return _copy_check_rename(source, directory, name, tmp, emitter, step_pages)
+    except BaseException:
+        # Whatever stopped it (a failure, a cancel, an interrupt): no partial copy stays.
+        for p in [tmp, *side_files(tmp)]:
+            p.unlink(missing_ok=True)
+        raise
+
+
+def _copy_check_rename(source: Source, directory: Path, name: str, tmp: Path, emitter: Emitter | None,
+                       step_pages: int) -> tuple[BackupInfo, float, float]:
     started = time.perf_counter()
     src = connect(source.path)
     try:
@@ -414,8 +438,12 @@ async def run_backup(
     settings = await ctx.settings.get()
     lock = locks.acquire(config, "backup")
     try:
-        sweep_partials(directory)
         if cleanup_only:
+            from jumpdeck.core.maintenance import leftovers
+
+            # A restore holds the backup lock too, so none is running: its copies are leftovers.
+            for item in leftovers.sweep(config, ("backup", "restore")):
+                yield BackupSwept(item.left_by, item.path.name, item.size)
             removed_all = []
             for kind in sorted(kinds):
                 for name in apply_retention(directory, kind, settings.get(RETENTION_KEYS[kind])):
@@ -424,6 +452,7 @@ async def run_backup(
             await ctx.activity.record(ctx.actor, "BACKUP_CLEANUP", "BACKUP", directory.name,
                                       f"removed {len(removed_all)}: " + ", ".join(removed_all))
             return
+        sweep_partials(directory)
         store_path = store_file(ctx)
         if "store" in kinds and store_path is None:
             yield BackupSkipped("store", "the store is PostgreSQL; back it up with pg_dump")
@@ -474,6 +503,8 @@ def describe(event: BackupEvent) -> str | None:
         return f"{event.label}: removed old backup {event.name} (retention)"
     if isinstance(event, BackupNote):
         return f"{event.label}: note: {event.text}"
+    if isinstance(event, BackupSwept):
+        return f"removed {event.name} ({human_size(event.size)}), left by an interrupted {event.label}"
     return None
 
 

@@ -6,13 +6,14 @@ per-file progress, never part of a backup's hot path (backups use `quick_check`)
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator
 
 from jumpdeck.core.identity import Operation, require
-from jumpdeck.core.maintenance.sqlite_files import check, checkpoint, count_rows, production_files, wal_size
+from jumpdeck.core.maintenance.sqlite_files import check, checkpoint, count_rows, production_files, unreadable, wal_size
 from jumpdeck.core.maintenance.streaming import Emitter, stream
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class FileCheckpointed:
     path: Path
     wal_before: int
     busy: bool
+    error: str = ""  # why the file could not be checkpointed (not a SQLite database)
 
 
 async def integrity(ctx: Context, *, quick: bool = False) -> AsyncIterator[FileStarted | FileChecked]:
@@ -83,7 +85,11 @@ async def checkpoint_all(ctx: Context) -> list[FileCheckpointed]:
         out = []
         for f in production_files(ctx.config):
             before = wal_size(f.path)
-            busy, _, _ = checkpoint(f.path, "TRUNCATE")
+            try:
+                busy, _, _ = checkpoint(f.path, "TRUNCATE")
+            except sqlite3.Error as exc:
+                out.append(FileCheckpointed(f.label, f.path, before, False, error=unreadable(exc)))
+                continue
             out.append(FileCheckpointed(f.label, f.path, before, bool(busy)))
         return out
 

@@ -45,6 +45,7 @@ class Health:
     last_backup_age_hours: float | None
     watcher_last_run_age_hours: float | None
     running: list[str] = field(default_factory=list)
+    leftover_bytes: int = 0  # what interrupted backups, restores and rollovers left (see reasons)
 
     @property
     def ok(self) -> bool:
@@ -190,11 +191,20 @@ async def check_health(ctx: Context, *, min_free_gb: float = MIN_FREE_GB) -> Hea
             reasons.append("the DB watcher has never run")
         elif watcher_age > WATCHER_STALE_HOURS * 3600:
             reasons.append(f"the DB watcher last ran {watcher_age / 3600:.0f} h ago")
-    from jumpdeck.core.maintenance.rollover import pending_rollover
+    from jumpdeck.core.maintenance import leftovers
+    from jumpdeck.core.maintenance.rollover import RolloverFailed, journal_path, read_journal
 
-    pending = pending_rollover(config)
-    if pending:
-        reasons.append(f"an archive rollover to {pending} was interrupted; run `jumpdeck archive rollover --year {pending}` to finish it")
+    try:
+        journal = read_journal(config)
+    except RolloverFailed:
+        reasons.append(f"the rollover journal {journal_path(config).name} is damaged; run `jumpdeck integrity`, then move it away")
+    else:
+        if journal is not None:
+            pending = journal["year"]
+            reasons.append(f"an archive rollover to {pending} was interrupted; run `jumpdeck archive rollover --year {pending}` to finish it")
+    left = await asyncio.to_thread(leftovers.find_leftovers, config)
+    if left:
+        reasons.append(leftovers.sentence(left))
     return Health(
         status="ok" if not reasons else "degraded",
         reasons=reasons,
@@ -207,4 +217,5 @@ async def check_health(ctx: Context, *, min_free_gb: float = MIN_FREE_GB) -> Hea
         last_backup_age_hours=_hours(backup_age),
         watcher_last_run_age_hours=_hours(watcher_age),
         running=[h.sentence() for h in locks.running(config)],
+        leftover_bytes=sum(item.size for item in left),
     )

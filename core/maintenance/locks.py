@@ -17,6 +17,7 @@ from pathlib import Path
 
 from jumpdeck.core.config import Config
 from jumpdeck.core.errors import Conflict
+from jumpdeck.core.private_files import private_dir
 
 KINDS = ("backup", "watcher", "rollover", "restore")
 _WORDS = {"backup": "a backup", "watcher": "the DB watcher", "rollover": "the archive rollover", "restore": "a restore"}
@@ -46,8 +47,12 @@ class MaintenanceLock:
         self._fd: int | None = None
 
     def try_acquire(self) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            private_dir(self.path.parent)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:  # a read-only disk: maintenance writes, so it cannot start
+            raise Conflict(f"Cannot take the maintenance lock {self.path} ({exc.strerror}): this work writes in the data directory.",
+                           remedy="Run it where the data directory is writable.") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +24,15 @@ from jumpdeck.core.identity import Operation, require
 from jumpdeck.core.maintenance import locks
 from jumpdeck.core.maintenance.backup import parse_name
 from jumpdeck.core.maintenance.sqlite_files import check, checkpoint, connect, fsync_dir, fsync_path, is_wal, side_files
+from jumpdeck.core.private_files import private_dir, touch_private
 from jumpdeck.core.production import schema
 
 if TYPE_CHECKING:
     from jumpdeck.core.config import Config
     from jumpdeck.core.context import Context
+
+
+RESTORING = "restoring"
 
 
 class RestoreFailed(JumpdeckError):
@@ -75,13 +80,36 @@ def resolve_backup(config: Config, name_or_path: str) -> Path:
     return path.resolve()
 
 
+def restoring_leftovers(directory: Path) -> list[Path]:
+    """Copies a killed restore left beside its target (`.<name>.restoring-<stamp>` and
+    their side files)."""
+    if not directory.is_dir():
+        return []
+    return sorted(directory.glob(f".*.{RESTORING}-*"))
+
+
+def sweep_restoring(directory: Path) -> list[Path]:
+    """Remove what killed restores left. Call only under the restore's locks: a restore
+    running now has its copy there too."""
+    removed = []
+    for path in restoring_leftovers(directory):
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
 def _restore_sync(config: Config, backup: Path) -> RestoreResult:
     started = time.perf_counter()
     target = target_for(config, backup)
     stamp = time.strftime("%Y%m%d_%H%M%S")
-    tmp = target.with_name(f".{target.name}.restoring-{stamp}")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{RESTORING}-{stamp}")
+    private_dir(target.parent)
+    sweep_restoring(target.parent)
     try:
+        touch_private(tmp)  # copyfile keeps the mode of the file it writes into
+        if target.exists():
+            # The file being replaced may be the ERP's, shared with its own account.
+            os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
         shutil.copyfile(backup, tmp)
         fsync_path(tmp)
         verdict = check(tmp, "integrity_check")

@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,9 +45,11 @@ from jumpdeck.core.identity import Operation, require
 from jumpdeck.core.maintenance import locks
 from jumpdeck.core.maintenance.backup import Source, copy_verified
 from jumpdeck.core.maintenance.sqlite_files import (
-    check, checkpoint, connect, count_rows, fsync_dir, fsync_path, production_files, side_files, wal_size,
+    check, checkpoint, connect, count_rows, fsync_dir, fsync_path, production_files, side_files, unreadable,
+    wal_size,
 )
 from jumpdeck.core.maintenance.streaming import Emitter, stream
+from jumpdeck.core.private_files import touch_private, write_private_text
 from jumpdeck.core.production import schema
 
 if TYPE_CHECKING:
@@ -127,18 +130,49 @@ def journal_path(config: Config) -> Path:
     return config.database_dir / JOURNAL
 
 
+JOURNAL_KEYS = ("year", "live_rows", "moves", "archive_rows", "keep_rows", "done")
+
+
 def pending_rollover(config: Config) -> int | None:
-    """The year of an interrupted rollover, or None."""
+    """The year of an interrupted rollover, or None (also for a damaged journal, which
+    `read_journal` and health report)."""
     try:
         return int(json.loads(journal_path(config).read_text())["year"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
+def damaged_journal(config: Config) -> RolloverFailed:
+    path = journal_path(config)
+    return RolloverFailed(
+        f"The rollover journal {path} is damaged, so jumpdeck cannot tell how far an interrupted rollover got; "
+        "nothing was changed.",
+        remedy="Run `jumpdeck integrity`; if every file is ok, move the journal away and run the rollover again "
+               "(this rollover's final backup is in database/backups).")
+
+
+def read_journal(config: Config) -> dict | None:
+    """The interrupted rollover's journal, None when there is none; `RolloverFailed` with
+    one sentence when it is there but not a journal jumpdeck wrote."""
+    path = journal_path(config)
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict) or any(key not in data for key in JOURNAL_KEYS):
+            raise ValueError
+        _plan_from(data)
+        if not isinstance(data["done"], list):
+            raise ValueError
+    except (OSError, ValueError, TypeError, AttributeError, KeyError):
+        raise damaged_journal(config) from None
+    return data
+
+
 def _write_journal(config: Config, data: dict) -> None:
     path = journal_path(config)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
+    write_private_text(tmp, json.dumps(data, indent=1))
     os.replace(tmp, path)
     fsync_dir(path.parent)
 
@@ -189,15 +223,30 @@ def make_plan(config: Config, year: int, conn=None) -> RolloverPlan:  # noqa: AN
     if not live.exists():
         raise ValidationError(f"There is no live DB at {live}.", field="year")
     own = conn is None
-    conn = conn or connect(live, readonly=True)
     try:
-        live_rows = conn.execute(f"SELECT COUNT(*) FROM {schema.TABLE}").fetchone()[0]
-        moves = year_counts(conn, year)
-    finally:
-        if own:
-            conn.close()
-    archive_rows = {yr: count_rows(schema.archive_db_path(config, yr)) for yr in schema.archive_years(config)}
+        conn = conn or connect(live, readonly=True)
+        try:
+            live_rows = conn.execute(f"SELECT COUNT(*) FROM {schema.TABLE}").fetchone()[0]
+            moves = year_counts(conn, year)
+        finally:
+            if own:
+                conn.close()
+    except sqlite3.Error as exc:
+        raise not_a_production_file(live, exc) from None
+    archive_rows = {}
+    for yr in schema.archive_years(config):
+        path = schema.archive_db_path(config, yr)
+        try:
+            archive_rows[yr] = count_rows(path)
+        except sqlite3.Error as exc:
+            raise not_a_production_file(path, exc) from None
     return RolloverPlan(year, live_rows, moves, archive_rows, live_rows - sum(moves.values()))
+
+
+def not_a_production_file(path: Path, exc: sqlite3.Error) -> RolloverFailed:
+    return RolloverFailed(f"{path.name} is {unreadable(exc)}, so the rollover cannot plan; nothing was changed.",
+                          remedy="Restore the file from a backup (`jumpdeck backup --list`, `jumpdeck restore`) "
+                                 "and run `jumpdeck integrity`.")
 
 
 def _plan_from(data: dict) -> RolloverPlan:
@@ -215,9 +264,16 @@ def _tmp_path(config: Config, yr: int) -> Path:
     return archive.with_name(f".{archive.name}.rollover-tmp")
 
 
+def _new_live_path(live: Path) -> Path:
+    return live.with_name(f".{live.name}.rollover-new")
+
+
 def _roll_back(config: Config, data: dict) -> None:
     """Put every archive back as it was before this rollover. Only valid before the trim."""
     existed = {int(k) for k in data["archive_rows"]}
+    new = _new_live_path(schema.live_db_path(config))
+    for p in [new, *side_files(new)]:  # a new live file the trim was building
+        p.unlink(missing_ok=True)
     for yr in (int(k) for k in data["moves"]):
         archive, prev, tmp = schema.archive_db_path(config, yr), _prev_path(config, yr), _tmp_path(config, yr)
         for p in [tmp, *side_files(tmp)]:
@@ -270,6 +326,7 @@ def _build_archive(config: Config, yr: int, n_moving: int, existing: int | None,
     archive, tmp = schema.archive_db_path(config, yr), _tmp_path(config, yr)
     for p in [tmp, *side_files(tmp)]:
         p.unlink(missing_ok=True)
+    touch_private(tmp)  # an archive jumpdeck makes is 0600; SQLite gives its journal the same
     lo, hi = _year_range(yr)
     by_copy = existing is None and base is not None and base.exists() and n_moving * 2 >= live_rows
     if by_copy:
@@ -383,9 +440,12 @@ def _trim(config: Config, plan: RolloverPlan, split: int | None = None, after_sw
                        remedy="Stop the services that use it (seed §8 step 1) and run the rollover again.")
     if split is not None or (plan.keep_rows <= plan.moving and not other_openers(live)):
         checkpoint(live, "TRUNCATE")
-        new = live.with_name(f".{live.name}.rollover-new")
+        new = _new_live_path(live)
         for p in [new, *side_files(new)]:
             p.unlink(missing_ok=True)
+        touch_private(new)
+        # The new live file takes the old one's mode: it may be the ERP's, shared with its account.
+        os.chmod(new, stat.S_IMODE(live.stat().st_mode))
         conn = connect(live)
         try:
             mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
@@ -539,13 +599,23 @@ async def rollover(ctx: Context, year: int, *, fail_after: str | None = None,
     held = locks.acquire_all(config, "run the archive rollover")
     data: dict = {}
     try:
-        pending = pending_rollover(config)
+        journal = read_journal(config)
+        pending = int(journal["year"]) if journal is not None else None
         if pending is not None and pending != year:
             raise Conflict(f"An archive rollover to {pending} was interrupted.",
                            remedy=f"Finish it first: jumpdeck archive rollover --year {pending}.")
         resumed = False
-        if pending is not None:
-            data = json.loads(journal_path(config).read_text())
+        if journal is None:
+            # Nothing is pending: scratch files here are a killed run's, not anyone's data.
+            from jumpdeck.core.maintenance import leftovers
+
+            leftovers.sweep(config, ("rollover",))
+        # The final backup's copies of a killed run (this run holds the backup lock too).
+        from jumpdeck.core.maintenance.backup import sweep_partials
+
+        sweep_partials(config.backups_dir)
+        if journal is not None:
+            data = journal
             plan = _plan_from(data)
             if not _trimmed(config, data):
                 _roll_back(config, data)
@@ -669,6 +739,9 @@ async def rollover(ctx: Context, year: int, *, fail_after: str | None = None,
             for p in [_prev_path(config, yr), *side_files(_prev_path(config, yr))]:
                 p.unlink(missing_ok=True)
         journal_path(config).unlink(missing_ok=True)
+        from jumpdeck.core.maintenance import leftovers
+
+        leftovers.sweep(config, ("rollover",))  # done: no scratch file holds anything now
         yield RolloverStep("cleanup", "done")
         await ctx.activity.record(ctx.actor, "ARCHIVE_ROLLOVER", "DATABASE", str(year),
                                   f"moved {plan.moving:,} rows ({', '.join(f'{y}: {n:,}' for y, n in sorted(plan.moves.items()))}); "

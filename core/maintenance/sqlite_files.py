@@ -42,6 +42,16 @@ def count_rows(path: Path, where: str = "", params: tuple = ()) -> int:
         conn.close()
 
 
+def unreadable(exc: sqlite3.Error) -> str:
+    """A sqlite3 error on a production file, said as what it means for the operator."""
+    text = str(exc)
+    if "not a database" in text:
+        return "not a SQLite database"
+    if "no such table" in text:
+        return f"a SQLite database without the {schema.TABLE} table (another program's file?)"
+    return f"cannot be read ({text})"
+
+
 def side_files(path: Path) -> list[Path]:
     return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
 

@@ -28,6 +28,7 @@ from jumpdeck.core.identity import Operation, require
 from jumpdeck.core.maintenance import locks
 from jumpdeck.core.maintenance.sqlite_files import ProductionFile, checkpoint, connect, production_files, wal_size
 from jumpdeck.core.production import schema
+from jumpdeck.core.private_files import open_private, private_dir, write_private_text
 
 if TYPE_CHECKING:
     from jumpdeck.core.context import Context
@@ -55,7 +56,7 @@ def read_state(config: Config) -> dict:
 def _write_state(config: Config, state: dict) -> None:
     path = state_path(config)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
+    write_private_text(tmp, json.dumps(state, indent=2, sort_keys=True))
     os.replace(tmp, path)
 
 
@@ -77,8 +78,8 @@ class WatcherLog:
     def __call__(self, message: str, level: str = "INFO") -> None:
         line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} [{level}] {message}"
         self.lines.append(line)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as fh:
+        private_dir(self.path.parent)
+        with open_private(self.path, "a") as fh:
             fh.write(line + "\n")
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
+from jumpdeck.core.private_files import open_private, private_dir
 from jumpdeck.core.production.models import DayTotal, ItemTrend, MonthTotal, TopItem
 
 
@@ -31,9 +32,9 @@ def table_of(result: Sequence[Any]) -> tuple[list[str], list[list[Any]]]:
 
 def write_csv(directory: Path, stem: str, headers: list[str], rows: list[list[Any]]) -> Path:
     """Write `<directory>/<stem>-<timestamp>.csv` (blocking) and return its path."""
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     path = directory / f"{stem}-{datetime.now():%Y%m%d-%H%M%S}.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    with open_private(path, "w") as handle:  # production figures: 0600 like the DBs
         writer = csv.writer(handle)
         writer.writerow(headers)
         writer.writerows(rows)

@@ -27,6 +27,7 @@ from jumpdeck.core.config import Config
 from jumpdeck.core.errors import ValidationError
 from jumpdeck.core.production.models import Item
 from jumpdeck.core.production.schema import INDEXES, TABLE, archive_db_path, create_schema, live_db_path
+from jumpdeck.core.private_files import private_dir, touch_private
 
 if TYPE_CHECKING:
     from jumpdeck.core.context import Context
@@ -112,7 +113,7 @@ def generate(config: Config, rows: int = 200_000, years: Sequence[int] = (2025, 
     Same (rows, years, seed, items, lots_per_day) -> byte-for-byte the same rows."""
     ys, cutoff = _validate(rows, years, cutoff_year)
     started = time.perf_counter()
-    config.database_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(config.database_dir)
     master = demo_items(items)
     days = [d for y in ys for d in _days(y)]
     all_days = len(days)
@@ -130,6 +131,7 @@ def generate(config: Config, rows: int = 200_000, years: Sequence[int] = (2025, 
     written = []
     for path, file_years in targets.items():
         _replace(path)
+        touch_private(path)  # the files jumpdeck makes are 0600 (SQLite's journal follows)
         conn = sqlite3.connect(path, isolation_level=None)
         try:
             conn.execute("PRAGMA journal_mode=OFF")
@@ -179,7 +181,7 @@ async def create_demo_data(ctx: Context, rows: int, years: Sequence[int] = (2025
     the monthly rollup so the first chart is fast."""
     import asyncio
 
-    from jumpdeck.core.errors import Conflict
+    from jumpdeck.core.errors import Conflict, JumpdeckError
     from jumpdeck.core.identity import Operation, require
     from jumpdeck.core.production.rollup import refresh_rollups
 
@@ -190,7 +192,11 @@ async def create_demo_data(ctx: Context, rows: int, years: Sequence[int] = (2025
         raise Conflict(f"{', '.join(existing)} already exist in {ctx.config.database_dir}.",
                        remedy="Add --replace to overwrite them (admin), or use another --home.")
     require(ctx.actor, Operation.RESTORE if existing else Operation.RUN_BACKUP)
-    result = await asyncio.to_thread(generate, ctx.config, rows, ys, seed)
+    try:
+        result = await asyncio.to_thread(generate, ctx.config, rows, ys, seed)
+    except OSError as exc:  # a read-only or full disk: the files are half written at most
+        raise JumpdeckError(f"The demo production DBs cannot be written in {ctx.config.database_dir} ({exc.strerror}).",
+                            remedy="Free some space, or set JUMPDECK_HOME to a writable directory.") from None
     await asyncio.to_thread(refresh_rollups, ctx.config)
     await ctx.activity.record(ctx.actor, "GENERATE", "PRODUCTION_DB", ",".join(f.path.name for f in result.files),
                               f"{rows} demo rows, years {','.join(map(str, ys))}, seed {seed}")

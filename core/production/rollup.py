@@ -21,6 +21,7 @@ from pathlib import Path
 from jumpdeck.core.config import Config
 from jumpdeck.core.production import source
 from jumpdeck.core.production.schema import TABLE, archive_db_path, archive_years, live_db_path
+from jumpdeck.core.private_files import make_private, private_dir, touch_private
 
 log = logging.getLogger("jumpdeck.production")
 
@@ -45,7 +46,9 @@ def rollup_path(config: Config) -> Path:
 
 def _open(config: Config) -> sqlite3.Connection:
     path = rollup_path(config)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
+    touch_private(path)  # the sums name items and quantities: 0600, and its WAL with it
+    make_private(path)
     conn = sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     for ddl in _DDL:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from jumpdeck.core.child_env import child_environment
 from jumpdeck.core.errors import JumpdeckError, ValidationError
+from jumpdeck.core.private_files import private_dir, write_private_text
 
 _WHERE = re.compile(r"\((\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]+):(\d+)\) is not in jumpdeck's known_hosts")
 
@@ -46,6 +47,6 @@ def trust(known_hosts: Path, key: HostKey, *, expected_fingerprint: str) -> None
         raise ValidationError(f"{key.host}:{key.port} now offers {key.fingerprint}, not {expected_fingerprint}.",
                               remedy="Do not trust it; find out why the key changed.")
     name = key.line.split()[0]
-    known_hosts.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(known_hosts.parent)
     kept = [ln for ln in (known_hosts.read_text().splitlines() if known_hosts.exists() else []) if ln.split()[:1] != [name]]
-    known_hosts.write_text("\n".join(kept + [key.line]) + "\n")
+    write_private_text(known_hosts, "\n".join(kept + [key.line]) + "\n")

@@ -25,6 +25,7 @@ from jumpdeck.core import activity
 from jumpdeck.core.child_env import child_environment
 from jumpdeck.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from jumpdeck.core.identity import Actor, Operation, require
+from jumpdeck.core.private_files import open_private, private_dir
 from jumpdeck.core.provision import pool
 from jumpdeck.core.vm_defaults import DEFAULT_PYTHON, DEFAULT_ROOT_DIR
 from jumpdeck.core.provision.events import (
@@ -398,13 +399,13 @@ class ProvisionService:
 
     def _spawn_worker(self, info: RunInfo) -> int:
         run_dir = Path(info.artifact_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(run_dir)  # runs/ and the run's folder: its logs name hosts and steps
         args = [sys.executable, "-m", "jumpdeck.core.provision.worker", "--home", str(self.config.home),
                 "--secrets-on-stdin", str(info.id)]
         # The store URL may hold a password: it goes down a pipe, never on the command
         # line (`ps` shows that) or in the environment (ansible-runner records that).
         secrets = json.dumps({"store_url": self.config.store_url}).encode()
-        with open(run_dir / "worker.log", "ab") as log:
+        with open_private(run_dir / "worker.log", "ab") as log:
             # A new session: the worker survives its starter's exit, SIGHUP and Ctrl-C.
             proc = subprocess.Popen(args, cwd=str(self.config.home), stdin=subprocess.PIPE, stdout=log, stderr=log,
                                     start_new_session=True, close_fds=True, env=child_environment())

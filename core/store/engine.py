@@ -274,6 +274,9 @@ class Store:
 
     def _store_error(self, exc: Exception) -> StoreError:
         first = str(getattr(exc, "orig", exc)).strip().splitlines()
+        if self.kind == "sqlite" and first and "readonly database" in first[0]:
+            return StoreReadOnly(f"The store {self.url_display} is on a read-only disk, so nothing can be changed; "
+                                 "reading works.", remedy="Make the change where the data directory is writable.")
         return StoreError(f"The store {self.url_display} refused the operation: {first[0] if first else type(exc).__name__}.",
                           remedy="Try again; if it keeps failing, see jumpdeck.log in the data directory.")
 
@@ -293,7 +296,9 @@ class Store:
 def _sqlite_engine(path: Path) -> Engine:
     from sqlalchemy import create_engine, event
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from jumpdeck.core.private_files import private_dir
+
+    private_dir(path.parent)
     engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 10})
 
     @event.listens_for(engine, "connect")
@@ -306,6 +311,26 @@ def _sqlite_engine(path: Path) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    return engine
+
+
+def _read_only_sqlite(path: Path, url: str) -> Engine:
+    """A store on a read-only disk (a mounted copy, a home made read-only): reading
+    commands work; a write is refused with a sentence (`Store._store_error`). Its schema
+    must be the newest: it cannot be migrated there."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = create_engine(url, connect_args={"check_same_thread": False})
+    try:
+        revision = _current_revision(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"The local store {path} on a read-only disk cannot be read: {getattr(exc, 'orig', exc)}.",
+                         remedy="Set JUMPDECK_HOME to a writable copy of the data directory.") from None
+    if revision != HEAD_REVISION:
+        raise StoreError(f"The local store {path} is on a read-only disk and needs an upgrade of its schema "
+                         f"({revision} to {HEAD_REVISION}), which cannot be written there.",
+                         remedy="Open it once where it is writable, or set JUMPDECK_HOME to a writable copy.")
     return engine
 
 
@@ -381,7 +406,6 @@ def _migration_lock(sqlite_path: Path) -> Iterator[None]:
     kernel releases the lock if its holder dies."""
     import fcntl
 
-    sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(sqlite_path.with_name(sqlite_path.name + ".migrate-lock"), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -488,6 +512,9 @@ def _open_engine(sqlite_path: Path | str, store_url: str | None,
                 raise ConfigError(f"The driver for the shared store {shown} is not installed ({exc.name}).",
                                   remedy="Install jumpdeck with its PostgreSQL driver (pip install psycopg2-binary).") from None
             try:
+                from jumpdeck.core.store.store_file import check_database_store
+
+                check_database_store(engine, shown)
                 migrate(engine)
                 return engine, shown, snapshot, None
             except SQLAlchemyError as exc:
@@ -510,13 +537,27 @@ def _open_engine(sqlite_path: Path | str, store_url: str | None,
                 return engine, shown, snapshot, datetime.now(timezone.utc)
         elif store_url:
             sqlite_path = Path(store_url.removeprefix("sqlite:///"))
+        from jumpdeck.core.private_files import make_private
+        from jumpdeck.core.store.store_file import check_store_file, not_writable, read_only_url
+
+        read_only = read_only_url(sqlite_path)
+        if read_only is not None:
+            return _read_only_sqlite(sqlite_path, read_only), str(sqlite_path), None, None
         try:
             engine = _sqlite_engine(sqlite_path)
             with _migration_lock(sqlite_path):
+                check_store_file(sqlite_path)
                 migrate(engine)
         except SQLAlchemyError as exc:
-            raise StoreError(
+            raise not_writable(sqlite_path) or StoreError(
                 f"The local store {sqlite_path} cannot be opened: {getattr(exc, 'orig', exc)}.",
                 remedy="Check the file's permissions and free disk space, or set JUMPDECK_HOME to another directory.",
             ) from None
+        except OSError as exc:
+            raise not_writable(sqlite_path) or StoreError(
+                f"The local store {sqlite_path} cannot be opened: {exc.strerror}.",
+                remedy="Check the file's permissions and free disk space, or set JUMPDECK_HOME to another directory.",
+            ) from None
+        # A store made by an older jumpdeck (or copied) may still be 0644, with its WAL.
+        make_private(sqlite_path)
         return engine, str(sqlite_path), None, None

@@ -83,7 +83,7 @@ def _race(tmp_path: Path, store_url: str | None) -> tuple[list[dict], dict]:
     barrier = tmp_path / "barrier"
     barrier.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUMPDECK_")}
-    env["JUMPDECK_CONFIG"] = str(tmp_path / "none.toml")
+    env["JUMPDECK_CONFIG"] = os.devnull
     procs = [subprocess.Popen([sys.executable, "-m", "tests.core.concurrent_writer", str(home), store_url or "-",
                                str(i), str(WRITERS), str(ROUNDS), str(barrier)],
                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

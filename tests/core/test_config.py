@@ -1,5 +1,6 @@
 """Configuration precedence and bad values."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ def test_defaults_then_file_then_env_then_cli(tmp_path) -> None:
     env["JUMPDECK_CHECK_CONCURRENCY"] = "20"
     assert load_config(env=env).check_concurrency == 20
     assert load_config(env=env, cli={"home": str(tmp_path / "cli")}).home == (tmp_path / "cli").resolve()
-    plain = load_config(env={"JUMPDECK_CONFIG": str(tmp_path / "missing.toml"), "JUMPDECK_HOME": str(tmp_path)})
+    plain = load_config(env={"JUMPDECK_CONFIG": os.devnull, "JUMPDECK_HOME": str(tmp_path)})
     assert (plain.check_concurrency, plain.runner, plain.cursor_blink) == (64, "ansible", False)
 
 
@@ -41,7 +42,7 @@ def test_bad_file_value_names_key_file_and_allowed(tmp_path, text, key) -> None:
 
 def test_bad_env_value_names_the_variable(tmp_path) -> None:
     with pytest.raises(ConfigError, match="JUMPDECK_CHECK_TIMEOUT"):
-        load_config(env={"JUMPDECK_CONFIG": str(tmp_path / "x.toml"), "JUMPDECK_CHECK_TIMEOUT": "soon"})
+        load_config(env={"JUMPDECK_CONFIG": os.devnull, "JUMPDECK_CHECK_TIMEOUT": "soon"})
 
 
 def test_unknown_key_and_broken_toml(tmp_path) -> None:
@@ -52,7 +53,7 @@ def test_unknown_key_and_broken_toml(tmp_path) -> None:
 
 
 def test_demo_uses_its_own_home_and_never_the_shared_store(tmp_path) -> None:
-    env = {"JUMPDECK_CONFIG": str(tmp_path / "x.toml"), "JUMPDECK_HOME": str(tmp_path / "h"),
+    env = {"JUMPDECK_CONFIG": os.devnull, "JUMPDECK_HOME": str(tmp_path / "h"),
            "JUMPDECK_STORE_URL": "postgresql://ops@db/jumpdeck"}
     real = load_config(env=env)
     demo = load_config(env=env, demo=True)
@@ -66,3 +67,20 @@ def test_everything_written_lives_under_home(tmp_path) -> None:
     for path in (config.store_path, config.key_path, config.log_dir, config.database_dir, config.backups_dir,
                  config.known_hosts_path, config.runs_dir):
         assert config.home in path.parents
+
+
+def test_a_config_file_named_but_missing_or_a_directory_is_an_error(tmp_path, monkeypatch) -> None:
+    with pytest.raises(ConfigError, match="JUMPDECK_CONFIG names .*typo.toml, which does not exist") as info:
+        load_config(env={"JUMPDECK_CONFIG": str(tmp_path / "typo.toml"), "JUMPDECK_HOME": str(tmp_path)})
+    assert "/dev/null" in str(info.value)
+    (tmp_path / "conf.d").mkdir()
+    with pytest.raises(ConfigError, match="which is a directory"):
+        load_config(env={"JUMPDECK_CONFIG": str(tmp_path / "conf.d"), "JUMPDECK_HOME": str(tmp_path)})
+    # The default file may be absent (XDG dir without one): defaults, no error.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))  # platformdirs reads the process's own
+    plain = load_config(env={"JUMPDECK_HOME": str(tmp_path)})
+    assert plain.check_concurrency == 64
+    # A directory where the default file would be is not skipped silently either.
+    (tmp_path / "xdg" / "jumpdeck" / "config.toml").mkdir(parents=True)
+    with pytest.raises(ConfigError, match="which is a directory"):
+        load_config(env={"JUMPDECK_HOME": str(tmp_path)})

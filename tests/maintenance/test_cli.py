@@ -24,7 +24,7 @@ def home(tmp_path):
 
 def jd(home, *args, stdin=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUMPDECK_")}
-    env["JUMPDECK_CONFIG"] = str(home.parent / "none.toml")
+    env["JUMPDECK_CONFIG"] = os.devnull
     return subprocess.run([sys.executable, "-c", "import sys; from tui.cli import main; sys.exit(main(sys.argv[1:]))", "--home", str(home), *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
 

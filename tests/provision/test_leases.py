@@ -219,7 +219,7 @@ async def test_the_open_app_fails_a_dead_workers_run_on_its_own(tmp_path) -> Non
 
     config = load_config(cli={"home": str(tmp_path / "home")},
                          env={"JUMPDECK_LEASE_RENEW": str(RENEW), "JUMPDECK_LEASE_EXPIRE": str(EXPIRE),
-                              "JUMPDECK_CONFIG": str(tmp_path / "none.toml")})
+                              "JUMPDECK_CONFIG": os.devnull})
     await prepare_store(config)
     app = JumpdeckApp(config, user="admin")
     async with app.run_test(size=(120, 40)) as pilot:

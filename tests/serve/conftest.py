@@ -85,7 +85,7 @@ class Serve:
 
     @property
     def config(self):  # noqa: ANN201
-        return load_config(cli={"home": str(self.home)}, env={"JUMPDECK_CONFIG": str(self.home / "none.toml")})
+        return load_config(cli={"home": str(self.home)}, env={"JUMPDECK_CONFIG": os.devnull})
 
     def ssh(self, user: str, *extra: str, key: str | None = None, tty: bool = True) -> list[str]:
         argv = ["ssh"] + (["-tt"] if tty else []) + [
@@ -136,7 +136,7 @@ def prepare_home(base: Path, store_url: str | None = None) -> tuple[Path, dict[s
 
     async def seed() -> None:
         config = load_config(cli={"home": str(home), "store_url": store_url},
-                             env={"JUMPDECK_CONFIG": str(home / "none.toml")})
+                             env={"JUMPDECK_CONFIG": os.devnull})
         ctx = await open_context(config, user="admin")
         try:
             # The server and the admin's commands run as this OS account.
@@ -163,6 +163,8 @@ def start_serve(home: Path, keys: dict[str, Path], *flags: str, store_url: str |
         service_unavailable("the OpenSSH client (ssh) is not installed")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUMPDECK_") and k not in ("TMUX", "TMUX_PANE")}
+    # An empty config file that a test may fill while the server runs (its sessions read it).
+    (home / "none.toml").touch()
     env.update({"JUMPDECK_HOME": str(home), "JUMPDECK_CONFIG": str(home / "none.toml")})
     if store_url:
         env["JUMPDECK_STORE_URL"] = store_url

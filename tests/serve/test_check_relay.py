@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import socket
 import tempfile
@@ -171,7 +172,7 @@ def test_sessions_show_checks_made_by_the_server_and_load_no_driver_nor_store(tm
     home, keys = prepare_home(base)
 
     async def seed() -> None:
-        ctx = await open_context(load_config(cli={"home": str(home)}, env={"JUMPDECK_CONFIG": str(home / "none.toml")}),
+        ctx = await open_context(load_config(cli={"home": str(home)}, env={"JUMPDECK_CONFIG": os.devnull}),
                                  user="admin")
         try:
             await _add_servers(ctx, silent.port)

@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def jd(*args: str, home: Path, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("JUMPDECK_")}
-    full_env.update({"JUMPDECK_HOME": str(home), "JUMPDECK_CONFIG": str(home / "config.toml"), "USER": "root"})
+    full_env.update({"JUMPDECK_HOME": str(home), "USER": "root",
+                     # A test that writes home/config.toml gets it; the others run on no file.
+                     "JUMPDECK_CONFIG": str(home / "config.toml") if (home / "config.toml").exists() else os.devnull})
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "jumpdeck.tui.cli", *args], cwd=ROOT, capture_output=True, text=True,
                           input=stdin, env=full_env, timeout=60)
@@ -68,7 +70,7 @@ def test_a_non_admin_gets_a_sentence_and_no_variable_makes_them_someone_else(tmp
     from jumpdeck.core.context import open_context
     from tests.conftest import os_user
 
-    config = load_config(cli={"home": str(tmp_path)}, env={"JUMPDECK_CONFIG": str(tmp_path / "config.toml")})
+    config = load_config(cli={"home": str(tmp_path)}, env={"JUMPDECK_CONFIG": os.devnull})
 
     async def first_admin() -> None:
         ctx = await open_context(config, user="boss")  # in-process: the store's first user, admin

@@ -78,7 +78,7 @@ async def _until(pilot, condition, what: str) -> None:
 def _on_host_b(team: Team, *args: str, stdin: str | None = None) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUMPDECK_")}
     env.update({"JUMPDECK_HOME": str(team.home_b), "JUMPDECK_STORE_URL": team.store_url,
-                "JUMPDECK_CONFIG": str(team.home_b / "none.toml")})
+                "JUMPDECK_CONFIG": os.devnull})
     cmd = ["unshare", "-u", "sh", "-c", 'hostname hostb && exec "$@"', "sh",
            sys.executable, "-m", "jumpdeck.tui.cli", *args]
     out = subprocess.run(cmd, env=env, input=stdin, capture_output=True, text=True, timeout=120)

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def start_demo(tmux, name: str, base: Path, width: int = 120, height: int = 40) -> str:  # noqa: ANN001
     """Start the demo in pane `name` with its home under `base`; the pane once drawn."""
-    env = f"JUMPDECK_HOME={shlex.quote(str(base / 'h'))} JUMPDECK_CONFIG={shlex.quote(str(base / 'none.toml'))}"
+    env = f"JUMPDECK_HOME={shlex.quote(str(base / 'h'))} JUMPDECK_CONFIG=/dev/null"
     tmux.run("new-session", "-d", "-s", name, "-x", str(width), "-y", str(height),
              f"cd {shlex.quote(str(ROOT))} && exec env {env} {shlex.quote(sys.executable)} -m jumpdeck.tui.cli --demo")
     pane = tmux.wait_for(name, "Palette", 30)

@@ -117,6 +117,8 @@ def run_with_context(args: argparse.Namespace, handler: Handler) -> int:
         try:
             if ctx.store.degraded:
                 print(f"jumpdeck: warning: {ctx.store.degraded_reason}.", file=sys.stderr)
+            if ctx.log_problem:
+                print(f"jumpdeck: warning: {ctx.log_problem}.", file=sys.stderr)
             return await handler(args, ctx)
         finally:
             ctx.close()

@@ -185,11 +185,14 @@ async def _checkpoint(args, ctx) -> int:
 
     results = await checks.checkpoint_all(ctx)
     for r in results:
+        if r.error:
+            print(f"jumpdeck: {r.path.name}: no checkpoint, the file is {r.error}.", file=sys.stderr)
+            continue
         print(f"{r.path.name}: WAL checkpoint complete ({human_size(r.wal_before)} WAL before)"
               + (" but readers kept part of it" if r.busy else ""))
     if not results:
         print("No production DB files.")
-    return 1 if any(r.busy for r in results) else 0
+    return 1 if any(r.busy or r.error for r in results) else 0
 
 
 async def _rollover(args, ctx) -> int:

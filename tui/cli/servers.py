@@ -274,6 +274,7 @@ async def _import(args, ctx) -> int:
 
 async def _export(args, ctx) -> int:
     from jumpdeck.core.errors import ValidationError
+    from jumpdeck.core.private_files import write_private_text
 
     registry = _registry(ctx)
     servers = await registry.list(ctx.actor)
@@ -298,7 +299,8 @@ async def _export(args, ctx) -> int:
         text = buffer.getvalue()
     if args.output:
         try:
-            Path(args.output).expanduser().write_text(text, encoding="utf-8")
+            # The fleet's names and addresses, and with --encrypted its password tokens: 0600.
+            write_private_text(Path(args.output).expanduser(), text)
         except OSError as exc:
             raise ValidationError(f"Cannot write {args.output}: {exc.strerror}.", field="output") from None
         print(f"Exported {len(rows)} server(s) to {args.output}"

@@ -205,7 +205,7 @@ class MaintenanceScreen(JumpdeckScreen):
                 if isinstance(event, backup.BackupProgress):
                     self._progress(event.total_pages, event.copied_pages)
                     continue
-                removed += isinstance(event, backup.BackupRemoved)
+                removed += isinstance(event, (backup.BackupRemoved, backup.BackupSwept))
                 line = backup.describe(event)
                 if line:
                     self.result(line)

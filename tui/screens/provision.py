@@ -432,7 +432,9 @@ class ProvisionScreen(JumpdeckScreen):
         log = self.query_one(RunLog)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         path = self.ctx.config.log_dir / f"run-{self.current.id}-{self.current.service_name}-{stamp}.log"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        from jumpdeck.core.private_files import private_dir
+
+        private_dir(path.parent)
         count = log.save(path)
         self.notify(f"Saved {count} lines to {path}.")
 

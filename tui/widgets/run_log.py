@@ -325,7 +325,9 @@ class RunLog(ScrollView, can_focus=True):
 
     # ----- saving -------------------------------------------------------------------
     def save(self, path: Path) -> int:
-        with open(path, "w", encoding="utf-8") as out:
+        from jumpdeck.core.private_files import open_private
+
+        with open_private(path, "w") as out:  # a run's log names hosts and steps: 0600
             for line in self.lines:
                 stamp = f"{line.at:%Y-%m-%d %H:%M:%S} " if line.at else ""
                 out.write(f"{stamp}{line.text}\n")
