@@ -15,7 +15,7 @@ from tests.maintenance.conftest import fill
 from tests.tui.conftest import booted, prepare_store
 from jumpdeck.tui.app import JumpdeckApp
 
-SIZES = [(120, 40), (80, 24)]
+SIZES = [(120, 40), (80, 24), (60, 20)]
 
 
 @pytest.fixture
@@ -48,6 +48,23 @@ async def test_backup_now_lists_the_verified_backup(mt_config):
         names = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]  # cells are Text
         assert any(n.startswith("production_") for n in names) and any(n.startswith("store_") for n in names)
         assert all(str(table.get_row_at(i)[4]) == "yes" for i in range(table.row_count))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)], ids=["80x24", "60x20"])
+async def test_every_backup_shows_on_a_small_terminal_with_a_long_notice(mt_config, size):
+    app = JumpdeckApp(mt_config, user="admin", start_mode="maintenance")
+    async with app.run_test(size=size) as pilot:
+        await booted(pilot)
+        await app.ctx.settings.set(app.ctx.actor, {"system_notice": "Line one of the notice, long enough to wrap at sixty "
+                                                             "columns and again at eighty columns of the terminal."})
+        await pilot.press("b")  # a live and a store backup
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        table = app.screen.query_one("#mt-backups")
+        assert table.row_count == 4
+        # The header row and every backup fit: each can be selected for a restore.
+        assert table.size.height >= table.row_count + 1, table.size
 
 
 async def test_restore_needs_the_file_name_typed(mt_config):
@@ -178,7 +195,7 @@ async def test_a_viewer_sees_keys_disabled_and_nothing_runs(mt_config):
 FakeUsage = namedtuple("FakeUsage", "total used free")
 
 
-@pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
+@pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24", "60x20"])
 def test_maintenance_snapshot(snap_compare, mt_config, monkeypatch, size):
     # Disk free is the only figure that moves by itself: pin it.
     monkeypatch.setattr("jumpdeck.core.maintenance.health.shutil.disk_usage", lambda _p: FakeUsage(100e9, 58e9, 42e9))

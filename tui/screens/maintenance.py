@@ -93,8 +93,11 @@ class MaintenanceScreen(JumpdeckScreen):
         def hours(value: float | None) -> str:
             return "never" if value is None else f"{value:.1f} h ago"
 
+        # What is wrong comes right after the status: on a short terminal the panel is
+        # cut from the bottom.
         lines = [
             f"status      {health.status.upper()}",
+            *(f"! {reason}" for reason in health.reasons),
             f"store       {health.database}",
             f"live DB     {'-' if health.db_size_mb is None else f'{health.db_size_mb:,.2f} MB'}",
             f"archive     {health.archive_db}" + (f" ({', '.join(map(str, health.archive_years))})" if health.archive_years else ""),
@@ -103,7 +106,6 @@ class MaintenanceScreen(JumpdeckScreen):
             f"last backup {hours(health.last_backup_age_hours)}",
             f"watcher     {hours(health.watcher_last_run_age_hours)}",
         ]
-        lines += [f"! {reason}" for reason in health.reasons]
         panel = self.query_one("#mt-health", Static)
         panel.update("\n".join(lines))
         panel.set_class(not health.ok, "degraded")
