@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, TypeVar
 from textual import events, on
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer
 
+from jumpdeck.tui.widgets.fit_footer import FitFooter
 from jumpdeck.tui.widgets.status_header import StatusHeader
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ class JumpdeckScreen(StoreWatching, Screen):
     def compose(self) -> ComposeResult:
         yield StatusHeader(self.TITLE)
         yield from self.compose_body()
-        yield Footer()
+        yield FitFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -122,6 +122,7 @@ class MonitorScreen(JumpdeckScreen):
     def __init__(self) -> None:
         super().__init__()
         self._service: MonitorService | None = None
+        self._said: dict[str, str] = {}  # what each status line says now
         self._snapshot: MonitorSnapshot | None = None
         self._filter = ""
         self._everyone: bool | None = None  # None: the seed's default (admins all, others theirs)
@@ -235,22 +236,30 @@ class MonitorScreen(JumpdeckScreen):
         if snap.problem is None and snap.rows:
             counts = snap.counts()
             parts = [f"{n} {level.label}" for level, n in counts.items() if n]
-            status.update(f"{len(snap.rows)} of {scope}: {', '.join(parts)} · {snap.url} · "
-                          f"updated {snap.taken_at.astimezone():%H:%M:%S}, every {snap.refresh_seconds} s · "
-                          f"warning ≥ {snap.thresholds.warning:g} %, critical ≥ {snap.thresholds.critical:g} %")
+            said = (f"{len(snap.rows)} of {scope}: {', '.join(parts)} · {snap.url} · "
+                    f"updated {snap.taken_at.astimezone():%H:%M:%S}, every {snap.refresh_seconds} s · "
+                    f"warning ≥ {snap.thresholds.warning:g} %, critical ≥ {snap.thresholds.critical:g} %")
         elif snap.problem is None:
-            status.update(f"Nothing to watch in {scope}.")
+            said = f"Nothing to watch in {scope}."
         else:
-            status.update(f"{len(snap.rows)} of {scope}; metrics unavailable.")
+            said = f"{len(snap.rows)} of {scope}; metrics unavailable."
+        self._say(status, said)
         if snap.problem is None:
             text = snap.remedy or ""  # the "no data" explanation, when some VM has none
         elif snap.problem is PrometheusProblem.NOT_CONFIGURED:
             text = f"{snap.message} {snap.remedy} (The settings dialog is F2.)"
         else:
             text = f"{snap.message} {snap.remedy or ''} Retrying every {snap.refresh_seconds} s; r retries now."
-        problem.update(text.strip())
+        self._say(problem, text.strip())
         problem.set_class(snap.problem is not None, "-error")
         problem.display = bool(text)
+
+    def _say(self, widget: Static, text: str) -> None:
+        """Update a line only when its words change: a refresh that finds the same state
+        (Prometheus still not configured) sends nothing to the terminal."""
+        if self._said.get(widget.id or "") != text:
+            self._said[widget.id or ""] = text
+            widget.update(text)
 
     def _scope_is_all(self) -> bool:
         from jumpdeck.core.identity import Operation, can

@@ -12,10 +12,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from jumpdeck.core.identity import Operation, can, denial
 from jumpdeck.core.servers.values import PASSWORD_UNASKED
+from jumpdeck.tui.widgets.fit_footer import FitFooter
 from jumpdeck.tui.plain import cells
 from jumpdeck.tui.screens.base import StoreWatching
 from jumpdeck.tui.widgets.server_grid import short_version
@@ -86,7 +87,7 @@ class ServerDashboardScreen(StoreWatching, Screen[bool]):
             with Vertical(classes="pane"):
                 yield Static("Corp DBs", classes="pane-title", id="dash-corps-title")
                 yield DataTable(id="dash-corps", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield FitFooter()
 
     def _state_text(self) -> str:
         result = self.last_result

@@ -141,6 +141,8 @@ class LineTable(ScrollView, can_focus=True):
         and of rows whose cells differ from what is shown. `widths`, when the caller has
         them, are the widest cells of `changed` per column (saves a pass here). The cursor
         stays on its index (callers that want it to follow a row move it)."""
+        if not changed and list(order) == self._order:
+            return  # the same rows in the same order: nothing to redraw, nothing sent
         cells, strips = self._cells, self._strips
         if len(order) != len(cells) or changed.keys() - cells.keys():
             for key in cells.keys() - set(order):
