@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from jumpdeck.core import activity
 from jumpdeck.core.errors import Conflict, NotFound, ValidationError
 from jumpdeck.core.identity import Actor, Operation, Role, UserStatus, require
+from jumpdeck.core.text_checks import storable_text
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -69,7 +70,7 @@ class PublicKey:
 def parse_public_key(text: str, *, source: str = "the key") -> PublicKey:
     """Parse `type base64 [comment]`, as in id_ed25519.pub or an authorized_keys line
     without options. Raises ValidationError with a sentence otherwise."""
-    parts = text.strip().split(None, 2)
+    parts = storable_text(text, label="public key", field="key").strip().split(None, 2)
     if len(parts) < 2 or parts[0] not in KEY_TYPES:
         raise ValidationError(
             f"{source} is not an OpenSSH public key.",
