@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
 from jumpdeck.tui.cli import run_with_context
+from jumpdeck.tui.cli.inputs import read_text_file
 from jumpdeck.tui.cli.output import dumps, print_table
 
 ROLES = ("admin", "operator", "viewer")
@@ -44,15 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _read_keys(paths: list[str]):
-    from jumpdeck.core.errors import ValidationError
     from jumpdeck.core.users import parse_public_key
 
     keys = []
     for path in paths:
-        try:
-            text = Path(path).expanduser().read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ValidationError(f"Cannot read the key file {path}: {exc.strerror}.", field="key") from None
+        text = read_text_file(path, what="The key file", field="key")
         keys.append(parse_public_key(text.strip().splitlines()[0] if text.strip() else "", source=f"The file {path}"))
     return keys
 
