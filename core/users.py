@@ -87,6 +87,24 @@ def parse_public_key(text: str, *, source: str = "the key") -> PublicKey:
     return PublicKey(parts[0], parts[1], parts[2].strip() if len(parts) > 2 else "")
 
 
+def read_public_key_file(path_text: str) -> PublicKey:
+    """The first line of a .pub file, parsed; ValidationError for a missing, unreadable,
+    binary or foreign file. The users CLI and the user form both read keys this way."""
+    from pathlib import Path
+
+    if not path_text.strip():
+        raise ValidationError("Give the path of a public key file (for example ~/.ssh/id_ed25519.pub).", field="key")
+    path = Path(path_text.strip()).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(f"Cannot read the key file {path}: {exc.strerror}.", field="key") from None
+    except UnicodeDecodeError:
+        raise ValidationError(f"The key file {path} is not text, so not a public key.", field="key",
+                              remedy="Give the .pub file, not the private key or another binary.") from None
+    return parse_public_key(text.strip().splitlines()[0] if text.strip() else "", source=f"The file {path}")
+
+
 def validate_user_name(name: str) -> str:
     name = name.strip()
     if not USER_NAME_RE.match(name):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from jumpdeck.tui.cli import run_with_context
-from jumpdeck.tui.cli.inputs import read_text_file
 from jumpdeck.tui.cli.output import dumps, print_table
 
 ROLES = ("admin", "operator", "viewer")
@@ -43,13 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _read_keys(paths: list[str]):
-    from jumpdeck.core.users import parse_public_key
+    from jumpdeck.core.users import read_public_key_file
 
-    keys = []
-    for path in paths:
-        text = read_text_file(path, what="The key file", field="key")
-        keys.append(parse_public_key(text.strip().splitlines()[0] if text.strip() else "", source=f"The file {path}"))
-    return keys
+    return [read_public_key_file(path) for path in paths]
 
 
 async def _ls(args, ctx) -> int:
