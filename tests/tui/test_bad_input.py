@@ -184,8 +184,10 @@ def test_users_add_key_of_random_bytes(jd, tmp_path) -> None:
     (["watcher", "--daemon", "--interval", "nan"], "give 1 to 86400 seconds"),
     (["provision", "cancel", "1", "--wait", "inf"], "give 0 to 3600 seconds"),
     (["serve-ssh", "--idle-timeout", "nan"], "idle timeout"),
+    (["provision", "teardown", "99999999999999999999"], "give 1 to 9223372036854775807"),  # found by the fuzz
+    (["pool", "add", "--name", "vm1", "--ip", "10.0.0.5", "--ssh-port", "1e3"], "not a port number"),
 ])
-def test_nan_and_infinite_numbers(jd, argv, needle) -> None:
+def test_nan_infinite_and_oversized_numbers(jd, argv, needle) -> None:
     code, _, err = jd(*argv)
     assert code == 2 and one_sentence(err) and needle in err
 

@@ -43,15 +43,25 @@ def read_stdin_line(label: str) -> str:
 def seconds(low: float, high: float) -> Callable[[str], float]:
     """An argparse type for a duration from `low` to `high` seconds. Plain `float` lets
     nan and inf through, and a daemon waiting nan seconds between cycles never waits."""
+    return _bounded(float, low, high, "a number of seconds", "seconds")
 
+
+def whole_number(low: int, high: int, noun: str = "a whole number") -> Callable[[str], int]:
+    """An argparse type for an integer from `low` to `high`. Plain `int` takes 10**20,
+    which no SQLite or PostgreSQL integer column can hold."""
+    return _bounded(int, low, high, noun, "")
+
+
+def _bounded(convert: Callable[[str], float], low: float, high: float, noun: str, unit: str) -> Callable[[str], float]:
     def parse(text: str) -> float:
         try:
-            value = float(text)
+            value = convert(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text[:40]}' is not a number of seconds") from None
+            raise argparse.ArgumentTypeError(f"'{text[:40]}' is not {noun}") from None
         if not (math.isfinite(value) and low <= value <= high):
-            raise argparse.ArgumentTypeError(f"give {low:g} to {high:g} seconds, not {text[:40]}")
+            span = f"{low:g} to {high:g}" if convert is float else f"{low} to {high}"
+            raise argparse.ArgumentTypeError(f"give {span}{' ' + unit if unit else ''}, not {text[:40]}")
         return value
 
-    parse.__name__ = "seconds"  # argparse names the type in its message
+    parse.__name__ = noun  # argparse names the type in some messages
     return parse

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from jumpdeck.tui.cli import run_with_context
-from jumpdeck.tui.cli.inputs import seconds
+from jumpdeck.tui.cli.inputs import seconds, whole_number
 from jumpdeck.tui.cli.output import dumps, print_table
 
 
@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     roll = verbs.add_parser("rollover", help="move rows before YEAR into archive_YYYY.db; the live DB keeps YEAR on",
                             description="Final backup, archive build, live trim, indexes, integrity and row-count "
                             "reconciliation, cutoff year in settings. Run again to finish an interrupted one.")
-    roll.add_argument("--year", type=int, required=True, help="the new year the live DB keeps (e.g. 2027)")
+    roll.add_argument("--year", type=whole_number(1970, 9999, "a year"), required=True, help="the new year the live DB keeps (e.g. 2027)")
     roll.add_argument("--dry-run", action="store_true", help="show the plan with counts; change nothing")
     roll.set_defaults(run=lambda a: run_with_context(a, _rollover))
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from jumpdeck.tui.cli import run_with_context
-from jumpdeck.tui.cli.inputs import seconds
+from jumpdeck.tui.cli.inputs import seconds, whole_number
 from jumpdeck.tui.cli.output import dumps, print_table
 
 _COLORS = {"failed": "31", "unreachable": "31", "changed": "33", "ok": "32", "skipped": "36"}
@@ -37,21 +37,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.set_defaults(run=lambda a: run_with_context(a, _ls))
 
     logs = verbs.add_parser("logs", help="print a run's log (replayed from the start)")
-    logs.add_argument("id", type=int)
+    logs.add_argument("id", type=whole_number(1, 2**63 - 1, "a run id"))
     logs.add_argument("--follow", "-f", action="store_true", help="keep following until the run ends; exit 0 on COMPLETED")
     logs.set_defaults(run=lambda a: run_with_context(a, _logs))
 
     cancel = verbs.add_parser("cancel", help="cancel a running run (graceful, then forceful); its VMs are released")
-    cancel.add_argument("id", type=int)
+    cancel.add_argument("id", type=whole_number(1, 2**63 - 1, "a run id"))
     cancel.add_argument("--wait", type=seconds(0, 3600), default=15.0, help="seconds to wait for CANCELED (default 15)")
     cancel.set_defaults(run=lambda a: run_with_context(a, _cancel))
 
     teardown = verbs.add_parser("teardown", help="stop a finished run's services, remove what it deployed, release its VMs")
-    teardown.add_argument("id", type=int)
+    teardown.add_argument("id", type=whole_number(1, 2**63 - 1, "a run id"))
     teardown.set_defaults(run=lambda a: run_with_context(a, _teardown))
 
     rm = verbs.add_parser("rm", help="delete an ended run and its log (its VMs go back to the pool)")
-    rm.add_argument("id", type=int)
+    rm.add_argument("id", type=whole_number(1, 2**63 - 1, "a run id"))
     rm.set_defaults(run=lambda a: run_with_context(a, _rm))
 
     pool = sub.add_parser("pool", help="list and change the workload VM pool",
@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     padd.add_argument("--name", required=True)
     padd.add_argument("--ip", required=True)
     padd.add_argument("--ssh-user", default="root")
-    padd.add_argument("--ssh-port", type=int, default=22)
+    padd.add_argument("--ssh-port", type=whole_number(1, 65535, "a port number"), default=22)
     padd.add_argument("--ssh-password-stdin", action="store_true",
                       help="read the VM's SSH password from standard input (one line); it is stored encrypted")
     padd.set_defaults(run=lambda a: run_with_context(a, _pool_add))
