@@ -94,7 +94,7 @@ def read_public_key_file(path_text: str) -> PublicKey:
 
     if not path_text.strip():
         raise ValidationError("Give the path of a public key file (for example ~/.ssh/id_ed25519.pub).", field="key")
-    path = Path(path_text.strip()).expanduser()
+    path = Path(storable_text(path_text.strip(), label="key file's path", field="key")).expanduser()
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

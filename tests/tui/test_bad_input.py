@@ -98,6 +98,23 @@ async def test_settings_refuse_nan_and_undecodable_notices(ctx) -> None:
     assert (await ctx.settings.get()).values == before.values
 
 
+@pytest.mark.parametrize("text", ["a\udcffb", "a\0b", "nan", "inf", "x" * 5000, "99999999999999999999", " "])
+def test_every_setting_parses_hostile_text_into_a_value_or_a_sentence(text) -> None:
+    """What the settings dialog and `settings set` both hand to each setting."""
+    import math
+
+    from jumpdeck.core.settings import SETTING_SPECS
+
+    for spec in SETTING_SPECS.values():
+        try:
+            value = spec.parse(text)
+        except ValidationError as error:
+            assert error.field == spec.key
+            continue
+        assert not isinstance(value, float) or math.isfinite(value), spec.key
+        assert not isinstance(value, str) or ("\0" not in value and "\udcff" not in value), spec.key
+
+
 async def test_activity_filter_over_the_limit_is_a_sentence_not_a_store_error(ctx) -> None:
     from jumpdeck.core.activity import ActivityFilter
 

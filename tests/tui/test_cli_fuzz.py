@@ -3,7 +3,8 @@
 The commands and their options are read from the argparse tree, so a new command or
 option is fuzzed the day it is added. Each command runs in-process (`main()`) against a
 copy of one seeded home, many examples per home. Every run must end in exit code 0, 1
-or 2 with no traceback and no "unexpected" sentence, and a refused command (exit 2)
+or 2 with no traceback, no "unexpected" sentence and no store refusal that
+validation should have given first, and a refused command (exit 2)
 leaves the store as it was; whatever a run wrote is whole rows.
 
 JUMPDECK_FUZZ_EXAMPLES sets the examples per command (default 20: the whole file stays
@@ -47,6 +48,8 @@ WORK_SIZES = {("demo-data",): {"rows": 300}}
 # its own directory; never a path outside it.
 FILE_DESTS = {"file", "output", "key", "pubkey_file", "key_file", "backup_file", "identity", "host_key",
               "authorized_keys"}
+# The store's own refusal (core/store/engine.py): what validation should have said first.
+STORE_REFUSED = "refused the operation"
 # Tables written on every run whatever its outcome (none, today); see test below.
 VOLATILE_TABLES: set[str] = set()
 
@@ -54,6 +57,12 @@ SEEDED = ["db1", "kim", "root", "1", "single", "postgresql", "admin", "cache_siz
 ODD = ["", " ", "-", "--", "nan", "inf", "-inf", "1e309", "-1", "0", "99999999999999999999", "2026-02-30",
        "%", "_%_", "'; DROP TABLE servers; --", "[bold red]markup[/]", "\x1b[2J", "a\udcffb", "\udcff", "x" * 5000,
        "ü" * 200, "\u202e", "../../etc/passwd", "timeout=nan", "a=b=c"]
+# Half the values are plausible for their option, so runs get past the first check and
+# reach the deeper ones (and the store) with the other fields arbitrary.
+PLAUSIBLE = {"name": ["db2", "kim2", "svc-a"], "host": ["127.0.0.1", "db.example"], "username": ["postgres"],
+             "ip": ["10.0.0.9"], "server": ["db1"], "names": ["db1"], "template": ["single"], "date_from": ["2025-01-01"],
+             "date_to": ["2026-12-31"], "key": ["system_notice", "cache_size"], "pairs": ["system_notice", "cache_size", "5"],
+             "role": ["viewer"], "id": ["1"], "ssh_user": ["ops"], "ssh_port": ["22"], "port": ["5432"]}
 TEXT = st.text(alphabet=st.characters(exclude_categories=()), max_size=30)  # surrogates and NUL too
 NUMBERS = st.one_of(st.integers(-10**20, 10**20).map(str), st.floats().map(repr))
 VALUE = st.one_of(st.sampled_from(SEEDED), st.sampled_from(ODD), TEXT, NUMBERS)
@@ -111,7 +120,7 @@ def _value(draw, command: Command, action: argparse.Action, files: Path) -> str:
         return str(path)
     if action.choices:
         return draw(st.one_of(st.sampled_from(sorted(action.choices)), VALUE))
-    return draw(VALUE)
+    return draw(st.one_of(st.sampled_from(PLAUSIBLE.get(action.dest, SEEDED)), VALUE))
 
 
 @st.composite
@@ -213,6 +222,7 @@ def test_no_traceback_from_any_input(command: Command, seeded_home: Path, tmp_pa
         code, err = run_in_process(home, argv, stdin, parse_only=parse_only)
         assert code in (0, 1, 2), (argv, code, err)
         assert "Traceback" not in err and "unexpected" not in err and "Exception ignored" not in err, (argv, err)
+        assert STORE_REFUSED not in err, (argv, err)
         if code == 2:
             assert store_rows(home) == before, f"refused with exit 2 yet wrote to the store: {argv}"
         assert_whole_rows(home)
