@@ -259,3 +259,27 @@ def test_the_app_without_a_terminal_says_which_commands_to_use(tmp_path) -> None
     err = out.stderr.decode()
     assert out.returncode == 2 and "needs a terminal" in err and "jumpdeck check" in err and one_sentence(err)
     assert out.stdout == b""  # not a single escape sequence of a drawn screen
+
+
+# --- the Activity screen's search field (a screen's field, not a dialog's) -------------
+
+
+async def test_the_activity_search_shows_core_s_sentence_for_a_filter_it_refuses(tmp_path) -> None:
+    from textual.widgets import Input, Static
+
+    from jumpdeck.core.config import load_config
+    from jumpdeck.tui.app import JumpdeckApp
+    from tests.tui.conftest import booted, prepare_store
+
+    config = load_config(cli={"home": str(tmp_path / "home")})
+    await prepare_store(config)
+    app = JumpdeckApp(config, user="admin", start_mode="activity")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await booted(pilot)
+        app.screen.query_one("#f-text", Input).value = NOT_UTF8
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        status = str(app.screen.query_one("#activity-status", Static).render())
+        assert app.is_running and "not UTF-8 text" in status
+        assert app.screen.query_one("#f-text", Input).max_length == 500  # no longer than core takes
