@@ -50,7 +50,7 @@ FILE_DESTS = {"file", "output", "key", "pubkey_file", "key_file", "backup_file",
               "authorized_keys"}
 # The store's own refusal (core/store/engine.py): what validation should have said first.
 STORE_REFUSED = "refused the operation"
-# Tables written on every run whatever its outcome (none, today); see test below.
+# Tables a refused run may still write (none today): left out of the "store unchanged" check.
 VOLATILE_TABLES: set[str] = set()
 
 SEEDED = ["db1", "kim", "root", "1", "single", "postgresql", "admin", "cache_size", "system_notice"]
