@@ -49,7 +49,7 @@ def one_sentence(err: str) -> bool:
 
 def process(args: list, *, home: Path, **kwargs) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUMPDECK_")}
-    env.update({"JUMPDECK_HOME": str(home), "JUMPDECK_CONFIG": str(home / "config.toml")})
+    env.update({"JUMPDECK_HOME": str(home), "JUMPDECK_CONFIG": os.devnull})
     kwargs.setdefault("stdout", subprocess.PIPE)
     kwargs.setdefault("stdin", subprocess.DEVNULL)
     return subprocess.run([sys.executable, "-m", "jumpdeck.tui.cli", *args], cwd=ROOT, stderr=subprocess.PIPE,
@@ -200,7 +200,7 @@ def test_users_add_key_of_random_bytes(jd, tmp_path) -> None:
     (["settings", "set", "monitor_timeout", "nan"], "finite"),
     (["watcher", "--daemon", "--interval", "nan"], "give 1 to 86400 seconds"),
     (["provision", "cancel", "1", "--wait", "inf"], "give 0 to 3600 seconds"),
-    (["serve-ssh", "--idle-timeout", "nan"], "idle timeout"),
+    (["serve-ssh", "--idle-timeout", "nan"], "is not 0 or more seconds"),
     (["provision", "teardown", "99999999999999999999"], "give 1 to 9223372036854775807"),  # found by the fuzz
     (["pool", "add", "--name", "vm1", "--ip", "10.0.0.5", "--ssh-port", "1e3"], "not a port number"),
 ])
@@ -237,7 +237,7 @@ def test_a_pipe_closed_after_the_first_line(tmp_path) -> None:
     for number in range(40):  # 40 settings changes: 40 audit rows, plenty of output
         assert process(["settings", "set", "cache_size", str(number)], home=home).returncode == 0
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUMPDECK_")}
-    env.update({"JUMPDECK_HOME": str(home), "JUMPDECK_CONFIG": str(home / "config.toml")})
+    env.update({"JUMPDECK_HOME": str(home), "JUMPDECK_CONFIG": os.devnull})
     jumpdeck = subprocess.Popen([sys.executable, "-m", "jumpdeck.tui.cli", "activity", "ls", "--json", "--limit", "10000"],
                                 cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert os_user() in jumpdeck.stdout.readline().decode()
