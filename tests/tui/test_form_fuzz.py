@@ -101,9 +101,17 @@ def _rollover_wizard(app):
 
 
 def _new_run_dialog(app):
+    from jumpdeck.core.provision.service import ProvisionService
     from jumpdeck.tui.screens.provision import NewRunDialog
 
-    return NewRunDialog(runner="mock")  # it hands the run's values back; the Provision screen starts it
+    ctx = app.ctx
+    service = ProvisionService(ctx.store, ctx.config, ctx.settings)
+
+    async def start(answer: dict):  # as the Provision screen starts it; the seeded pool is empty, so no run begins
+        return await service.start(ctx.actor, answer["template"], answer["name"], packages=answer["packages"],
+                                   runner=answer["runner"], target=answer["target"])
+
+    return NewRunDialog(runner="mock", start=start)
 
 
 DIALOGS = {
