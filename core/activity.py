@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from jumpdeck.core.store.engine import Store
 
 DETAIL_MAX = 2000
+# A filter longer than any stored detail matches nothing anyway; SQLite refuses LIKE
+# patterns over 50,000 bytes, so the limit is a sentence here rather than a store error.
+FILTER_MAX = 500
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,20 @@ class ActivityFilter:
 
     def is_empty(self) -> bool:
         return not (self.actor or self.action or self.target_type or self.text)
+
+    def checked(self) -> ActivityFilter:
+        """Itself, or ValidationError naming the filter no query could take."""
+        from jumpdeck.core.errors import ValidationError
+        from jumpdeck.core.text_checks import storable_text
+
+        for name, value in (("actor", self.actor), ("action", self.action), ("target type", self.target_type),
+                            ("text", self.text)):
+            if value is None:
+                continue
+            storable_text(value, label=f"{name} filter", field=name)
+            if len(value) > FILTER_MAX:
+                raise ValidationError(f"The {name} filter is limited to {FILTER_MAX} characters.", field=name)
+        return self
 
 
 @dataclass(frozen=True)
@@ -113,6 +130,7 @@ class ActivityService:
     ) -> ActivityPage:
         """Newest first. Pass the last id of a page as `before_id` for the next one."""
         require(actor, Operation.VIEW)
+        filters = filters.checked()
         from sqlalchemy import or_, select
 
         from jumpdeck.core.store.models import ActivityRow

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from jumpdeck.core import activity
 from jumpdeck.core.errors import ValidationError
 from jumpdeck.core.identity import Actor, Operation, require
+from jumpdeck.core.text_checks import finite_number, storable_text
 from jumpdeck.core.vm_defaults import DEFAULT_PYTHON, DEFAULT_ROOT_DIR
 
 if TYPE_CHECKING:
@@ -57,11 +58,15 @@ class SettingSpec:
             raise ValidationError(
                 f"'{raw}' is not a valid value for {self.key}.", field=self.key, remedy=f"It takes {self.describe()}."
             ) from None
+        if self.kind is float:  # nan passes every limit comparison below
+            finite_number(value, label=f"value of {self.key}", field=self.key)
         if self.kind in (int, float):
             if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
                 raise ValidationError(f"{self.key} must be {self.describe()}; got {value}.", field=self.key)
         if self.kind is str and len(value) > 500:
             raise ValidationError(f"{self.key} is limited to 500 characters.", field=self.key)
+        if self.kind is str:
+            storable_text(value, label=f"value of {self.key}", field=self.key)
         return value
 
     def describe(self) -> str:

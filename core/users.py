@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from jumpdeck.core import activity
 from jumpdeck.core.errors import Conflict, NotFound, ValidationError
 from jumpdeck.core.identity import Actor, Operation, Role, UserStatus, require
+from jumpdeck.core.text_checks import storable_text
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -69,7 +70,7 @@ class PublicKey:
 def parse_public_key(text: str, *, source: str = "the key") -> PublicKey:
     """Parse `type base64 [comment]`, as in id_ed25519.pub or an authorized_keys line
     without options. Raises ValidationError with a sentence otherwise."""
-    parts = text.strip().split(None, 2)
+    parts = storable_text(text, label="public key", field="key").strip().split(None, 2)
     if len(parts) < 2 or parts[0] not in KEY_TYPES:
         raise ValidationError(
             f"{source} is not an OpenSSH public key.",
@@ -84,6 +85,24 @@ def parse_public_key(text: str, *, source: str = "the key") -> PublicKey:
     if len(raw) < 4 or raw[4 : 4 + int.from_bytes(raw[:4], "big")].decode("ascii", "replace") != parts[0]:
         raise ValidationError(f"{source} has a damaged key body (type does not match).", field="key")
     return PublicKey(parts[0], parts[1], parts[2].strip() if len(parts) > 2 else "")
+
+
+def read_public_key_file(path_text: str) -> PublicKey:
+    """The first line of a .pub file, parsed; ValidationError for a missing, unreadable,
+    binary or foreign file. The users CLI and the user form both read keys this way."""
+    from pathlib import Path
+
+    if not path_text.strip():
+        raise ValidationError("Give the path of a public key file (for example ~/.ssh/id_ed25519.pub).", field="key")
+    path = Path(storable_text(path_text.strip(), label="key file's path", field="key")).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(f"Cannot read the key file {path}: {exc.strerror}.", field="key") from None
+    except UnicodeDecodeError:
+        raise ValidationError(f"The key file {path} is not text, so not a public key.", field="key",
+                              remedy="Give the .pub file, not the private key or another binary.") from None
+    return parse_public_key(text.strip().splitlines()[0] if text.strip() else "", source=f"The file {path}")
 
 
 def validate_user_name(name: str) -> str:

@@ -18,6 +18,7 @@ from jumpdeck.core.errors import Conflict, JumpdeckError, NotFound, ValidationEr
 from jumpdeck.core.identity import Actor, Operation, require
 from jumpdeck.core.secrets import TokenError
 from jumpdeck.core.servers.drivers import DatabaseInfo, DriverError, ErrorKind, load_driver
+from jumpdeck.core.text_checks import storable_text
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -136,7 +137,7 @@ class DashboardService:
         if not CORP_CODE_RE.fullmatch(code):
             raise ValidationError(f"'{code[:60]}' is not a corp code.", field="code",
                                   remedy="Use up to 50 letters, digits, - or _.")
-        name = (name or "").strip()
+        name = storable_text((name or "").strip(), label="corp name", field="name")
         if not name or len(name) > 200:
             raise ValidationError("The corp name is required (up to 200 characters).", field="name")
         db_name = validate_db_name(db_name)

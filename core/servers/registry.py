@@ -19,6 +19,7 @@ from jumpdeck.core import activity
 from jumpdeck.core.errors import Conflict, NotFound, ValidationError
 from jumpdeck.core.identity import Actor, Operation, require
 from jumpdeck.core.secrets import Secret, TokenError
+from jumpdeck.core.text_checks import storable_text
 # The value types live in their own leaf module; they are named here too because every
 # face knows them as the registry's.
 from jumpdeck.core.servers.values import CheckTarget, Credentials, DbType, ServerInfo, unreadable_password
@@ -99,7 +100,7 @@ def _text(value: object, field_name: str, label: str, *, limit: int, control_ok:
         value = value.value
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise ValidationError(f"The {label} must be text.", field=field_name)
-    text = str(value).strip()
+    text = storable_text(str(value).strip(), label=label, field=field_name)
     if len(text) > limit:
         raise ValidationError(f"The {label} is limited to {limit} characters.", field=field_name)
     allowed = "\n\r\t" if control_ok else ""
@@ -177,6 +178,7 @@ def validate(spec: ServerSpec, *, creating: bool) -> ServerSpec:
         raise ValidationError("The password must be text.", field="password")
     if len(password.reveal()) > 1000:
         raise ValidationError("The password is limited to 1000 characters.", field="password")
+    storable_text(password.reveal(), label="password", field="password")  # a driver refuses NUL at every check
     if not isinstance(spec.no_password, bool):
         raise ValidationError("'no password' must be true or false.", field="no_password")
     if spec.no_password and password:

@@ -141,7 +141,35 @@ def run_without_context(args: argparse.Namespace, handler: Callable[[argparse.Na
         return 130
 
 
-def main(argv: list[str] | None = None) -> int:
+APP_NEEDS_TERMINAL = ("The app needs a terminal, and standard input or output is not one. From scripts and cron, "
+                      "use a subcommand such as `jumpdeck check`, `jumpdeck servers ls` or `jumpdeck backup` "
+                      "(`jumpdeck --help` lists them).")
+
+
+def undecodable_argument(argv: list[str]) -> ValidationError | None:
+    """The error for the first argument no store could take: argv bytes that were not
+    UTF-8 arrive as lone surrogates, and every command would fail on them somewhere."""
+    from jumpdeck.core.text_checks import storable_text
+
+    for index, arg in enumerate(argv):
+        if arg.startswith("--") and "=" in arg:
+            label = f"value of {arg.split('=', 1)[0]}"
+        elif index and argv[index - 1].startswith("-"):
+            label = f"value of {argv[index - 1]}"
+        else:
+            label = f"argument in position {index + 1}"
+        try:
+            storable_text(arg, label=label)
+        except ValidationError as error:
+            return error
+    return None
+
+
+def dispatch(argv: list[str]) -> int:
+    error = undecodable_argument(argv)
+    if error is not None:
+        print_error(error)
+        return EXIT_USAGE
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -152,8 +180,56 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as error:  # a bad value is one sentence and exit 2
             print_error(error)
             return EXIT_USAGE
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):  # cron, `jumpdeck < /dev/null`, a pipe
+            print(f"jumpdeck: {APP_NEEDS_TERMINAL}", file=sys.stderr)
+            return EXIT_USAGE
         return launch_app(config)
     return args.run(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command. Whatever the input and wherever the output goes, this ends in an
+    exit code and at most one sentence on stderr, never a traceback."""
+    from jumpdeck.tui.cli.output import EXIT_CLOSED_PIPE, drop_stdout, is_output_error
+
+    try:
+        try:
+            code = dispatch(sys.argv[1:] if argv is None else list(argv))
+        except SystemExit:  # argparse: --help, --version, a usage error; its code stands
+            sys.stdout.flush()
+            raise
+        sys.stdout.flush()  # a failed write surfaces here, not as "Exception ignored" at exit
+        return code
+    except BrokenPipeError:  # the reader closed the pipe (`| head -1`): stop quietly, as `ls` does
+        drop_stdout()
+        return EXIT_CLOSED_PIPE
+    except OSError as error:
+        if not is_output_error(error):
+            return _unexpected(error)
+        drop_stdout()
+        _say(f"jumpdeck: cannot write the output: {error.strerror}. Send it to a file or device with room.")
+        return EXIT_FAIL
+    except Exception as error:  # noqa: BLE001 - the last line of defence for the promise above
+        return _unexpected(error)
+
+
+def _unexpected(error: BaseException) -> int:
+    """A bug, not bad input: name the exception and where it was raised, never its text,
+    which may hold values (a driver's message can quote what it was given)."""
+    frame = error.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    where = f" at {frame.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.tb_lineno}" if frame else ""
+    _say(f"jumpdeck: unexpected {type(error).__name__}{where}. This is a bug in jumpdeck; "
+         "please report it with the command that caused it.")
+    return EXIT_FAIL
+
+
+def _say(line: str) -> None:
+    try:
+        print(line, file=sys.stderr)
+    except OSError:  # stderr is gone too: the exit code is all that is left
+        pass
 
 
 if __name__ == "__main__":

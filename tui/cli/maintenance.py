@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from jumpdeck.tui.cli import run_with_context
+from jumpdeck.tui.cli.inputs import seconds, whole_number
 from jumpdeck.tui.cli.output import dumps, print_table
 
 
@@ -32,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     watcher = sub.add_parser("watcher", help="heal missing indexes, ANALYZE every 24 h, checkpoint a large WAL",
                              description="One cycle by default (for cron); --daemon repeats every --interval seconds.")
     watcher.add_argument("--daemon", action="store_true", help="keep running (systemd); stops on SIGTERM")
-    watcher.add_argument("--interval", type=float, default=None, metavar="S", help="seconds between cycles (default: setting watcher_interval)")
+    watcher.add_argument("--interval", type=seconds(1, 86400), default=None, metavar="S", help="seconds between cycles (default: setting watcher_interval)")
     watcher.add_argument("--force-analyze", action="store_true", help="run ANALYZE now even if it ran in the last 24 h")
     watcher.add_argument("--json", action="store_true")
     watcher.set_defaults(run=lambda a: run_with_context(a, _watcher))
@@ -50,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     roll = verbs.add_parser("rollover", help="move rows before YEAR into archive_YYYY.db; the live DB keeps YEAR on",
                             description="Final backup, archive build, live trim, indexes, integrity and row-count "
                             "reconciliation, cutoff year in settings. Run again to finish an interrupted one.")
-    roll.add_argument("--year", type=int, required=True, help="the new year the live DB keeps (e.g. 2027)")
+    roll.add_argument("--year", type=whole_number(1970, 9999, "a year"), required=True, help="the new year the live DB keeps (e.g. 2027)")
     roll.add_argument("--dry-run", action="store_true", help="show the plan with counts; change nothing")
     roll.set_defaults(run=lambda a: run_with_context(a, _rollover))
 

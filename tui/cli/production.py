@@ -8,6 +8,7 @@ import csv
 import sys
 
 from jumpdeck.tui.cli import run_with_context
+from jumpdeck.tui.cli.inputs import whole_number
 from jumpdeck.tui.cli.output import dumps, print_table
 
 
@@ -61,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     top = verbs.add_parser("top", help="the items with the largest quantity over a range")
     _range_options(top)
-    top.add_argument("--n", type=int, default=10, help="how many items (default 10)")
+    top.add_argument("--n", type=whole_number(1, 10000), default=10, help="how many items (default 10)")
     _output_options(top)
     top.set_defaults(run=lambda a: run_with_context(a, _top))
 

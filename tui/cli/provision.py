@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from jumpdeck.tui.cli import run_with_context
+from jumpdeck.tui.cli.inputs import seconds, whole_number
 from jumpdeck.tui.cli.output import dumps, print_table
 
 _COLORS = {"failed": "31", "unreachable": "31", "changed": "33", "ok": "32", "skipped": "36"}
@@ -36,21 +37,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.set_defaults(run=lambda a: run_with_context(a, _ls))
 
     logs = verbs.add_parser("logs", help="print a run's log (replayed from the start)")
-    logs.add_argument("id", type=int)
+    logs.add_argument("id", type=whole_number(1, 2**63 - 1, "a run id"))
     logs.add_argument("--follow", "-f", action="store_true", help="keep following until the run ends; exit 0 on COMPLETED")
     logs.set_defaults(run=lambda a: run_with_context(a, _logs))
 
     cancel = verbs.add_parser("cancel", help="cancel a running run (graceful, then forceful); its VMs are released")
-    cancel.add_argument("id", type=int)
-    cancel.add_argument("--wait", type=float, default=15.0, help="seconds to wait for CANCELED (default 15)")
+    cancel.add_argument("id", type=whole_number(1, 2**63 - 1, "a run id"))
+    cancel.add_argument("--wait", type=seconds(0, 3600), default=15.0, help="seconds to wait for CANCELED (default 15)")
     cancel.set_defaults(run=lambda a: run_with_context(a, _cancel))
 
     teardown = verbs.add_parser("teardown", help="stop a finished run's services, remove what it deployed, release its VMs")
-    teardown.add_argument("id", type=int)
+    teardown.add_argument("id", type=whole_number(1, 2**63 - 1, "a run id"))
     teardown.set_defaults(run=lambda a: run_with_context(a, _teardown))
 
     rm = verbs.add_parser("rm", help="delete an ended run and its log (its VMs go back to the pool)")
-    rm.add_argument("id", type=int)
+    rm.add_argument("id", type=whole_number(1, 2**63 - 1, "a run id"))
     rm.set_defaults(run=lambda a: run_with_context(a, _rm))
 
     pool = sub.add_parser("pool", help="list and change the workload VM pool",
@@ -64,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     padd.add_argument("--name", required=True)
     padd.add_argument("--ip", required=True)
     padd.add_argument("--ssh-user", default="root")
-    padd.add_argument("--ssh-port", type=int, default=22)
+    padd.add_argument("--ssh-port", type=whole_number(1, 65535, "a port number"), default=22)
     padd.add_argument("--ssh-password-stdin", action="store_true",
                       help="read the VM's SSH password from standard input (one line); it is stored encrypted")
     padd.set_defaults(run=lambda a: run_with_context(a, _pool_add))
@@ -131,6 +132,7 @@ _OPTIONS = {"timeout": float, "step_delay": float, "fail_step": int, "hold_secon
 
 def parse_options(items: list[str]) -> dict:
     from jumpdeck.core.errors import ValidationError
+    from jumpdeck.core.text_checks import finite_number
 
     options = {}
     for item in items:
@@ -140,7 +142,9 @@ def parse_options(items: list[str]) -> dict:
         try:
             options[key] = _OPTIONS[key](value)
         except ValueError:
-            raise ValidationError(f"The option {key} needs a number, not '{value}'.", field="option") from None
+            raise ValidationError(f"The option {key} needs a number, not '{value[:40]}'.", field="option") from None
+        if _OPTIONS[key] is float:  # nan would pass as a timeout that never ends a run
+            finite_number(options[key], label=f"option {key}", field="option")
     return options
 
 
@@ -215,9 +219,11 @@ def _read_ssh_password(from_stdin: bool):  # noqa: ANN202
 
     from jumpdeck.core.errors import ValidationError
     from jumpdeck.core.secrets import Secret
+    from jumpdeck.core.text_checks import storable_text
+    from jumpdeck.tui.cli.inputs import read_stdin_line
 
     if from_stdin:
-        value = sys.stdin.readline().rstrip("\r\n")
+        value = read_stdin_line("password")
     elif sys.stdin.isatty():
         import getpass
 
@@ -226,6 +232,7 @@ def _read_ssh_password(from_stdin: bool):  # noqa: ANN202
         raise ValidationError("No password was given.", field="password", remedy="Pipe it in with --password-stdin.")
     if not value:
         raise ValidationError("The password is empty.", field="password", remedy="Use --clear to forget a stored one.")
+    storable_text(value, label="password", field="password")  # a typed one too: ssh refuses NUL
     return Secret(value)
 
 

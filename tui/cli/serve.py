@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from jumpdeck.tui.cli import run_with_context
@@ -22,8 +23,8 @@ def _non_negative(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"'{text}' is negative; a number of seconds is 0 or more")
+    if not math.isfinite(value) or value < 0:  # nan passes `< 0`
+        raise argparse.ArgumentTypeError(f"'{text}' is not 0 or more seconds")
     return value
 
 

@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from jumpdeck.tui.cli import run_with_context
+from jumpdeck.tui.cli.inputs import read_stdin_line, read_text_file
 from jumpdeck.tui.cli.output import dumps, print_table
 
 DB_TYPES = ("postgresql", "mysql", "mssql", "oracle")
@@ -98,8 +99,7 @@ def _read_password(args: argparse.Namespace, *, required: bool):  # noqa: ANN202
     from jumpdeck.core.secrets import Secret
 
     if args.password_stdin:
-        line = sys.stdin.readline()
-        return Secret(line.rstrip("\r\n"))
+        return Secret(read_stdin_line("password"))
     if args.no_password:
         return Secret("")
     if required and sys.stdin.isatty():
@@ -200,16 +200,18 @@ def _rows_from(args: argparse.Namespace) -> list[dict]:
     from jumpdeck.core.errors import ValidationError
 
     fmt = args.format or ("csv" if args.file.lower().endswith(".csv") else "json")
-    try:
-        text = sys.stdin.read() if args.file == "-" else Path(args.file).expanduser().read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ValidationError(f"Cannot read {args.file}: {exc.strerror}.", field="file") from None
+    text = read_text_file(args.file, what="The server file", field="file")
     if fmt == "csv":
-        return [dict(row) for row in csv.DictReader(io.StringIO(text))]
+        try:
+            return [dict(row) for row in csv.DictReader(io.StringIO(text))]
+        except csv.Error as exc:  # a NUL byte, a field over the csv module's size limit
+            raise ValidationError(f"{args.file} is not a readable CSV file ({exc}).", field="file") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValidationError(f"{args.file} is not valid JSON (line {exc.lineno}: {exc.msg}).", field="file") from None
+    except RecursionError:
+        raise ValidationError(f"{args.file} nests its JSON too deeply to be a list of servers.", field="file") from None
     if isinstance(data, dict):
         data = data.get("servers", [data])
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from jumpdeck.tui.cli.inputs import whole_number
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     ssh = sub.add_parser("ssh", help="open jumpdeck on an SSH session to HOST",
@@ -12,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                          "checked against ~/.ssh/known_hosts and jumpdeck's own known_hosts; an unknown key "
                          "asks you to confirm its SHA256 fingerprint, a changed key is refused.")
     ssh.add_argument("destination", metavar="[USER@]HOST")
-    ssh.add_argument("-p", "--port", type=int, default=None, help="port (default 22)")
+    ssh.add_argument("-p", "--port", type=whole_number(1, 65535, "a port number"), default=None, help="port (default 22)")
     ssh.add_argument("-i", "--identity", metavar="KEY", help="private key file (default: ssh-agent and ~/.ssh keys)")
     ssh.set_defaults(run=_run)
 

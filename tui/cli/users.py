@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
 from jumpdeck.tui.cli import run_with_context
 from jumpdeck.tui.cli.output import dumps, print_table
 
@@ -44,17 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _read_keys(paths: list[str]):
-    from jumpdeck.core.errors import ValidationError
-    from jumpdeck.core.users import parse_public_key
+    from jumpdeck.core.users import read_public_key_file
 
-    keys = []
-    for path in paths:
-        try:
-            text = Path(path).expanduser().read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ValidationError(f"Cannot read the key file {path}: {exc.strerror}.", field="key") from None
-        keys.append(parse_public_key(text.strip().splitlines()[0] if text.strip() else "", source=f"The file {path}"))
-    return keys
+    return [read_public_key_file(path) for path in paths]
 
 
 async def _ls(args, ctx) -> int:

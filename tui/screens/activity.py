@@ -10,7 +10,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Select, Static
 
-from jumpdeck.core.activity import ActivityEntry, ActivityFilter
+from jumpdeck.core.activity import FILTER_MAX, ActivityEntry, ActivityFilter
+from jumpdeck.core.errors import JumpdeckError
 from jumpdeck.tui.plain import cells
 from jumpdeck.tui.screens.base import JumpdeckScreen
 from jumpdeck.tui.styles import stylesheet
@@ -43,7 +44,7 @@ class ActivityScreen(JumpdeckScreen):
             yield Select([], prompt="any actor", id="f-actor", compact=True)
             yield Select([], prompt="any action", id="f-action", compact=True)
             yield Select([], prompt="any target", id="f-target", compact=True)
-            search = Input(placeholder="/ search target or detail", id="f-text", compact=True)
+            search = Input(placeholder="/ search target or detail", id="f-text", compact=True, max_length=FILTER_MAX)
             search.cursor_blink = self.app.config.cursor_blink
             yield search
         yield DataTable(id="activity-table", cursor_type="row", zebra_stripes=True)
@@ -95,7 +96,11 @@ class ActivityScreen(JumpdeckScreen):
 
     @work(exclusive=True, group="activity-page")
     async def load_page(self, before_id: int | None) -> None:
-        page = await self.ctx.activity.page(self.ctx.actor, self.filters, before_id=before_id, limit=PAGE)
+        try:
+            page = await self.ctx.activity.page(self.ctx.actor, self.filters, before_id=before_id, limit=PAGE)
+        except JumpdeckError as error:  # a filter core refuses: its sentence in the status line
+            self.query_one("#activity-status", Static).update(Text(str(error)))
+            return
         table = self.query_one(DataTable)
         for entry in page.entries:
             target = f"{entry.target_type}:{entry.target_id}" if entry.target_id else entry.target_type

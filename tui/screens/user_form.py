@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from jumpdeck.core.errors import JumpdeckError, ValidationError
+from jumpdeck.core.errors import JumpdeckError
 from jumpdeck.core.identity import Role
 
 
@@ -51,16 +49,9 @@ class _Form(ModalScreen):
 
 
 def _read_key(path_text: str):
-    from jumpdeck.core.users import parse_public_key
+    from jumpdeck.core.users import read_public_key_file
 
-    path = Path(path_text.strip()).expanduser()
-    if not path_text.strip():
-        raise ValidationError("Give the path of a public key file (for example ~/.ssh/id_ed25519.pub).", field="key")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValidationError(f"Cannot read {path}: {exc.strerror}.", field="key") from None
-    return parse_public_key(text.strip().splitlines()[0] if text.strip() else "", source=f"The file {path}")
+    return read_public_key_file(path_text)
 
 
 class UserForm(_Form):
