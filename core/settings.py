@@ -8,6 +8,7 @@ Keys with their own column are the seed's; later keys live in the row's `extra` 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from jumpdeck.core import activity
@@ -32,6 +33,7 @@ class SettingSpec:
     maximum: float | None = None
     column: bool = False  # a column of the settings table (else in `extra`)
     optional: bool = False  # may be empty (None)
+    rule: Callable[[Any], str | None] | None = None  # a further check: the sentence that refuses, or None
 
     def parse(self, raw: Any) -> Any:
         """Turn user input (a string from the CLI or a form) into a value, or explain."""
@@ -67,6 +69,10 @@ class SettingSpec:
             raise ValidationError(f"{self.key} is limited to 500 characters.", field=self.key)
         if self.kind is str:
             storable_text(value, label=f"value of {self.key}", field=self.key)
+        if self.rule is not None and value is not None:
+            refusal = self.rule(value)
+            if refusal:
+                raise ValidationError(refusal, field=self.key)
         return value
 
     def describe(self) -> str:
@@ -84,11 +90,39 @@ class SettingSpec:
         return "text"
 
 
+POLL_CHOICES = (0, 30, 60, 300)  # what the Servers screen's p cycles through
+
+
+def _one_of_poll_choices(value: int) -> str | None:
+    if value in POLL_CHOICES:
+        return None
+    return f"poll_interval is one of {', '.join(map(str, POLL_CHOICES))} seconds (0 is off); got {value}."
+
+
+def _http_url(value: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"prometheus_url must be an http(s) URL such as http://127.0.0.1:9090; got {value!r}."
+    return None
+
+
+def _one_line(value: str) -> str | None:
+    if any(ch in value for ch in "\r\n\t\x0b\x0c") or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return "The notice is one line of text: no line breaks, tabs or control characters."
+    return None
+
+
 SETTING_SPECS: dict[str, SettingSpec] = {
     s.key: s
     for s in [
         SettingSpec("maintenance_mode", bool, False, "blocks provisioning for everyone but admins", column=True),
-        SettingSpec("system_notice", str, "", "a notice shown in every operator's header", column=True),
+        SettingSpec("system_notice", str, "", "a notice shown in every operator's header", column=True, rule=_one_line),
         SettingSpec("max_vcpu", int, 100, "vCPU limit for provisioning", 1, 100000, column=True),
         SettingSpec("max_memory", int, 256, "memory limit (GB) for provisioning", 1, 1000000, column=True),
         SettingSpec("max_concurrent_runs", int, 4, "provisioning runs allowed at once", 1, 100, column=True),
@@ -96,11 +130,12 @@ SETTING_SPECS: dict[str, SettingSpec] = {
         SettingSpec("backup_retention_live", int, 30, "live DB backups kept", 1, 10000, column=True),
         SettingSpec("backup_retention_archive", int, 12, "archive DB backups kept", 1, 10000, column=True),
         SettingSpec("backup_retention_store", int, 10, "store backups kept", 1, 10000, column=True),
-        SettingSpec("poll_interval", int, 0, "server status polling in seconds (0 = off; 30, 60, 300)", 0, 86400),
+        SettingSpec("poll_interval", int, 0, "server status polling in seconds (0 = off; 30, 60, 300)", 0, 300,
+                    rule=_one_of_poll_choices),
         SettingSpec("cache_size", int, 200, "production query cache entries", 0, 100000),
         SettingSpec("cache_ttl", int, 300, "production query cache lifetime in seconds", 0, 86400),
         SettingSpec("slow_query_ms", int, 500, "log queries slower than this as SLOW QUERY", 1, 600000),
-        SettingSpec("prometheus_url", str, None, "Prometheus base URL for the Monitor screen", optional=True),
+        SettingSpec("prometheus_url", str, None, "Prometheus base URL for the Monitor screen", optional=True, rule=_http_url),
         SettingSpec("prometheus_instance", str, "{ip}:9100", "instance label of a VM's node_exporter"),
         SettingSpec("monitor_warning_pct", int, 80, "monitor warning threshold (%)", 1, 100),
         SettingSpec("monitor_critical_pct", int, 95, "monitor critical threshold (%)", 1, 100),

@@ -39,3 +39,28 @@ def test_parse_gives_a_value_or_a_validation_error(key, raw) -> None:
         return
     if value is not None:
         assert isinstance(value, spec.kind)
+
+
+@pytest.mark.parametrize("key,raw,words", [
+    ("prometheus_url", "notaurl", "http(s) URL"),
+    ("prometheus_url", "ftp://127.0.0.1:9090", "http(s) URL"),
+    ("prometheus_url", "http://:9090", "http(s) URL"),
+    ("poll_interval", "17", "one of 0, 30, 60, 300"),
+    ("system_notice", "first line\nsecond line", "one line"),
+    ("system_notice", "a tab\there", "one line"),
+])
+async def test_values_the_screens_cannot_use_are_refused_with_a_sentence(ctx, key, raw, words) -> None:
+    before = (await ctx.settings.get()).get(key)
+    with pytest.raises(ValidationError) as refused:
+        await ctx.settings.set(ctx.actor, {key: raw})
+    assert words in str(refused.value)
+    assert (await ctx.settings.get()).get(key) == before
+
+
+@pytest.mark.parametrize("key,raw,value", [
+    ("prometheus_url", "https://prom.example:9090/prefix", "https://prom.example:9090/prefix"),
+    ("poll_interval", "300", 300), ("poll_interval", "0", 0),
+    ("system_notice", "Patch night 22:00 – 서버 점검", "Patch night 22:00 – 서버 점검"),
+])
+async def test_values_the_screens_use_are_taken(ctx, key, raw, value) -> None:
+    assert (await ctx.settings.set(ctx.actor, {key: raw})).get(key) == value
