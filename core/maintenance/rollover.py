@@ -36,6 +36,7 @@ import sqlite3
 import stat
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator
 
@@ -218,7 +219,19 @@ def year_counts(conn, before: int) -> dict[int, int]:  # noqa: ANN001
     return counts
 
 
+def check_year(year: int) -> int:
+    """The year the live DB is to keep from: a four-digit year no later than next year
+    (a rollover runs at a year's end, into the next). Anything else is a typo, and a
+    five-digit year would compare wrongly with the YYYY-MM-DD dates of the data."""
+    latest = datetime.now().year + 1
+    if isinstance(year, bool) or not isinstance(year, int) or not 1970 <= year <= latest:
+        raise ValidationError(f"The rollover year must be from 1970 to {latest}; got {year}.", field="year",
+                              remedy=f"Type the year the live DB keeps from, such as {latest - 1} or {latest}.")
+    return year
+
+
 def make_plan(config: Config, year: int, conn=None) -> RolloverPlan:  # noqa: ANN001
+    check_year(year)
     live = schema.live_db_path(config)
     if not live.exists():
         raise ValidationError(f"There is no live DB at {live}.", field="year")
@@ -593,6 +606,7 @@ async def rollover(ctx: Context, year: int, *, fail_after: str | None = None,
     which a failure is injected (tests), or "swap": right after the old live file left its
     name, before the journal records the trim; with `crash`, no clean-up runs, as after SIGKILL."""
     require(ctx.actor, Operation.ARCHIVE_ROLLOVER)
+    check_year(year)
     config = ctx.config
     if fail_after is not None and fail_after not in (*STEPS, "swap"):
         raise ValidationError(f"Unknown step {fail_after}.", field="fail_after")

@@ -171,6 +171,25 @@ async def test_rollover_wizard_ticks_the_checklist(mt_config):
         assert schema.archive_years(mt_config) == [2025]
 
 
+@pytest.mark.parametrize("typed", ["99999", "1812"])
+async def test_the_rollover_wizard_refuses_a_year_that_is_a_typo(mt_config, typed):
+    app = JumpdeckApp(mt_config, user="admin", start_mode="maintenance")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await booted(pilot)
+        await pilot.press("o")
+        await pilot.pause(0.1)
+        wizard = app.screen
+        wizard.query_one("#rw-year").value = typed
+        await pilot.click("#rw-plan-button")
+        await settle(pilot)
+        plan = str(wizard.query_one("#rw-plan").render())
+        assert f"The rollover year must be from 1970 to" in plan and typed in plan, plan
+        assert "rows of the live DB" not in plan
+        await pilot.click("#rw-run")
+        await settle(pilot)
+        assert schema.archive_years(mt_config) == []
+
+
 async def test_a_viewer_sees_keys_disabled_and_nothing_runs(mt_config):
     from jumpdeck.core.context import open_context
     from jumpdeck.core.identity import Role
