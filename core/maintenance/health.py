@@ -121,6 +121,11 @@ def rollup_state(config, now: float | None = None) -> RollupState:  # noqa: ANN0
     return RollupState(fresh, stale, missing, _hours(age))
 
 
+def hours_ago(hours: float | None) -> str:
+    """An age as the faces show it: "never", or "3.2 h ago"."""
+    return "never" if hours is None else f"{hours:.1f} h ago"
+
+
 def _hours(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 3600, 2)
 

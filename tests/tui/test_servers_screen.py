@@ -53,9 +53,11 @@ async def test_filters_combine_with_and_and_counts_follow_results(fleet_config) 
         # Only the types present get a button.
         assert [value for value, _, _ in screen.filter_chips()[0]] == ["", "postgresql", "mysql", "mssql", "oracle"]
 
+        assert str(screen.query_one("#servers-status").render()).startswith("5 servers ·")
         await pilot.press("F", "F")  # status: online -> offline
         assert screen.fleet.status is StatusFilter.OFFLINE
         assert visible_names(screen) == ["erp-mssql", "maria-dev", "ora-fin"]
+        assert str(screen.query_one("#servers-status").render()).startswith("3 of 5 servers ·")
         # Click the PostgreSQL chip: " All types 5 " then a space, then " PostgreSQL 2 ".
         await pilot.click("#servers-types", offset=(len(" All types 5 ") + 3, 0))
         await pilot.pause()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from jumpdeck.tui.cli import run_with_context
+from jumpdeck.tui.cli.inputs import whole_number
 from jumpdeck.tui.cli.output import dumps, print_table
 
 
@@ -18,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--action")
     ls.add_argument("--target", help="target type, e.g. SERVER, USER, SETTINGS")
     ls.add_argument("--text", help="free text over target and detail")
-    ls.add_argument("--limit", type=int, default=50)
+    ls.add_argument("--limit", type=whole_number(1, 100000, "a number of entries"), default=50,
+                    help="how many entries, newest first (1 to 100000; default 50)")
     ls.add_argument("--json", action="store_true", help="one JSON object per line")
     ls.set_defaults(run=lambda a: run_with_context(a, _ls))
 

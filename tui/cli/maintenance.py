@@ -228,7 +228,9 @@ async def _health(args, ctx) -> int:
             print(f"  - {reason}")
         print(f"store: {health.database}; live DB: {health.db_size_mb if health.db_size_mb is not None else '-'} MB; "
               f"archive: {health.archive_db}; disk free: {health.disk_free_gb} GB")
-        print(f"last live backup: {health.last_backup_age_hours if health.last_backup_age_hours is not None else 'never'} h ago; "
-              f"watcher: {health.watcher_last_run_age_hours if health.watcher_last_run_age_hours is not None else 'never'} h ago")
+        from jumpdeck.core.maintenance.health import hours_ago
+
+        print(f"last live backup: {hours_ago(health.last_backup_age_hours)}; "
+              f"watcher: {hours_ago(health.watcher_last_run_age_hours)}")
         print(f"charts rollup: {health.rollup.sentence()}")
     return 0 if health.ok else 1

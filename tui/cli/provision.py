@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from jumpdeck.core.provision.events import LIVE_STATUSES, TERMINAL_STATUSES
 from jumpdeck.tui.cli import run_with_context
 from jumpdeck.tui.cli.inputs import seconds, whole_number
 from jumpdeck.tui.cli.output import dumps, print_table
@@ -32,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     start.set_defaults(run=lambda a: run_with_context(a, _start))
 
     ls = verbs.add_parser("ls", help="list runs, newest first")
-    ls.add_argument("--status", help="only runs with this status")
+    ls.add_argument("--status", type=str.upper, choices=(*LIVE_STATUSES, *TERMINAL_STATUSES),
+                    help="only runs with this status")
     ls.add_argument("--json", action="store_true", help="one JSON array for scripts")
     ls.set_defaults(run=lambda a: run_with_context(a, _ls))
 

@@ -17,6 +17,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from jumpdeck.core.words import counted
 from jumpdeck.tui.cli import run_with_context
 from jumpdeck.tui.cli.inputs import read_stdin_line, read_text_file
 from jumpdeck.tui.cli.output import dumps, print_table
@@ -305,7 +306,7 @@ async def _export(args, ctx) -> int:
             write_private_text(Path(args.output).expanduser(), text)
         except OSError as exc:
             raise ValidationError(f"Cannot write {args.output}: {exc.strerror}.", field="output") from None
-        print(f"Exported {len(rows)} server(s) to {args.output}"
+        print(f"Exported {counted(len(rows), 'server')} to {args.output}"
               f"{' with encrypted passwords' if args.encrypted else ' without passwords'}.", file=sys.stderr)
     else:
         sys.stdout.write(text)

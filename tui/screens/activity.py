@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Select, Static
 
+from jumpdeck.core.words import counted
 from jumpdeck.core.activity import FILTER_MAX, ActivityEntry, ActivityFilter
 from jumpdeck.core.errors import JumpdeckError
 from jumpdeck.tui.plain import cells
@@ -120,7 +121,7 @@ class ActivityScreen(JumpdeckScreen):
                 status.update("No activity matches the filters. Press c to clear them.")
             return
         more = " — more load as you scroll" if self.has_more else ""
-        status.update(f"{len(self.entries)} entries shown, newest first{more}. Enter shows one in full; y copies its detail.")
+        status.update(f"{counted(len(self.entries), 'entry', 'entries')} shown, newest first{more}. Enter shows one in full; y copies its detail.")
 
     @on(DataTable.RowSelected)
     def _row_selected(self) -> None:

@@ -90,8 +90,7 @@ class MaintenanceScreen(JumpdeckScreen):
         self.refresh_bindings()
 
     def _show_health(self, health) -> None:  # noqa: ANN001
-        def hours(value: float | None) -> str:
-            return "never" if value is None else f"{value:.1f} h ago"
+        from jumpdeck.core.maintenance.health import hours_ago as hours
 
         # What is wrong comes right after the status: on a short terminal the panel is
         # cut from the bottom.

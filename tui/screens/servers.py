@@ -299,7 +299,9 @@ class ServersScreen(JumpdeckScreen):
         detail.set_class(row.state is LiveState.OFFLINE, "-offline")
 
     def _draw_status(self) -> None:
-        parts = [f"{len(self.fleet.rows)} servers"]
+        from jumpdeck.core.words import shown_of
+
+        parts = [shown_of(len(self.query_one(ServerGrid).rows), len(self.fleet.rows), "server")]
         if self.round_progress is not None:
             done, total = self.round_progress
             parts.append(f"{self._round_label} {done}/{total}")

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Static
 from jumpdeck.core.identity import Operation, Role, can, denial
 from jumpdeck.core.users import User
 from jumpdeck.tui.plain import cells
+from jumpdeck.core.words import counted
 from jumpdeck.tui.screens.base import JumpdeckScreen
 from jumpdeck.tui.styles import stylesheet
 
@@ -68,7 +69,7 @@ class UsersScreen(JumpdeckScreen):
             table.move_cursor(row=min(max(row, 0), len(self.users) - 1))
         pending = sum(1 for u in self.users if u.status.value == "pending")
         self.query_one("#users-status", Static).update(
-            f"{len(self.users)} users" + (f", {pending} waiting for approval (enter activates)" if pending else "")
+            counted(len(self.users), "user") + (f", {pending} waiting for approval (enter activates)" if pending else "")
         )
         self.refresh_bindings()
 
