@@ -186,3 +186,40 @@ class DashboardService:
         except Exception:
             log.exception("database %s was created on %s but the corp could not be recorded", db_name, info.name)
             raise
+
+    async def remove_corp(self, actor: Actor, server_id: int, code: str, *, drop: bool = False,
+                          timeout: float | None = None) -> CorpInfo:
+        """Take a corp off the server's list: detach it (the record goes, the database
+        stays on the server) or, with `drop`, DROP its database first. Either way the
+        server can be deleted once no corp is left on it."""
+        require(actor, Operation.CREATE_DATABASE)
+        info = await self.registry.get(actor, server_id)
+        corp = next((c for c in await self.corps(actor, server_id) if c.code.casefold() == (code or "").strip().casefold()), None)
+        if corp is None:
+            raise NotFound(f"There is no corp '{(code or '').strip()[:60]}' on {info.name}.",
+                           remedy=f"See its corps with: jumpdeck servers corps {info.name}")
+        if drop:
+            if not load_driver(info.db_type).CREATES_DATABASES:
+                raise ValidationError(f"Dropping databases on {info.db_type.label} is not supported yet; detach the corp "
+                                      "instead and drop the database on the server.", field="server")
+            creds = await self._credentials(actor, server_id)
+            try:
+                await self.engine.call(creds, "drop_database", corp.db_name, timeout=timeout)
+            except DriverError as error:
+                raise ServerError.from_driver(info.name, error) from None
+
+        from jumpdeck.core.servers.registry import SERVERS_LOCK
+        from jumpdeck.core.store.locks import write_lock
+        from jumpdeck.core.store.models import CorpRow
+
+        def forget(session: Session) -> CorpInfo:
+            write_lock(session, SERVERS_LOCK)
+            row = session.get(CorpRow, corp.id)
+            if row is None:  # another process removed it meanwhile: the outcome is the same
+                return corp
+            session.delete(row)
+            action, what = ("DROP_DB", "dropped") if drop else ("DETACH_DB", "detached (the database stays on the server)")
+            activity.record(session, actor, action, "CORP", corp.id, f"{corp.db_name} on {info.name}, corp {corp.code}: {what}")
+            return corp
+
+        return await self.registry.store.run(forget)

@@ -425,7 +425,9 @@ class ServerRegistry:
                 raise NotFound(f"Server #{server_id} does not exist (it may have been deleted).", remedy="Reload the list.")
             corps = session.scalar(select(func.count()).select_from(CorpRow).where(CorpRow.server_id == server_id))
             if corps:
-                raise Conflict(f"Server '{row.name}' has {corps} corp DB{'s' if corps != 1 else ''}; move or delete them first.")
+                raise Conflict(f"Server '{row.name}' has {corps} corp DB{'s' if corps != 1 else ''}.",
+                               remedy=f"Detach or drop them first: `jumpdeck servers corps {row.name}` lists them, "
+                                      f"`jumpdeck servers detach-corp {row.name} CODE` or the dashboard's x and X.")
             activity.record(session, actor, "DELETE", "SERVER", row.id, f"{row.name} ({row.db_type} {row.host}:{row.port})")
             session.delete(row)
 

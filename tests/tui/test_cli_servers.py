@@ -107,3 +107,63 @@ def test_check_streams_json_lines_and_exit_codes(jd, pg_url) -> None:
     assert code == 2 and "no server named 'ghost'" in err
     code, _, _ = jd("check", "--type", "oracle")
     assert code == 0
+
+
+@pytest.mark.services
+def test_corps_are_listed_detached_and_dropped_from_the_cli(tmp_path, pg_url) -> None:
+    import asyncio
+    import os
+    import uuid
+
+    from tests.tui.test_cli import jd as run  # a real process per command
+
+    import psycopg2
+
+    from jumpdeck.core.config import load_config
+    from jumpdeck.core.context import open_context
+    from jumpdeck.core.servers.checks import CheckEngine
+    from jumpdeck.core.servers.dashboard import DashboardService
+    from jumpdeck.core.servers.registry import ServerRegistry, ServerSpec
+
+    home = tmp_path / "home"
+    kept, gone = (f"jd_corp_{uuid.uuid4().hex[:8]}" for _ in range(2))
+
+    async def seed() -> None:
+        ctx = await open_context(load_config(cli={"home": str(home)}, env={"JUMPDECK_CONFIG": os.devnull}))
+        engine = CheckEngine(timeout=5)
+        try:
+            service = DashboardService(ServerRegistry(ctx.store, ctx.secrets), engine)
+            sid = (await service.registry.create(ctx.actor, ServerSpec(
+                name="pg-corps", db_type="postgresql", host="127.0.0.1", port=5432, username="postgres",
+                no_password=True))).id
+            await service.create_corp_db(ctx.actor, sid, code="K1", name="Kept", db_name=kept)
+            await service.create_corp_db(ctx.actor, sid, code="G1", name="Gone", db_name=gone)
+        finally:
+            engine.close()
+            ctx.close()
+
+    try:
+        asyncio.run(seed())
+        listed = run("servers", "corps", "pg-corps", "--json", home=home)
+        assert listed.returncode == 0 and {c["code"] for c in json.loads(listed.stdout)} == {"K1", "G1"}
+        refused = run("servers", "rm", "pg-corps", home=home)
+        assert refused.returncode == 1 and "detach-corp" in refused.stderr
+        wrong = run("servers", "drop-corp", "pg-corps", "G1", "--confirm", "not-its-name", home=home)
+        assert wrong.returncode == 2 and gone in wrong.stderr
+        assert run("servers", "detach-corp", "pg-corps", "K1", home=home).returncode == 0
+        dropped = run("servers", "drop-corp", "pg-corps", "G1", "--confirm", gone, home=home)
+        assert dropped.returncode == 0, dropped.stderr
+        assert run("servers", "detach-corp", "pg-corps", "K1", home=home).returncode == 1  # no such corp now
+        assert run("servers", "rm", "pg-corps", home=home).returncode == 0
+        conn = psycopg2.connect(pg_url)
+        cur = conn.cursor()
+        cur.execute("SELECT datname FROM pg_database")
+        names = {r[0] for r in cur.fetchall()}
+        conn.close()
+        assert kept in names and gone not in names
+    finally:
+        conn = psycopg2.connect(pg_url)
+        conn.autocommit = True
+        for name in (kept, gone):
+            conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.close()

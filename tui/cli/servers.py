@@ -65,6 +65,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     rm.add_argument("server", metavar="NAME")
     rm.set_defaults(run=lambda a: run_with_context(a, _rm))
 
+    corps = verbs.add_parser("corps", help="the corp DBs recorded on a server")
+    corps.add_argument("server", metavar="NAME")
+    corps.add_argument("--json", action="store_true")
+    corps.set_defaults(run=lambda a: run_with_context(a, _corps))
+    detach = verbs.add_parser("detach-corp", help="forget a corp DB; the database stays on the server (operator)")
+    detach.add_argument("server", metavar="NAME")
+    detach.add_argument("code", metavar="CODE")
+    detach.set_defaults(run=lambda a: run_with_context(a, _detach_corp))
+    drop = verbs.add_parser("drop-corp", help="DROP a corp's database on the server and forget it (operator)",
+                            description="Drops the database on the server, then removes the corp. --confirm must "
+                            "repeat the database's name.")
+    drop.add_argument("server", metavar="NAME")
+    drop.add_argument("code", metavar="CODE")
+    drop.add_argument("--confirm", metavar="DB_NAME", required=True, help="the database's name, typed again")
+    drop.set_defaults(run=lambda a: run_with_context(a, _drop_corp))
+
     imp = verbs.add_parser("import", help="add servers from a CSV or JSON file (admin)",
                            description="Columns/keys as `servers export` writes them, plus `password` (clear) or "
                            "`password_token` (from `export --encrypted`). Existing names are skipped unless --update.")
@@ -194,6 +210,43 @@ async def _rm(args, ctx) -> int:
     info = await registry.get_by_name(ctx.actor, args.server)
     await registry.delete(ctx.actor, info.id)
     print(f"Deleted {info.name} ({info.db_type.label} {info.host}:{info.port}).")
+    return 0
+
+
+def _dashboard(ctx):  # noqa: ANN001, ANN202
+    from jumpdeck.core.servers.checks import CheckEngine
+    from jumpdeck.core.servers.dashboard import DashboardService
+
+    return DashboardService(_registry(ctx), CheckEngine(timeout=ctx.config.check_timeout))
+
+
+async def _corps(args, ctx) -> int:
+    info = await _registry(ctx).get_by_name(ctx.actor, args.server)
+    corps = await _dashboard(ctx).corps(ctx.actor, info.id)
+    if args.json:
+        print(dumps([{"code": c.code, "name": c.name, "db_name": c.db_name, "status": c.status} for c in corps]))
+    else:
+        print_table(["code", "name", "database", "status"], [[c.code, c.name, c.db_name, c.status] for c in corps])
+    return 0
+
+
+async def _detach_corp(args, ctx) -> int:
+    info = await _registry(ctx).get_by_name(ctx.actor, args.server)
+    corp = await _dashboard(ctx).remove_corp(ctx.actor, info.id, args.code)
+    print(f"Detached corp {corp.code} from {info.name}; the database {corp.db_name} is still on the server.")
+    return 0
+
+
+async def _drop_corp(args, ctx) -> int:
+    from jumpdeck.core.errors import ValidationError
+
+    info = await _registry(ctx).get_by_name(ctx.actor, args.server)
+    service = _dashboard(ctx)
+    corp = next((c for c in await service.corps(ctx.actor, info.id) if c.code.casefold() == args.code.casefold()), None)
+    if corp is not None and args.confirm != corp.db_name:
+        raise ValidationError(f"--confirm must repeat the database's name, {corp.db_name}, to drop it.", field="confirm")
+    corp = await service.remove_corp(ctx.actor, info.id, args.code, drop=True)
+    print(f"Dropped the database {corp.db_name} on {info.name} and removed corp {corp.code}.")
     return 0
 
 

@@ -46,6 +46,8 @@ class ServerDashboardScreen(StoreWatching, Screen[bool]):
     BINDINGS = [
         Binding("escape", "back", "Back", id="dashboard.back"),
         Binding("c", "create_db", "Create corp DB", id="dashboard.create"),
+        Binding("x", "detach_corp", "Detach corp", id="dashboard.detach"),
+        Binding("X", "drop_corp", "Drop corp DB", id="dashboard.drop"),
         Binding("r", "refresh", "Refresh", id="dashboard.refresh"),
     ]
     DEFAULT_CSS = """
@@ -66,6 +68,7 @@ class ServerDashboardScreen(StoreWatching, Screen[bool]):
         self.service = service
         self.last_result = last_result
         self.changed = False
+        self.corps: list = []  # as the corps table shows them
         self.title_text = f"Server {info.name}"
 
     @property
@@ -124,6 +127,7 @@ class ServerDashboardScreen(StoreWatching, Screen[bool]):
         from jumpdeck.core.servers.dashboard import summarize_corps
 
         corps = await self.service.corps(self.ctx.actor, self.info.id)
+        self.corps = corps
         table = self.query_one("#dash-corps", DataTable)
         table.clear()
         for corp in corps:
@@ -160,16 +164,64 @@ class ServerDashboardScreen(StoreWatching, Screen[bool]):
         note.update(f"{len(databases)} databases")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "create_db" and self.disabled_reason(action):
+        if action in ("create_db", "detach_corp", "drop_corp") and self.disabled_reason(action):
             return None
         return True
 
     def disabled_reason(self, action: str) -> str | None:
-        if action != "create_db":
+        if action not in ("create_db", "detach_corp", "drop_corp"):
             return None
         if not can(self.ctx.actor, Operation.CREATE_DATABASE):
             return denial(self.ctx.actor, Operation.CREATE_DATABASE)
+        if action == "detach_corp":
+            return None
         return self.service.can_create(self.info)
+
+    def _selected_corp(self):  # noqa: ANN202
+        table = self.query_one("#dash-corps", DataTable)
+        if not self.corps:
+            self.notify(f"{self.info.name} has no corp DB.", severity="warning")
+            return None
+        return self.corps[min(max(table.cursor_row, 0), len(self.corps) - 1)]
+
+    def action_detach_corp(self) -> None:
+        self._remove_corp(drop=False)
+
+    def action_drop_corp(self) -> None:
+        self._remove_corp(drop=True)
+
+    def _remove_corp(self, *, drop: bool) -> None:
+        corp = self._selected_corp()
+        if corp is None:
+            return
+        from jumpdeck.tui.screens.confirm import ConfirmScreen
+
+        async def answer(yes: bool | None) -> None:
+            if not yes:
+                return
+            from jumpdeck.core.errors import JumpdeckError
+            from jumpdeck.tui.screens.base import notify_error
+
+            try:
+                await self.service.remove_corp(self.ctx.actor, self.info.id, corp.code, drop=drop)
+            except JumpdeckError as error:
+                notify_error(self, error)
+            else:
+                self.notify(f"Dropped {corp.db_name} on {self.info.name}." if drop else
+                            f"Detached corp {corp.code}; {corp.db_name} is still on {self.info.name}.", timeout=5)
+                self.changed = True
+                self.action_refresh()
+
+        if drop:
+            dialog = ConfirmScreen(f"Drop {corp.db_name}?",
+                                   f"DROP DATABASE {corp.db_name} on {self.info.name} ({self.info.host}:{self.info.port}) "
+                                   f"and remove corp {corp.code} ({corp.name}). Its data is gone for good.",
+                                   confirm_label="Drop database")
+        else:
+            dialog = ConfirmScreen(f"Detach corp {corp.code}?",
+                                   f"Forget corp {corp.code} ({corp.name}) on {self.info.name}. The database "
+                                   f"{corp.db_name} stays on the server.", confirm_label="Detach", danger=False)
+        self.app.push_screen(dialog, answer)
 
     def action_back(self) -> None:
         self.dismiss(self.changed)

@@ -581,8 +581,9 @@ class ServersScreen(JumpdeckScreen):
         await self.app.store_ready()
         info = row.info
         if info.corp_count:
-            self.notify(f"Server '{info.name}' has {info.corp_count} corp DB{'s' if info.corp_count != 1 else ''}; "
-                        "move or delete them first.", title="Cannot delete", severity="error", timeout=8)
+            self.notify(f"Server '{info.name}' has {info.corp_count} corp DB{'s' if info.corp_count != 1 else ''}. "
+                        "Detach or drop them first: enter opens its dashboard, where x detaches and X drops one.",
+                        title="Cannot delete", severity="error", timeout=8)
             return
         from jumpdeck.tui.screens.confirm import ConfirmScreen
 

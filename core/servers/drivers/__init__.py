@@ -165,6 +165,9 @@ class Driver:
     def create_database(self, creds: Credentials, name: str, timeout: float) -> None:
         raise UnsupportedOperation(f"Creating databases on {self.db_type} is not supported.")
 
+    def drop_database(self, creds: Credentials, name: str, timeout: float) -> None:
+        raise UnsupportedOperation(f"Dropping databases on {self.db_type} is not supported.")
+
 
 _MODULES = {
     "postgresql": "jumpdeck.core.servers.drivers.postgresql",

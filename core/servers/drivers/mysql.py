@@ -126,6 +126,10 @@ class MySqlDriver(Driver):
         quoted = "`" + name.replace("`", "``") + "`"
         self._query(creds, timeout, f"CREATE DATABASE {quoted}")
 
+    def drop_database(self, creds: Credentials, name: str, timeout: float) -> None:
+        quoted = "`" + name.replace("`", "``") + "`"
+        self._query(creds, timeout, f"DROP DATABASE {quoted}")
+
 
 def classify(exc: BaseException) -> DriverError:
     errno = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None

@@ -75,18 +75,24 @@ class PostgresDriver(Driver):
         finally:
             conn.close()
 
-    def create_database(self, creds: Credentials, name: str, timeout: float) -> None:
+    def _database_ddl(self, creds: Credentials, verb: str, name: str, timeout: float) -> None:
         from psycopg2 import sql
 
         conn = self.connect(creds, timeout)
         try:
-            conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
+            conn.autocommit = True  # CREATE/DROP DATABASE cannot run inside a transaction
             with conn.cursor() as cur:
-                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                cur.execute(sql.SQL(verb + " {}").format(sql.Identifier(name)))
         except self.lib().Error as exc:
             raise classify(exc) from None
         finally:
             conn.close()
+
+    def create_database(self, creds: Credentials, name: str, timeout: float) -> None:
+        self._database_ddl(creds, "CREATE DATABASE", name, timeout)
+
+    def drop_database(self, creds: Credentials, name: str, timeout: float) -> None:
+        self._database_ddl(creds, "DROP DATABASE", name, timeout)
 
 
 def classify(exc: BaseException) -> DriverError:

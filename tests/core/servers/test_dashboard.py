@@ -70,7 +70,7 @@ async def test_create_corp_db_on_postgresql_records_and_audits(service, ctx, pg_
         with pytest.raises(Conflict):
             await service.create_corp_db(operator, sid, code="c100", name="Again", db_name="other_db")
         # The server now refuses deletion: it holds a corp DB.
-        with pytest.raises(Conflict, match="1 corp DB;"):
+        with pytest.raises(Conflict, match=r"1 corp DB\. .*detach-corp"):
             await service.registry.delete(ctx.actor, sid)
     finally:
         conn = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
@@ -96,6 +96,49 @@ async def test_create_corp_db_on_mariadb(service, ctx, mysql_url) -> None:
         conn = pymysql.connect(host="127.0.0.1", user="root")
         conn.cursor().execute(f"DROP DATABASE IF EXISTS `{db_name}`")
         conn.close()
+
+
+@pytest.mark.parametrize("db_type", ["postgresql", "mysql"])
+async def test_a_corp_is_detached_or_dropped_and_then_the_server_can_go(service, ctx, db_type, pg_url, mysql_url,
+                                                                       operator, viewer) -> None:
+    from jumpdeck.core.errors import NotFound
+
+    spec = ServerSpec(name=f"{db_type}-corps", db_type=db_type, host="127.0.0.1",
+                      port=5432 if db_type == "postgresql" else 3306,
+                      username="postgres" if db_type == "postgresql" else "root", no_password=True)
+    sid = (await service.registry.create(ctx.actor, spec)).id
+    kept, dropped = (f"jd_corp_{uuid.uuid4().hex[:8]}" for _ in range(2))
+    try:
+        await service.create_corp_db(operator, sid, code="KEEP", name="Kept", db_name=kept)
+        await service.create_corp_db(operator, sid, code="GONE", name="Gone", db_name=dropped)
+        with pytest.raises(PermissionDenied):
+            await service.remove_corp(viewer, sid, "KEEP")
+        with pytest.raises(NotFound, match="no corp 'NOPE'"):
+            await service.remove_corp(operator, sid, "NOPE")
+        await service.remove_corp(operator, sid, "keep")  # codes match as the create check does
+        names = [d.name for d in await service.databases(ctx.actor, sid)]
+        assert kept in names  # detached: the database stays
+        await service.remove_corp(operator, sid, "GONE", drop=True)
+        names = [d.name for d in await service.databases(ctx.actor, sid)]
+        assert dropped not in names and kept in names
+        assert await service.corps(ctx.actor, sid) == []
+        actions = [e.action for e in (await ctx.activity.page(ctx.actor, ActivityFilter(target_type="CORP"))).entries]
+        assert actions[:2] == ["DROP_DB", "DETACH_DB"]
+        await service.registry.delete(ctx.actor, sid)  # nothing holds it any more
+    finally:
+        for name in (kept, dropped):
+            if db_type == "postgresql":
+                import psycopg2
+
+                conn = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
+                conn.autocommit = True
+                conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
+            else:
+                import pymysql
+
+                conn = pymysql.connect(host="127.0.0.1", user="root")
+                conn.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+            conn.close()
 
 
 async def test_viewers_cannot_create_databases(service, ctx, viewer) -> None:

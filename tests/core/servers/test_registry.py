@@ -49,7 +49,7 @@ async def test_delete_is_refused_while_corp_dbs_live_on_the_server(ctx, registry
 
     info = await registry.create(ctx.actor, spec())
     await ctx.store.run(lambda s: s.add_all([CorpRow(server_id=info.id, code=c, name=c, db_name=c) for c in "ab"]))
-    with pytest.raises(Conflict, match="has 2 corp DBs; move or delete them first"):
+    with pytest.raises(Conflict, match="has 2 corp DBs. Detach or drop them first"):
         await registry.delete(ctx.actor, info.id)
     await ctx.store.run(lambda s: s.query(CorpRow).delete())
     await registry.delete(ctx.actor, info.id)
