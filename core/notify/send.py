@@ -4,7 +4,7 @@ apprise is blocking (requests underneath). Each delivery runs in its own daemon 
 not the loop's default executor: a target that never answers would otherwise hold an
 executor thread that `asyncio.run` waits for at exit, and the command would hang there
 instead of reporting a failed notification. The socket timeouts are set to the deadline
-too, so such a thread ends by itself soon after.
+just past the deadline, so such a thread ends by itself soon after.
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ def _deliver_blocking(url: Secret, title: str, body: str, timeout: float) -> Del
     plugin = apprise.Apprise.instantiate(url.reveal())
     if plugin is None:
         return Delivery(False, "apprise no longer accepts this target's URL")
-    plugin.socket_connect_timeout = timeout
-    plugin.socket_read_timeout = timeout
+    # A little past the deadline, so that the deadline is what reports a silent target
+    # and the thread still ends by itself soon after.
+    plugin.socket_connect_timeout = timeout + 2
+    plugin.socket_read_timeout = timeout + 2
     try:
         ok = plugin.notify(body=body, title=title)
     except Exception as exc:  # a plugin's own bug: its message may quote the URL, so only its type
@@ -48,9 +50,17 @@ def _deliver_blocking(url: Secret, title: str, body: str, timeout: float) -> Del
     return Delivery(True) if ok else Delivery(False, f"{plugin.service_name} did not accept the message")
 
 
-async def deliver(url: Secret, title: str, body: str, *, timeout: float) -> Delivery:
-    """Send one message; a target that has not finished within `timeout` is a failure."""
+def _load_apprise() -> None:
+    import apprise  # noqa: F401 - a second or more on a busy host, once per process
+
     quiet_apprise_logging()
+
+
+async def deliver(url: Secret, title: str, body: str, *, timeout: float) -> Delivery:
+    """Send one message; a target that has not finished within `timeout` is a failure.
+    Importing apprise comes first and outside the deadline: it is local work that always
+    ends, and counting it would fail a process's first message on a loaded host."""
+    await asyncio.to_thread(_load_apprise)
     loop = asyncio.get_running_loop()
     done: asyncio.Future[Delivery] = loop.create_future()
 
@@ -70,8 +80,6 @@ async def deliver(url: Secret, title: str, body: str, *, timeout: float) -> Deli
 
     threading.Thread(target=work, name="jumpdeck-notify", daemon=True).start()
     try:
-        # apprise may try connect and read once each: a little over the socket timeout
-        # would still be "its" answer, but the deadline is the operator's, so it holds.
         return await asyncio.wait_for(asyncio.shield(done), timeout)
     except asyncio.TimeoutError:
         return Delivery(False, f"no answer within {timeout:g} s")
