@@ -16,6 +16,8 @@ from jumpdeck.tui.cli.inputs import whole_number
 from jumpdeck.tui.cli.output import dumps, print_table
 
 KINDS = [kind.value for kind in EventKind]
+# A window longer than a year is a rule turned off: `notify rule KIND --off` says so.
+MAX_WINDOW = timedelta(days=366)
 TIMINGS = ["quiet_seconds", "repeat_seconds", "timeout_seconds"]
 
 
@@ -92,7 +94,10 @@ def _duration(text: str) -> timedelta:
     if not match:
         raise argparse.ArgumentTypeError(f"'{text[:40]}' is not a duration like 90m, 2h or 1d")
     amount, unit = int(match[1]), match[2]
-    return timedelta(minutes=amount) if unit == "m" else timedelta(hours=amount) if unit == "h" else timedelta(days=amount)
+    span = timedelta(minutes=amount) if unit == "m" else timedelta(hours=amount) if unit == "h" else timedelta(days=amount)
+    if not timedelta(0) < span <= MAX_WINDOW:
+        raise argparse.ArgumentTypeError(f"give a duration from 1m to {MAX_WINDOW.days}d, not {text[:40]}")
+    return span
 
 
 def _service(ctx):  # noqa: ANN001, ANN202
@@ -187,7 +192,12 @@ async def _window_add(args, ctx) -> int:
     from jumpdeck.core.store.models import utcnow
 
     start = args.start or utcnow().replace(second=0, microsecond=0)
-    end = args.end if args.end is not None else start + args.duration
+    try:
+        end = args.end if args.end is not None else start + args.duration
+    except OverflowError:  # --start 9999-12-31 --for 2d
+        from jumpdeck.core.errors import ValidationError
+
+        raise ValidationError("The window would end after the year 9999.", field="end") from None
     window = await _service(ctx).add_window(ctx.actor, starts=start, ends=end, server=args.server, tag=args.tag,
                                             reason=args.reason)
     who = f"server {window.server}" if window.server else f"tag {window.tag}"
