@@ -77,7 +77,8 @@ class Notifier:
         return await self.store.run(read_in)
 
     async def notify(self, event: Event) -> NotifyOutcome:
-        decision = await self.store.run(lambda s: self._claim(s, event))
+        eligible = await self.store.run(lambda s: self._eligible(s, event))
+        decision = eligible if isinstance(eligible, str) else await self.store.run(lambda s: self._claim(s, event))
         if isinstance(decision, str):
             log.info("notification %s (%s) not sent: %s", event.key, event.kind.value, decision)
             return NotifyOutcome(event.key, skipped=decision)
@@ -99,21 +100,30 @@ class Notifier:
         await self._audit(TEST_KEY, TEST_KEY, title, results)
         return results
 
-    def _claim(self, session: Session, event: Event) -> tuple[NotifyConfig, list[Target]] | str:
-        """The config and targets when the event is due (and claimed), else why not."""
-        from jumpdeck.core.store.locks import write_lock
-
+    def _eligible(self, session: Session, event: Event) -> NotifyConfig | str:
+        """The config when rules, targets and windows let the event through, else why not.
+        Read-only: most calls (health looked at again, a rule that is off) end here."""
         config = read_in(session)
-        rule = config.rule(event.kind)
-        if not rule.enabled:
+        if not config.rule(event.kind).enabled:
             return f"the rule for {event.kind.value} is off"
         if not config.targets:
             return "no notification targets are set"
-        now = self.clock()
-        window = config.muted_by(now, event.server, event.tags)
+        window = config.muted_by(self.clock(), event.server, event.tags)
         if window is not None:
             return f"maintenance window {window.id} mutes it until {window.ends:%Y-%m-%d %H:%M} UTC"
+        return config
+
+    def _claim(self, session: Session, event: Event) -> tuple[NotifyConfig, list[Target]] | str:
+        """The config and targets when the event is due (and now claimed), else why not."""
+        from jumpdeck.core.store.locks import write_lock
+
+        # First statement of the transaction (SQLite takes its write lock here), so what
+        # is read below cannot change before the claim commits.
         write_lock(session, f"notify:{event.key}")
+        config = self._eligible(session, event)
+        if isinstance(config, str):
+            return config
+        now = self.clock()
         last = _last(session, event.key, SENT)
         if last is not None:
             at, kind = last
