@@ -87,3 +87,33 @@ async def test_degraded_health_is_notified_once(ctx, targeted):
     assert targeted.titles() == ["jumpdeck health is degraded"]  # the second look is within the quiet period
     assert "live DB" in targeted.messages[0]["message"]
     assert TOKEN not in str(first.as_dict())
+
+
+async def test_a_run_failed_by_the_host_that_reaped_its_lease_is_notified(tmp_path, receiver):
+    import dataclasses
+    import os
+    import signal
+
+    from jumpdeck.core.config import load_config
+    from jumpdeck.core.context import open_context
+    from jumpdeck.core.provision.service import ProvisionService
+    from tests.provision.test_leases import running_with_lease
+
+    config = dataclasses.replace(load_config(cli={"home": str(tmp_path / "home")}, env={}), lease_renew=0.3, lease_expire=2.0)
+    ctx = await open_context(config, user="admin")
+    try:
+        await NotifyConfigService(ctx.store, ctx.secrets).add_target(ctx.actor, receiver.url)
+        svc = ProvisionService(ctx.store, config, ctx.settings, ctx.secrets)
+        info = await running_with_lease(svc, ctx.actor, "reaped", 0)
+        os.kill(info.lease_pid, signal.SIGKILL)  # the worker dies without a word
+        reaped: list[int] = []
+        for _ in range(600):  # until the lease has expired on the store's clock
+            reaped = await svc.reap_expired(ctx.actor)
+            if reaped:
+                break
+            await asyncio.sleep(0.1)
+        assert reaped == [info.id]
+        assert receiver.titles() == [f"Provisioning run {info.id} (reaped) FAILED"]
+        assert "stopped renewing" in receiver.messages[0]["message"]
+    finally:
+        ctx.close()
