@@ -56,6 +56,10 @@ async def rotate_key(ctx: Context, actor: Actor) -> RotationResult:
                 if token:
                     setattr(row, column, new_box.encrypt(old_box.decrypt(token)))
                     count += 1
+        # Notification targets hold tokens too, in the settings row's JSON.
+        from jumpdeck.core.notify.config import reencrypt_in
+
+        count += reencrypt_in(session, old_box, new_box)
         # The store's record of its key changes in the same transaction as its tokens.
         row = _load_row(session)
         row.key_id, row.key_check = new_box.key_id, new_box.encrypt(CHECK_PLAINTEXT)

@@ -470,6 +470,9 @@ async def run_backup(
                     yield event
             except BackupFailed as exc:
                 await ctx.activity.record(ctx.actor, "BACKUP_FAILED", "DATABASE", source.path.name, exc.message)
+                from jumpdeck.core.notify.report import backup_failed, report
+
+                await report(ctx.store, ctx.secrets, ctx.actor, backup_failed(source.label, source.path.name, exc.message))
                 yield BackupError(source.label, str(exc))
                 continue
             info, copy_s, check_s = result[0]

@@ -74,6 +74,10 @@ async def integrity(ctx: Context, *, quick: bool = False) -> AsyncIterator[FileS
         yield event
     await ctx.activity.record(ctx.actor, "INTEGRITY_CHECK", "DATABASE", "production",
                               f"{pragma} on {len(files)} file(s): " + ("ok" if not bad else "FAILED " + ", ".join(bad)))
+    if bad:
+        from jumpdeck.core.notify.report import integrity_failed, report
+
+        await report(ctx.store, ctx.secrets, ctx.actor, integrity_failed(bad))
 
 
 async def checkpoint_all(ctx: Context) -> list[FileCheckpointed]:

@@ -130,6 +130,23 @@ def _hours(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 3600, 2)
 
 
+async def _notify(ctx: Context, reasons: list[str], archive_cutoff_year: int | None) -> None:
+    """Whoever looks at health (an operator, cron's `jumpdeck health`) tells the team when
+    it is degraded and, in December, that the rollover is due; the notifier's quiet period
+    and repeat interval keep a screen refreshing health from sending it again and again."""
+    from datetime import datetime, timezone
+
+    from jumpdeck.core.notify.report import health_degraded, report, rollover_needed
+
+    if ctx.store.degraded:  # read-only: nothing could be audited, so nothing is sent
+        return
+    if reasons:
+        await report(ctx.store, ctx.secrets, ctx.actor, health_degraded(reasons))
+    due = rollover_needed(datetime.now(timezone.utc).date(), archive_cutoff_year)
+    if due is not None:
+        await report(ctx.store, ctx.secrets, ctx.actor, due)
+
+
 async def check_health(ctx: Context, *, min_free_gb: float = MIN_FREE_GB) -> Health:
     import asyncio
 
@@ -210,6 +227,7 @@ async def check_health(ctx: Context, *, min_free_gb: float = MIN_FREE_GB) -> Hea
     left = await asyncio.to_thread(leftovers.find_leftovers, config)
     if left:
         reasons.append(leftovers.sentence(left))
+    await _notify(ctx, reasons, settings.get("archive_cutoff_year") if settings else None)
     return Health(
         status="ok" if not reasons else "degraded",
         reasons=reasons,

@@ -65,7 +65,7 @@ class LeaseWatch:
         self.ctx = ctx
         self.wake = asyncio.Event()
         self.stop = asyncio.Event()
-        service = ProvisionService(ctx.store, ctx.config, ctx.settings)
+        service = ProvisionService(ctx.store, ctx.config, ctx.settings, ctx.secrets)
         self._cancel = ctx.changes().subscribe({"provision_runs"}, lambda _t: self.wake.set())
         self.task = asyncio.get_running_loop().create_task(
             watch_leases(service, ctx.actor, wake=self.wake, stop=self.stop), name="lease-watch")

@@ -27,6 +27,7 @@ from jumpdeck.core.errors import Conflict, NotFound, PermissionDenied, Validatio
 from jumpdeck.core.identity import Actor, Operation, require
 from jumpdeck.core.private_files import open_private, private_dir
 from jumpdeck.core.provision import pool
+from jumpdeck.core.provision.failure_report import report_run_failed
 from jumpdeck.core.vm_defaults import DEFAULT_PYTHON, DEFAULT_ROOT_DIR
 from jumpdeck.core.provision.events import (
     CANCELED,
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from jumpdeck.core.config import Config
+    from jumpdeck.core.secrets import SecretBox
     from jumpdeck.core.store.engine import Store
 
 _DNS_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -197,10 +199,13 @@ def resources_for(hosts: list[dict], connection: str) -> dict:
 
 
 class ProvisionService:
-    def __init__(self, store: Store, config: Config, settings=None) -> None:  # noqa: ANN001
+    def __init__(self, store: Store, config: Config, settings=None, secrets: SecretBox | None = None) -> None:  # noqa: ANN001
         self.store = store
         self.config = config
         self.settings = settings  # core.settings.SettingsService; None in the worker
+        # The key, for notifying of runs this process fails (and for a worker whose key
+        # comes from the environment); None: no notification from here.
+        self.secrets = secrets
 
     # ----- reading -------------------------------------------------------------------
     async def list(self, actor: Actor, *, status: str | None = None, limit: int = 500) -> list[RunInfo]:
@@ -392,7 +397,9 @@ class ProvisionService:
         try:
             pid = self._spawn_worker(info)
         except OSError as exc:
-            await self.store.run(lambda s: finish_in(s, actor, info.id, FAILED, error=f"the worker could not start: {exc.strerror}"))
+            error = f"the worker could not start: {exc.strerror}"
+            if await self.store.run(lambda s: finish_in(s, actor, info.id, FAILED, error=error)):
+                await report_run_failed(self.store, self.secrets, actor, info.id, error)
             raise
         await self.store.run(lambda s: _set_pid(s, info.id, pid))
         return await self.get(actor, info.id)
@@ -404,7 +411,12 @@ class ProvisionService:
                 "--secrets-on-stdin", str(info.id)]
         # The store URL may hold a password: it goes down a pipe, never on the command
         # line (`ps` shows that) or in the environment (ansible-runner records that).
-        secrets = json.dumps({"store_url": self.config.store_url}).encode()
+        handed: dict = {"store_url": self.config.store_url}
+        if self.secrets is not None and self.secrets.from_environment:
+            # The worker's environment has no JUMPDECK_KEY (child_env.py); it needs the key
+            # to open the notification targets when its run fails. A key file it reads itself.
+            handed["key"] = self.secrets.keys[0].decode("ascii")
+        secrets = json.dumps(handed).encode()
         with open_private(run_dir / "worker.log", "ab") as log:
             # A new session: the worker survives its starter's exit, SIGHUP and Ctrl-C.
             proc = subprocess.Popen(args, cwd=str(self.config.home), stdin=subprocess.PIPE, stdout=log, stderr=log,
@@ -537,7 +549,7 @@ class ProvisionService:
 
         from jumpdeck.core.store.models import ProvisionRunRow as R
 
-        def go(session: Session) -> list[int]:
+        def go(session: Session) -> list[tuple[int, str]]:
             won = []
             expired = session.execute(select(R.id, R.lease_host, R.lease_expires_at).where(
                 R.status.in_(LIVE_STATUSES), R.lease_expires_at.is_not(None),
@@ -554,14 +566,17 @@ class ProvisionService:
                 if isinstance(expires, datetime):
                     from datetime import timedelta
                     renewed = (expires - timedelta(seconds=config.lease_expire)).strftime("%Y-%m-%d %H:%M:%S UTC")
-                if finish_in(session, actor, run_id, FAILED,
-                             error=f"its worker on {host or 'an unknown host'} stopped renewing at {renewed}"):
-                    won.append(run_id)
+                error = f"its worker on {host or 'an unknown host'} stopped renewing at {renewed}"
+                if finish_in(session, actor, run_id, FAILED, error=error):
+                    won.append((run_id, error))
             return won
 
         if not await self.store.run(lambda s: s.scalar(select(R.id).where(R.status.in_(LIVE_STATUSES)).limit(1))):
             return []
-        return await self.store.run(go)
+        won = await self.store.run(go)
+        for run_id, error in won:
+            await report_run_failed(self.store, self.secrets, actor, run_id, error)
+        return [run_id for run_id, _error in won]
 
     async def recover_interrupted(self, actor: Actor) -> list[int]:
         """Runs whose worker is gone are FAILED ("interrupted") and their VMs released."""
@@ -573,10 +588,11 @@ class ProvisionService:
             select(ProvisionRunRow).where(ProvisionRunRow.status.in_(LIVE_STATUSES)))])
         dead = [r.id for r in live if self._worker_gone(r)]
         done = []
+        error = "interrupted: its worker process is gone"
         for run_id in dead:
-            if await self.store.run(lambda s, rid=run_id: finish_in(
-                    s, actor, rid, FAILED, error="interrupted: its worker process is gone")):
+            if await self.store.run(lambda s, rid=run_id: finish_in(s, actor, rid, FAILED, error=error)):
                 done.append(run_id)
+                await report_run_failed(self.store, self.secrets, actor, run_id, error)
         return done
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from jumpdeck.core.child_env import child_environment
 from jumpdeck.core.identity import Actor, Role
+from jumpdeck.core.provision.failure_report import report_run_failed
 from jumpdeck.core.provision.events import CANCELED, COMPLETED, FAILED, RUNNING, TERMINAL_STATUSES, RunEvent
 from jumpdeck.core.provision.lease import renew_in, store_in, this_host
 from jumpdeck.core.provision.process import become_subreaper, kill_tree
@@ -44,8 +45,9 @@ class LeaseLost(Exception):
 
 
 class Worker:
-    def __init__(self, store, run_id: int, runs_dir: Path, known_hosts: Path) -> None:  # noqa: ANN001
+    def __init__(self, store, run_id: int, runs_dir: Path, known_hosts: Path, secrets=None) -> None:  # noqa: ANN001
         self.store = store
+        self.secrets = secrets  # to notify of a FAILED run; None: no key here, no message
         self.run_id = run_id
         self.runs_dir = runs_dir
         self.known_hosts = known_hosts
@@ -210,6 +212,8 @@ class Worker:
         except LeaseLost:
             log.warning("run %s: lost its lease before finishing; the run is left as another host set it", self.run_id)
             return 3
+        if status == FAILED:  # after the commit: the run's end never waits on a message
+            await report_run_failed(self.store, self.secrets, actor, self.run_id, error)
         return 0 if status == COMPLETED else 1
 
 
@@ -220,6 +224,21 @@ def _mock_resources(run_id: int, name: str) -> dict:
             "ssh_targets": [{"name": f"{name}-web", "host": f"127.0.{octet}.11", "port": 22, "user": "deploy"}]}
 
 
+def _notify_key(config, handed_key: str | None):  # noqa: ANN001, ANN202
+    """The key to open notification targets with: the one handed down the pipe (the
+    starter's came from JUMPDECK_KEY), else this host's key file; never a new key file."""
+    from jumpdeck.core.secrets import SecretBox, load_secret_box
+
+    if handed_key:
+        return SecretBox([handed_key.encode("ascii")], source="the key handed to the worker")
+    if config.key_path.exists():
+        try:
+            return load_secret_box(config.key_path, env={})
+        except Exception:  # a run without notifications rather than a run that cannot end
+            log.warning("the key file cannot be read; a failure of this run will not be notified")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jumpdeck-provision-worker")
     parser.add_argument("--home", required=True)
@@ -228,9 +247,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--secrets-on-stdin", action="store_true")
     parser.add_argument("run_id", type=int)
     args = parser.parse_args(argv)
-    store_url = None
+    handed: dict = {}
     if args.secrets_on_stdin:
-        store_url = json.loads(sys.stdin.buffer.read() or b"{}").get("store_url")
+        handed = json.loads(sys.stdin.buffer.read() or b"{}")
+    store_url = handed.get("store_url")
     from jumpdeck.core.config import load_config
     from jumpdeck.core.context import setup_logging
     from jumpdeck.core.store.engine import open_store
@@ -243,9 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(clean)
     setup_logging(config)
     become_subreaper()
+    secrets = _notify_key(config, handed.get("key"))
     store = open_store(sqlite_path=config.store_path, store_url=config.store_url)
     try:
-        return asyncio.run(Worker(store, args.run_id, config.runs_dir, config.known_hosts_path).run())
+        return asyncio.run(Worker(store, args.run_id, config.runs_dir, config.known_hosts_path, secrets).run())
     finally:
         store.close()
 

@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "jumpdeck.tui.cli.production",
     "jumpdeck.tui.cli.maintenance",
     "jumpdeck.tui.cli.monitor",
+    "jumpdeck.tui.cli.notify",
     "jumpdeck.tui.cli.provision",
     "jumpdeck.tui.cli.ssh",
     "jumpdeck.tui.cli.serve",

@@ -86,7 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _service(ctx):  # noqa: ANN001, ANN202
     from jumpdeck.core.provision.service import ProvisionService
 
-    return ProvisionService(ctx.store, ctx.config, ctx.settings)
+    return ProvisionService(ctx.store, ctx.config, ctx.settings, ctx.secrets)
 
 
 def format_event(event, *, color: bool) -> str | None:  # noqa: ANN001
