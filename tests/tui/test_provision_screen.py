@@ -200,3 +200,29 @@ async def test_a_refused_start_keeps_the_dialog_and_what_was_typed(mock_config) 
         assert app.screen is dialog
         assert "available" in error, error
         assert dialog.query_one("#nr-name", Input).value == "kept-name"
+
+
+async def test_an_ended_run_is_deleted_after_naming_it(mock_config) -> None:
+    from jumpdeck.core.context import open_context
+    from jumpdeck.tui.app import JumpdeckApp
+    from jumpdeck.tui.screens.confirm import ConfirmScreen
+
+    ctx = await open_context(mock_config, user="admin")
+    await _seed_finished_run(ctx)
+    ctx.close()
+    app = JumpdeckApp(mock_config, user="admin", start_mode="provision")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await booted(pilot)
+        screen = app.screen
+        assert [r.service_name for r in screen.runs] == ["web-portal"]
+        await pilot.press("D")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        text = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        assert "web-portal" in text and "COMPLETED" in text
+        await pilot.press("y")
+        for _ in range(30):
+            await pilot.pause(0.1)
+            if not screen.runs:
+                break
+        assert screen.runs == []

@@ -252,3 +252,36 @@ async def test_a_role_change_is_confirmed_naming_the_user_and_both_roles(make_ap
         await app.workers.wait_for_complete()
         await pilot.pause(0.2)
         assert {u.name: u.role.value for u in await app.ctx.users.list(app.ctx.actor)}["kim.operator"] == "admin"
+
+
+async def test_an_ssh_key_is_removed_after_choosing_and_naming_it(make_app, app_config, tmp_path) -> None:
+    import subprocess
+
+    from jumpdeck.core.context import open_context
+    from jumpdeck.core.users import parse_public_key
+    from jumpdeck.tui.screens.confirm import ConfirmScreen
+    from jumpdeck.tui.screens.user_form import KeyChoice
+
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "kim@laptop", "-f", str(tmp_path / "k")], check=True)
+    key = parse_public_key((tmp_path / "k.pub").read_text())
+    ctx = await open_context(app_config, user="admin")
+    await ctx.users.add_key(ctx.actor, "kim.operator", key)
+    ctx.close()
+    app = make_app(start_mode="users")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await booted(pilot)
+        table = app.screen.query_one(DataTable)
+        table.move_cursor(row=[u.name for u in app.screen.users].index("kim.operator"))
+        await pilot.press("K")
+        await pilot.pause()
+        assert isinstance(app.screen, KeyChoice)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        text = " ".join(str(w.render()) for w in app.screen.query(Static))
+        assert key.fingerprint in text and "kim.operator" in text
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        users = {u.name: u for u in await app.ctx.users.list(app.ctx.actor)}
+        assert users["kim.operator"].keys == ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from jumpdeck.core.words import counted
 from jumpdeck.tui.cli import run_with_context
 from jumpdeck.tui.cli.output import dumps, print_table
 
@@ -29,6 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_key.add_argument("name")
     add_key.add_argument("pubkey_file")
     add_key.set_defaults(run=lambda a: run_with_context(a, _add_key))
+    rm_key = verbs.add_parser("rm-key", help="remove one of a user's SSH keys by its fingerprint (users ls shows them)")
+    rm_key.add_argument("name")
+    rm_key.add_argument("fingerprint", help="SHA256:... as `users ls` prints it")
+    rm_key.set_defaults(run=lambda a: run_with_context(a, _rm_key))
 
     for verb, text in (("activate", "approve a pending user, or re-enable a disabled one"), ("disable", "disable a user")):
         p = verbs.add_parser(verb, help=text)
@@ -69,7 +74,13 @@ async def _add(args, ctx) -> int:
 async def _add_key(args, ctx) -> int:
     key = _read_keys([args.pubkey_file])[0]
     user = await ctx.users.add_key(ctx.actor, args.name, key)
-    print(f"Added key {key.fingerprint} to {user.name} ({len(user.keys)} key(s) now).")
+    print(f"Added key {key.fingerprint} to {user.name} ({counted(len(user.keys), 'key')} now).")
+    return 0
+
+
+async def _rm_key(args, ctx) -> int:
+    user = await ctx.users.remove_key(ctx.actor, args.name, args.fingerprint.strip())
+    print(f"Removed key {args.fingerprint.strip()} from {user.name} ({counted(len(user.keys), 'key')} left).")
     return 0
 
 

@@ -31,7 +31,7 @@ from jumpdeck.tui.screens.base import JumpdeckScreen
 from jumpdeck.tui.widgets.run_log import RunLog
 from jumpdeck.tui.styles import stylesheet
 
-STAFF_ACTIONS = {"new_run", "cancel_run", "teardown", "trust_key"}
+STAFF_ACTIONS = {"new_run", "cancel_run", "teardown", "trust_key", "delete_run"}
 # The worst result a host has had wins its status word.
 _RANK = {"": 0, "started": 0, "skipped": 1, "ok": 2, "changed": 3, "unreachable": 4, "failed": 5}
 _STATUS_STYLE = {"COMPLETED": "green", "FAILED": "red", "CANCELED": "yellow", "RUNNING": "cyan", "PENDING": "cyan"}
@@ -172,6 +172,7 @@ class ProvisionScreen(JumpdeckScreen):
         Binding("ctrl+s", "save", "Save", id="provision.save"),
         Binding("c", "cancel_run", "Cancel run", id="provision.cancel"),
         Binding("d", "teardown", "Tear down", id="provision.teardown"),
+        Binding("D", "delete_run", "Delete run", show=False, id="provision.delete"),
         Binding("k", "trust_key", "Trust key", id="provision.trust_key"),
         Binding("s", "ssh", "SSH", id="provision.ssh"),
         Binding("r", "reload", "Reload", id="provision.reload"),
@@ -571,6 +572,34 @@ class ProvisionScreen(JumpdeckScreen):
     def running_work(self) -> list[str]:
         # Runs go on without this app; only a teardown in progress is this app's own work.
         return [f"tearing down run {run_id}" for run_id in sorted(self._tearing_down)]
+
+    def action_delete_run(self) -> None:
+        """Delete an ended run and its log, as `jumpdeck provision rm` does."""
+        run = self._target_for_change()
+        if run is None:
+            return
+        if run.status in LIVE_STATUSES:
+            self.notify(f"Run {run.id} ({run.service_name}) is still {run.status}: cancel it first (c).", severity="warning")
+            return
+        from jumpdeck.tui.screens.confirm import ConfirmScreen
+
+        async def answer(yes: bool | None) -> None:
+            if not yes:
+                return
+            from jumpdeck.core.errors import JumpdeckError
+            from jumpdeck.tui.screens.base import notify_error
+
+            try:
+                await self.service.remove(self.ctx.actor, run.id)
+            except JumpdeckError as error:
+                notify_error(self, error)
+                return
+            self.notify(f"Deleted run {run.id} ({run.service_name}).", timeout=4)
+            self.load_runs()
+
+        self.app.push_screen(ConfirmScreen("Delete run?", f"Delete run {run.id} '{run.service_name}' ({run.status}) and its "
+                                           f"log? Its VMs ({run.assigned_ip or 'none'}) go back to the pool; the log is gone "
+                                           "for good.", confirm_label="Delete"), answer)
 
     def action_teardown(self) -> None:
         run = self._target_for_change()

@@ -109,3 +109,41 @@ class KeyForm(_Form):
             return
         self.app.notify(f"Added key {key.fingerprint} to {self.user_name}.")
         self.dismiss(True)
+
+
+class KeyChoice(ModalScreen["str | None"]):
+    """Which of a user's SSH keys to remove: its fingerprint, or None (esc)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    KeyChoice { align: center middle; }
+    KeyChoice > Vertical { width: 90; max-width: 98%; height: auto; border: thick $warning; background: $surface; padding: 0 1; }
+    KeyChoice .title { text-style: bold; padding-bottom: 1; }
+    KeyChoice OptionList { height: auto; max-height: 12; }
+    KeyChoice .hint { color: $text-muted; padding-top: 1; }
+    """
+
+    def __init__(self, user: str, keys: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.user = user
+        self.keys = keys  # (fingerprint, comment)
+
+    def compose(self) -> ComposeResult:
+        from rich.text import Text
+        from textual.widgets import OptionList
+        from textual.widgets.option_list import Option
+
+        with Vertical():
+            yield Static(f"Remove which key of {self.user}?", classes="title", markup=False)
+            # Comments are the key owner's words: text, never markup.
+            yield OptionList(*[Option(Text(f"{fp}  {comment}"), id=fp) for fp, comment in self.keys], id="keys")
+            yield Static("enter chooses · esc cancels", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#keys").focus()
+
+    def on_option_list_option_selected(self, event) -> None:  # noqa: ANN001
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

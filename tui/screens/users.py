@@ -16,7 +16,7 @@ from jumpdeck.core.words import counted
 from jumpdeck.tui.screens.base import JumpdeckScreen
 from jumpdeck.tui.styles import stylesheet
 
-ADMIN_ACTIONS = {"add", "activate", "disable", "role", "add_key"}
+ADMIN_ACTIONS = {"add", "activate", "disable", "role", "add_key", "remove_key"}
 
 
 class UsersScreen(JumpdeckScreen):
@@ -28,6 +28,7 @@ class UsersScreen(JumpdeckScreen):
         Binding("x", "disable", "Disable", id="users.disable"),
         Binding("o", "role", "Role", id="users.role"),
         Binding("k", "add_key", "Add key", id="users.add_key"),
+        Binding("K", "remove_key", "Remove key", id="users.remove_key"),
         Binding("r", "reload", "Reload", id="users.reload"),
     ]
 
@@ -177,3 +178,32 @@ class UsersScreen(JumpdeckScreen):
                 self.reload()
 
         self.app.push_screen(KeyForm(user.name), added)
+
+    def action_remove_key(self) -> None:
+        """Pick one of the user's keys, then confirm naming its fingerprint."""
+        user = self._selected()
+        if user is None:
+            return
+        if not user.keys:
+            self.notify(f"{user.name} has no SSH key.", severity="warning")
+            return
+        from jumpdeck.tui.screens.confirm import ConfirmScreen
+        from jumpdeck.tui.screens.user_form import KeyChoice
+
+        def chosen(fingerprint: str | None) -> None:
+            if not fingerprint:
+                return
+
+            async def answer(yes: bool | None) -> None:
+                if not yes:
+                    return
+                result = await self.call_core(lambda: self.ctx.users.remove_key(self.ctx.actor, user.name, fingerprint))
+                if result is not None:
+                    self.notify(f"Removed key {fingerprint} from {user.name}.")
+                    self.reload()
+
+            self.app.push_screen(ConfirmScreen(
+                "Remove SSH key?", f"Remove key {fingerprint} from {user.name}? serve-ssh refuses it from now on, "
+                "and a session it opened ends.", confirm_label="Remove"), answer)
+
+        self.app.push_screen(KeyChoice(user.name, [(k.fingerprint, k.comment) for k in user.keys]), chosen)
