@@ -153,3 +153,14 @@ async def test_keys_arrive_in_order_while_output_floods(trusted_locale, sshd_loc
         expected = (TEXTS["hangul"] + " " + TEXTS["cjk"] + "\n").encode()
         await wait_for(pilot, lambda: out.exists() and out.read_bytes().endswith(b"\n"), 30)
         assert out.read_bytes() == expected
+
+
+async def test_keys_typed_while_the_shell_opens_arrive_first(trusted_locale, sshd_locale, tmp_path):
+    """Typed ahead of a slow login (`jumpdeck ssh host`, then a command at once): the keys
+    wait for the shell instead of going nowhere."""
+    out = tmp_path / "out"
+    app = PaneApp(target_for(sshd_locale), trusted_locale)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert app.pane.state != "live"
+        await type_text(pilot, f"echo 서버 관리 > {out}\r", burst=True)
+        assert (await read_back(pilot, out)).decode() == "서버 관리\n"
