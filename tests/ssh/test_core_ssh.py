@@ -154,3 +154,21 @@ async def test_jump_host(trusted, sshd_module):
         await collect_until(term, b"via-jump\r\n")
     finally:
         conn.close()
+
+
+async def test_pty_shell_speaks_utf8_whatever_jumpdecks_locale(trusted_locale, sshd_locale, monkeypatch):
+    """jumpdeck under systemd or cron may run in POSIX: its terminal still speaks UTF-8,
+    and the remote shell and PTY are told so (core/ssh/terminal_locale.py)."""
+    monkeypatch.delenv("LANG", raising=False)
+    monkeypatch.delenv("LC_CTYPE", raising=False)
+    monkeypatch.setenv("LC_ALL", "POSIX")
+    monkeypatch.setenv("LC_TOKEN", "not-a-locale-kept-here")
+    conn = await connect(target_for(sshd_locale), trusted_locale)
+    try:
+        term = await conn.open_terminal(100, 30)
+        term.write("echo charmap=$(locale charmap) token=${LC_TOKEN:-none}; stty -a | grep -o -- '-\\?iutf8'\n")
+        seen = await collect_until(term, b"iutf8\r\n")
+        assert b"charmap=UTF-8 token=none\r\n" in seen
+        assert b"\r\niutf8\r\n" in seen
+    finally:
+        conn.close()
