@@ -8,8 +8,11 @@ emulator catches up.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import deque
 from typing import Any, AsyncIterator
+
+from jumpdeck.core.ssh.terminal_locale import pty_modes, remote_locale
 
 HIGH_WATER = 1 << 20  # bytes buffered before the channel is paused
 LOW_WATER = 256 << 10  # resumed once the consumer drained to this
@@ -135,9 +138,11 @@ class TerminalSession:
 
 async def open_terminal(conn, cols: int, rows: int, *, term: str = "xterm-256color",
                         env: dict[str, str] | None = None, command: str | None = None) -> TerminalSession:
+    """`env` goes with the session on top of the UTF-8 locale (core/ssh/terminal_locale.py)."""
     buffer = _Buffer()
     cls = _session_class()
     chan, _session = await conn.create_session(
-        lambda: cls(buffer), command, term_type=term, term_size=(cols, rows), encoding=None, env=env or {},
+        lambda: cls(buffer), command, term_type=term, term_size=(cols, rows), term_modes=pty_modes(),
+        encoding=None, env={**remote_locale(os.environ), **(env or {})},
     )
     return TerminalSession(chan, buffer, cols, rows)

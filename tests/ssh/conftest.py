@@ -24,3 +24,17 @@ def target_for(info, **changes) -> SshTarget:
     values = dict(host=info.host, port=info.port, user=info.user, auth=SshAuth.key(info.client_key))
     values.update(changes)
     return SshTarget(**values)
+
+
+@pytest.fixture(scope="module")
+def sshd_locale(tmp_path_factory):
+    """An sshd that takes the client's locale, as Debian's and most distributions' sshd do."""
+    info = start_sshd(tmp_path_factory.mktemp("sshd-locale"), extra_config="AcceptEnv LANG LC_*")
+    yield info
+    stop_sshd(info)
+
+
+@pytest.fixture
+def trusted_locale(policy, sshd_locale) -> HostKeyPolicy:
+    policy.store.write_text(sshd_locale.known_hosts_line + "\n")
+    return policy

@@ -66,3 +66,34 @@ def test_jumpdeck_ssh_opens_the_session_after_confirming_the_host_key(sshd_modul
     subprocess.run(["tmux", "send-keys", "-t", tmux_session, "Enter"], check=True)
     _wait_screen(tmux_session, "via-cli-42")
     assert sshd_module.known_hosts_line in (home / "known_hosts").read_text()
+
+
+def _wait_file(path: Path, ending: bytes, limit: float = 30.0) -> bytes:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and not (path.exists() and path.read_bytes().endswith(ending)):
+        time.sleep(0.2)
+    return path.read_bytes() if path.exists() else b""
+
+
+def test_hangul_typed_in_a_real_terminal_reaches_the_shell(sshd_locale, tmp_path, tmux_session):
+    """The issue's report, over a real PTY: tmux types into `jumpdeck ssh` as a terminal does."""
+    home, out = tmp_path / "home", tmp_path / "out"
+    home.mkdir()
+    (home / "known_hosts").write_text(sshd_locale.known_hosts_line + "\n")
+    command = (f"{JUMPDECK} --home {home} ssh -p {sshd_locale.port} -i {sshd_locale.client_key} "
+               f"{sshd_locale.user}@127.0.0.1")
+    subprocess.run(["tmux", "new-session", "-d", "-s", tmux_session, "-x", "120", "-y", "40", command], check=True)
+    _wait_screen(tmux_session, f"{sshd_locale.user}@127.0.0.1:{sshd_locale.port}")
+
+    def send(*keys: str, literal: bool = True) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", tmux_session, *(["-l"] if literal else []), *keys], check=True)
+
+    send(f"echo shell-ready; echo 서버 관리 > {out}")
+    send("Enter", literal=False)
+    _wait_screen(tmux_session, "\nshell-ready")
+    assert _wait_file(out, b"\n").decode() == "서버 관리\n"
+    send('echo "')
+    time.sleep(0.7)  # "typed a moment later"
+    send(f'서버" >> {out}')
+    send("Enter", literal=False)
+    assert _wait_file(out, "서버\n".encode()).decode() == "서버 관리\n서버\n"

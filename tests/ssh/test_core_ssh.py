@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import subprocess
 
@@ -29,6 +30,16 @@ async def collect_until(term, needle: bytes, limit: float = 10.0) -> bytes:
 
     await asyncio.wait_for(read(), limit)
     return seen
+
+
+@contextlib.asynccontextmanager
+async def shell(target, policy, cols: int = 80, rows: int = 24):
+    """A PTY shell on `target`; the connection is closed afterwards, whatever happened."""
+    conn = await connect(target, policy)
+    try:
+        yield await conn.open_terminal(cols, rows)
+    finally:
+        conn.close()
 
 
 async def test_unknown_host_needs_confirmation_then_is_stored(policy, sshd_module):
@@ -128,9 +139,7 @@ def test_parse_destination():
 
 
 async def test_pty_shell_echo_resize_exit(trusted, sshd_module):
-    conn = await connect(target_for(sshd_module), trusted)
-    try:
-        term = await conn.open_terminal(100, 30)
+    async with shell(target_for(sshd_module), trusted, 100, 30) as term:
         term.write("stty size; echo $TERM\n")
         seen = await collect_until(term, b"xterm-256color\r\n")
         assert b"30 100" in seen
@@ -140,17 +149,25 @@ async def test_pty_shell_echo_resize_exit(trusted, sshd_module):
         term.write("exit 7\n")
         assert await asyncio.wait_for(term.wait_closed(), 10) == 7
         assert not term.is_open
-    finally:
-        conn.close()
 
 
 async def test_jump_host(trusted, sshd_module):
     """Through a bastion (the same sshd, which permits TCP forwarding by default)."""
     bastion = target_for(sshd_module)
-    conn = await connect(target_for(sshd_module, jump=bastion), trusted)
-    try:
-        term = await conn.open_terminal(80, 24)
+    async with shell(target_for(sshd_module, jump=bastion), trusted) as term:
         term.write("echo via-jump\n")
         await collect_until(term, b"via-jump\r\n")
-    finally:
-        conn.close()
+
+
+async def test_pty_shell_speaks_utf8_whatever_jumpdecks_locale(trusted_locale, sshd_locale, monkeypatch):
+    """jumpdeck under systemd or cron may run in POSIX: its terminal still speaks UTF-8,
+    and the remote shell and PTY are told so (core/ssh/terminal_locale.py)."""
+    monkeypatch.delenv("LANG", raising=False)
+    monkeypatch.delenv("LC_CTYPE", raising=False)
+    monkeypatch.setenv("LC_ALL", "POSIX")
+    monkeypatch.setenv("LC_TOKEN", "not-a-locale-kept-here")
+    async with shell(target_for(sshd_locale), trusted_locale) as term:
+        term.write("echo charmap=$(locale charmap) token=${LC_TOKEN:-none}; stty -a | grep -o -- '-\\?iutf8'\n")
+        seen = await collect_until(term, b"iutf8\r\n")
+        assert b"charmap=UTF-8 token=none\r\n" in seen
+        assert b"\r\niutf8\r\n" in seen

@@ -39,6 +39,7 @@ YIELD_ROUNDS = 16  # event-loop rounds given away at most per turn while others 
 # queues and a full repaint of a flooding terminal (20-27 ms, measured) in front of each
 # hop put tab switches at 100-140 ms. Keys typed into the terminal itself never wait.
 KEYS_FIRST = 0.1
+TYPED_AHEAD_LIMIT = 4096  # bytes kept while the shell opens: a Linux tty's input buffer
 BUSY_ROUND = 0.0003  # a round longer than this ran someone else's work: give another
 FRAME = 1 / 30  # redraws are coalesced to this interval while output arrives...
 FLOOD_FRAME = 1 / 5  # ...and to this one while more output is already waiting (a flood,
@@ -121,6 +122,10 @@ class Terminal(Widget, can_focus=True):
         self._cursor_drawn: tuple[int, int] | None = None
         self._base: Style | None = None
         self._history_seen = 0
+        # Keys typed before the first sink is attached (the shell is still being opened),
+        # sent once it is, as a terminal keeps what was typed ahead of a slow login.
+        # None once attached: after the session ends, keys go nowhere.
+        self._early: bytearray | None = bytearray()
 
     # --- wiring ------------------------------------------------------------
     @property
@@ -131,13 +136,20 @@ class Terminal(Widget, can_focus=True):
         self.sink = sink
         screen = self.emulator.screen
         sink.resize(screen.columns, screen.lines)
+        early, self._early = self._early, None
+        if early:
+            sink.write(bytes(early))
 
     def detach(self) -> None:
         self.sink = None
 
     def _send(self, data: bytes) -> None:
-        if self.sink is not None and data:
+        if not data:
+            return
+        if self.sink is not None:
             self.sink.write(data)
+        elif self._early is not None and len(self._early) + len(data) <= TYPED_AHEAD_LIMIT:
+            self._early += data
 
     # --- output ------------------------------------------------------------
     async def feed(self, data: bytes, *, backlog: bool = False) -> None:

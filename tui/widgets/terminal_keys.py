@@ -29,6 +29,10 @@ def _split(key: str) -> tuple[int, str]:
 
 def key_to_bytes(key: str, character: str | None = None, *, app_cursor: bool = False) -> bytes | None:
     """The bytes for one key press, or None when the key means nothing to a terminal."""
+    if key == "backspace" and character in ("\x08", "\x7f"):
+        # Textual names both ^H and DEL "backspace": send the one the terminal sent, as
+        # remote programs bound to ^H (emacs' help, stty erase ^H) tell them apart.
+        return character.encode()
     if key in _PLAIN:
         return _PLAIN[key].encode()
     bits, base = _split(key)
@@ -49,7 +53,11 @@ def key_to_bytes(key: str, character: str | None = None, *, app_cursor: bool = F
         if inner is None and len(base) == 1:
             inner = base.encode()
         return ESC.encode() + inner if inner else None
-    if character and (character.isprintable() or ord(character[0]) < 32):
+    if character:
+        # Whatever text the terminal sent, as it sent it: not only what Python calls
+        # printable. Joiners (ZWJ in emoji, ZWNJ in Persian), direction marks, soft
+        # hyphens and private-use characters are format or unassigned to it, and a
+        # remote program still needs them.
         return character.encode("utf-8", errors="replace")
     if len(base) == 1 and bits in (0, 1):
         return base.encode()
