@@ -39,6 +39,7 @@ class ActivityScreen(JumpdeckScreen):
         self.entries: list[ActivityEntry] = []
         self.has_more = False
         self.filters = ActivityFilter()
+        self._narrow = False  # under 100 columns: short dates, the origin only in the full entry
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="activity-filters"):
@@ -53,7 +54,7 @@ class ActivityScreen(JumpdeckScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column("At", key="at", width=16)
+        table.add_column("At", key="at", width=16)  # 11 when narrow: MM-DD HH:MM
         table.add_column("Who", key="who", width=16)
         table.add_column("Action", key="action", width=18)
         table.add_column("Target", key="target", width=14)
@@ -67,7 +68,10 @@ class ActivityScreen(JumpdeckScreen):
         # way so Detail keeps ~20 columns. The detail column takes whatever is left.
         table = self.query_one(DataTable)
         narrow = table.size.width < 100
-        for key, wide, tight in (("who", 16, 10), ("target", 14, 10)):
+        if narrow != self._narrow:
+            self._narrow = narrow
+            self._redraw_rows()
+        for key, wide, tight in (("at", 16, 11), ("who", 16, 9), ("target", 16, 16)):
             column = table.columns.get(key)  # type: ignore[call-overload]
             if column is not None:
                 column.width = tight if narrow else wide
@@ -77,6 +81,21 @@ class ActivityScreen(JumpdeckScreen):
             detail.width = max(12, table.size.width - fixed - 2 * table.cell_padding - 1)
             detail.auto_width = False
             table.refresh()
+
+    def _row(self, entry: ActivityEntry) -> list:
+        from jumpdeck.core.identity import is_local_origin
+
+        target = f"{entry.target_type}:{entry.target_id}" if entry.target_id else entry.target_type
+        # A local origin says only which host; over SSH the address matters (enter shows both).
+        who = entry.actor if is_local_origin(entry.origin) or self._narrow else f"{entry.actor} · {entry.origin}"
+        at = entry.at.strftime("%m-%d %H:%M" if self._narrow else "%Y-%m-%d %H:%M")
+        return cells([at, who, entry.action, target, entry.detail.replace("\n", " ")])
+
+    def _redraw_rows(self) -> None:
+        table = self.query_one(DataTable)
+        for entry in self.entries:
+            for key, value in zip(("at", "who", "action", "target", "detail"), self._row(entry)):
+                table.update_cell(str(entry.id), key, value)
 
     # ---------------------------------------------------------------- loading
     @work(exclusive=True, group="activity-values")
@@ -104,10 +123,7 @@ class ActivityScreen(JumpdeckScreen):
             return
         table = self.query_one(DataTable)
         for entry in page.entries:
-            target = f"{entry.target_type}:{entry.target_id}" if entry.target_id else entry.target_type
-            who = entry.actor if entry.origin == "local" else f"{entry.actor} · {entry.origin}"
-            table.add_row(*cells([entry.at.strftime("%Y-%m-%d %H:%M"), who, entry.action,
-                                  target, entry.detail.replace("\n", " ")]), key=str(entry.id))
+            table.add_row(*self._row(entry), key=str(entry.id))
         self.entries.extend(page.entries)
         self.has_more = page.has_more
         self._update_status()
