@@ -84,6 +84,9 @@ def test_hangul_typed_in_a_real_terminal_reaches_the_shell(sshd_locale, tmp_path
                f"{sshd_locale.user}@127.0.0.1")
     subprocess.run(["tmux", "new-session", "-d", "-s", tmux_session, "-x", "120", "-y", "40", command], check=True)
     _wait_screen(tmux_session, f"{sshd_locale.user}@127.0.0.1:{sshd_locale.port}")
+    # The shell's greeting: the terminal has the focus and the shell reads (this test is
+    # about the characters, not about keys typed before the session opens).
+    _wait_screen(tmux_session, "Last login")
 
     def send(*keys: str, literal: bool = True) -> None:
         subprocess.run(["tmux", "send-keys", "-t", tmux_session, *(["-l"] if literal else []), *keys], check=True)

@@ -75,9 +75,9 @@ class RolloverWizard(ModalScreen[bool]):
     RolloverWizard .title { text-style: bold; }
     RolloverWizard #rw-year-row { height: auto; margin-top: 1; }
     RolloverWizard #rw-year-row Static { width: auto; }
-    RolloverWizard #rw-year { width: 12; }
+    RolloverWizard #rw-year { width: 8; }
     RolloverWizard #rw-plan, RolloverWizard #rw-checklist, RolloverWizard #rw-result { height: auto; margin-top: 1; }
-    RolloverWizard Button { margin-left: 1; }
+    RolloverWizard Button { margin-left: 1; min-width: 0; width: auto; padding: 0 1; }
     """
 
     def __init__(self, default_year: int | None = None) -> None:
@@ -93,7 +93,8 @@ class RolloverWizard(ModalScreen[bool]):
         with Vertical():
             yield Static("Year-end archive rollover (seed §8)", classes="title")
             with Horizontal(id="rw-year-row"):
-                yield Static("New year the live DB keeps: ")
+                # Short enough that the year and both buttons share a row at 60 columns.
+                yield Static("Live DB keeps from ")
                 year = Input(str(self.default_year), id="rw-year", type="integer", compact=True)
                 year.cursor_blink = self.app.config.cursor_blink
                 yield year

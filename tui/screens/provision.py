@@ -56,12 +56,14 @@ class NewRunDialog(ModalScreen[RunInfo | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
     DEFAULT_CSS = """
     NewRunDialog { align: center middle; }
-    NewRunDialog > Vertical { width: 76; max-width: 98%; height: auto; border: thick $primary; background: $surface; padding: 0 1; }
+    NewRunDialog > Vertical { width: 76; max-width: 98%; height: auto; max-height: 100%; border: thick $primary; background: $surface; padding: 0 1; }
+    NewRunDialog Input { margin-bottom: 1; }
     NewRunDialog .title { text-style: bold; padding-bottom: 1; }
     NewRunDialog #nr-summary { color: $text-muted; height: auto; padding-bottom: 1; }
     NewRunDialog #nr-notice, NewRunDialog #nr-error { color: $error; height: auto; }
     NewRunDialog Label { padding-top: 1; }
-    NewRunDialog Horizontal { height: auto; align: right middle; padding-top: 1; }
+    NewRunDialog Horizontal { height: auto; align: right middle; }
+    NewRunDialog #nr-buttons { padding-top: 1; }
     NewRunDialog Button { margin-left: 1; }
     """
 
@@ -76,26 +78,29 @@ class NewRunDialog(ModalScreen[RunInfo | None]):
         with Vertical():
             yield Static("New provisioning run", classes="title")
             yield Static(self.notice, id="nr-notice", markup=False)
+            # Compact fields (one row each): at 80x24 the whole dialog, buttons included, fits.
             yield Select([(f"{t.title} ({t.name}, {t.vm_count} VM)", t.name) for t in TEMPLATES.values()],
-                         value="single", allow_blank=False, id="nr-template")
+                         value="single", allow_blank=False, id="nr-template", compact=True)
             yield Static("", id="nr-summary")
-            name = Input(placeholder="service name (lowercase, digits, -)", id="nr-name")
-            packages = Input(placeholder="packages, comma separated (optional)", id="nr-packages")
+            name = Input(placeholder="service name (lowercase, digits, -)", id="nr-name", compact=True)
+            packages = Input(placeholder="packages, comma separated (optional)", id="nr-packages", compact=True)
             name.cursor_blink = packages.cursor_blink = blink
             yield name
             yield packages
             with Horizontal():
                 yield Select([("Ansible runner", "ansible"), ("Mock runner", "mock")], value=self.default_runner,
-                             allow_blank=False, id="nr-runner")
+                             allow_blank=False, id="nr-runner", compact=True)
                 yield Select([("VM pool over SSH", "pool"), ("this machine", "local"), ("no VMs (mock)", "none")],
-                             value="pool" if self.default_runner == "ansible" else "none", allow_blank=False, id="nr-target")
+                             value="pool" if self.default_runner == "ansible" else "none", allow_blank=False,
+                             id="nr-target", compact=True)
             yield Static("", id="nr-error", markup=False)  # a refusal's own words
-            with Horizontal():
-                yield Button("Cancel", id="nr-cancel")
-                yield Button("Start", id="nr-start", variant="primary", disabled=bool(self.notice))
+            with Horizontal(id="nr-buttons"):
+                yield Button("Cancel", id="nr-cancel", compact=True)
+                yield Button("Start", id="nr-start", variant="primary", disabled=bool(self.notice), compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#nr-notice", Static).display = bool(self.notice)
+        self.query_one("#nr-error", Static).display = False  # until there is something to say
         self._show_summary("single")
         self.query_one("#nr-name", Input).focus()
 
@@ -140,6 +145,7 @@ class NewRunDialog(ModalScreen[RunInfo | None]):
         from jumpdeck.core.errors import JumpdeckError
 
         error = self.query_one("#nr-error", Static)
+        error.display = True
         button = self.query_one("#nr-start", Button)
         error.update("Starting…")
         button.disabled = True
