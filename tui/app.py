@@ -155,6 +155,11 @@ class JumpdeckApp(App[int]):
     def on_mount(self) -> None:
         if self.config.keymap:
             self.set_keymap(dict(self.config.keymap))
+        # On a 16-colour terminal (TERM=xterm, a serial console) Textual would round the
+        # theme's colours to the nearest of 16: the accent became the red of an offline
+        # dot. The ANSI theme is drawn in the terminal's own 16 colours instead.
+        if not self.is_headless and self.console.color_system in ("standard", "windows"):
+            self.theme = "ansi-dark"
         self.open_context()
         from jumpdeck.tui.collector import CHECK_EVERY
 

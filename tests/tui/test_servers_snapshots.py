@@ -52,3 +52,13 @@ def test_server_form(snap_compare, fleet_config, size) -> None:
         await pilot.pause(0.2)
 
     assert snap_compare(JumpdeckApp(fleet_config, user="admin"), terminal_size=size, run_before=run_before)
+
+
+def test_servers_grid_in_16_colours(snap_compare, fleet_config) -> None:
+    """The theme a 16-colour terminal gets (tui/app.py): the selected card stands apart
+    from an offline one by its heavy frame, not by a colour that rounds to the same red."""
+    async def run_before(pilot) -> None:
+        pilot.app.theme = "ansi-dark"
+        await _painted(pilot)
+
+    assert snap_compare(JumpdeckApp(fleet_config, user="admin"), terminal_size=(80, 24), run_before=run_before)

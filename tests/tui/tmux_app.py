@@ -9,9 +9,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_demo(tmux, name: str, base: Path, width: int = 120, height: int = 40) -> str:  # noqa: ANN001
-    """Start the demo in pane `name` with its home under `base`; the pane once drawn."""
+def start_demo(tmux, name: str, base: Path, width: int = 120, height: int = 40,  # noqa: ANN001
+               term: str | None = None) -> str:
+    """Start the demo in pane `name` with its home under `base` (and `term` as TERM); the
+    pane once drawn."""
     env = f"JUMPDECK_HOME={shlex.quote(str(base / 'h'))} JUMPDECK_CONFIG=/dev/null"
+    if term:
+        env += f" TERM={shlex.quote(term)}"
     tmux.run("new-session", "-d", "-s", name, "-x", str(width), "-y", str(height),
              f"cd {shlex.quote(str(ROOT))} && exec env {env} {shlex.quote(sys.executable)} -m jumpdeck.tui.cli --demo")
     pane = tmux.wait_for(name, "Palette", 30)

@@ -89,6 +89,11 @@ def _fit(text: str, width: int) -> str:
     return set_cell_size(text, width)
 
 
+# A card's frame: corners top-left, top-right, bottom-left, bottom-right, then the lines.
+LIGHT = ("╭", "╮", "╰", "╯", "─", "│")
+HEAVY = ("┏", "┓", "┗", "┛", "━", "┃")
+
+
 @dataclass
 class _Layout:
     columns: int
@@ -316,6 +321,9 @@ class ServerGrid(ScrollView, can_focus=True):
 
     def _card_line(self, row: ServerRow, line: int, width: int, selected: bool) -> list[Segment]:
         border = self._style("cursor") if selected else self._style("border")
+        # The selected card is drawn in heavy lines too: in 16 colours its accent frame is
+        # the same red as an offline dot, and in monochrome there is no colour at all.
+        tl, tr, bl, br, h, v = HEAVY if selected else LIGHT
         inner = width - 2
         info = row.info
         if line == 0:
@@ -324,12 +332,12 @@ class ServerGrid(ScrollView, can_focus=True):
             name = _fit(info.name, min(cell_len(info.name), name_room))
             fill = max(0, inner - 3 - 2 - cell_len(name) - 1 - cell_len(label) - 2)
             return [
-                Segment("╭─ ", border), Segment(GLYPHS[row.state] + " ", self._state_style(row)),
-                Segment(name, self._style("name")), Segment(" " + "─" * fill + " ", border),
-                Segment(label, self._style("muted")), Segment(" ─╮", border),
+                Segment(f"{tl}{h} ", border), Segment(GLYPHS[row.state] + " ", self._state_style(row)),
+                Segment(name, self._style("name")), Segment(" " + h * fill + " ", border),
+                Segment(label, self._style("muted")), Segment(f" {h}{tr}", border),
             ]
         if line == CARD_HEIGHT - 1:
-            return [Segment("╰" + "─" * inner + "╯", border)]
+            return [Segment(bl + h * inner + br, border)]
         if line == 1:
             address = f"{info.host}:{info.port}" + (f" · {info.default_db}" if info.default_db else "")
             body = [Segment(_fit(" " + address, inner), self._style("muted"))]
@@ -341,7 +349,7 @@ class ServerGrid(ScrollView, can_focus=True):
                 note = PASSWORD_UNASKED_SHORT
             body = [Segment(_fit(" " + " · ".join(p for p in (note, corps_text(row)) if p), inner),
                             self._style("muted"))]
-        return [Segment("│", border), *body, Segment("│", border)]
+        return [Segment(v, border), *body, Segment(v, border)]
 
     def _dense_columns(self, width: int) -> tuple[int, int, int]:
         name_w = min(28, max([4] + [cell_len(r.info.name) for r in self.rows]))
