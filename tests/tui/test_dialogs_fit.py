@@ -33,3 +33,26 @@ async def test_the_new_run_dialog_and_the_rollover_wizard_fit(make_app, size) ->
         buttons = list(app.screen.query(Button))
         assert {"rw-plan-button", "rw-run"} <= {b.id for b in buttons}
         assert all(_on_screen(app, b) for b in buttons), [(b.id, b.region) for b in buttons]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)], ids=["80x24", "60x20"])
+async def test_the_ssh_dialog_shows_a_whole_five_digit_port(make_app, size) -> None:
+    from textual.widgets import Input
+
+    from jumpdeck.tui.screens.ssh_dialogs import ConnectDialog
+
+    app = make_app(start_mode="ssh")
+    async with app.run_test(size=size) as pilot:
+        await booted(pilot)
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, ConnectDialog)
+        port = app.screen.query_one("#port", Input)
+        port.value = ""
+        port.focus()
+        await pilot.press(*"44022")
+        await pilot.pause()
+        assert port.value == "44022"
+        # The digits and the cursor after them fit inside the field: none scrolled away.
+        assert port.content_size.width >= len("44022") + 1, port.content_size
+        assert all(_on_screen(app, b) for b in app.screen.query(Button))

@@ -45,7 +45,7 @@ class ConnectDialog(ModalScreen):
     ConnectDialog .row { height: 3; }
     ConnectDialog .row Label { width: 9; padding-top: 1; }
     ConnectDialog .row Input, ConnectDialog .row Select { width: 1fr; }
-    ConnectDialog #port { width: 10; }
+    ConnectDialog #port { width: 12; }  /* "65535" and the cursor, inside the border */
     ConnectDialog #user-label { width: 6; margin-left: 1; }
     ConnectDialog #error { color: $error; height: auto; }
     ConnectDialog #buttons { height: auto; align: right middle; }
