@@ -125,6 +125,7 @@ class JumpdeckApp(App[int]):
         Binding("ctrl+l", "redraw", "Redraw", show=False, id="app.redraw"),
         Binding("y", "copy", "Copy", show=False, id="app.copy"),
         Binding("f2", "settings", "Settings", show=False, id="app.settings"),
+        Binding("minus", "previous_screen", "Previous screen", key_display="-", show=False, id="app.previous"),
         *[
             Binding(entry.key, f"switch('{entry.mode}')", entry.title, show=False, id=f"app.screen.{entry.mode}")
             for entry in SCREENS
@@ -147,6 +148,7 @@ class JumpdeckApp(App[int]):
         self.collector = CollectorSchedule()
         self._lease_watch: LeaseWatch | None = None
         self._keys = KeysInOrder(self)
+        self._previous_mode = ""  # for `-`
 
     # ----------------------------------------------------------------- start-up
     def get_default_screen(self) -> Screen:
@@ -356,7 +358,14 @@ class JumpdeckApp(App[int]):
             self.pop_screen()
         await _import_screen_module(next(e for e in SCREENS if e.mode == mode))
         await self.store_ready()
+        if mode != self.current_mode and self.current_mode in self.screen_modes:
+            self._previous_mode = self.current_mode
         await self.switch_mode(mode)
+
+    async def action_previous_screen(self) -> None:
+        """`-`: back to the screen shown before this one, as k9s does."""
+        if self._previous_mode:
+            await self.action_switch(self._previous_mode)
 
     def action_help(self) -> None:
         from jumpdeck.tui.screens.help import HelpScreen

@@ -18,6 +18,10 @@ async def test_boot_opens_the_store_and_number_keys_switch_screens(make_app) -> 
             await pilot.press(key)
             await pilot.pause()
             assert app.current_mode == mode
+        for mode in ("provision", "servers", "provision"):  # - goes back, and back again
+            await pilot.press("minus")
+            await pilot.pause()
+            assert app.current_mode == mode
 
 
 async def test_help_lists_the_screens_keys_and_esc_closes(make_app) -> None:
