@@ -100,3 +100,24 @@ def test_hangul_typed_in_a_real_terminal_reaches_the_shell(sshd_locale, tmp_path
     send(f'서버" >> {out}')
     send("Enter", literal=False)
     assert _wait_file(out, "서버\n".encode()).decode() == "서버 관리\n서버\n"
+
+
+def test_a_refusal_is_written_at_the_pane_s_width_not_80_columns(tmp_path):
+    """The refusal comes before the pane has its real size: written then, it was cut into
+    80-column lines in a 120-column pane. It waits for the size now."""
+    from tests.core.servers.conftest import closed_port
+    from tests.serve.conftest import Tmux
+
+    home = tmp_path / "home"
+    home.mkdir()
+    tmux = Tmux()  # a server of its own: the window is the size asked for
+    try:
+        # The pause lets tmux size the pane before jumpdeck reads its size, as a terminal
+        # window is sized before the program in it starts.
+        tmux.run("new-session", "-d", "-s", "r", "-x", "120", "-y", "30",
+                 f"sleep 1; {JUMPDECK} --home {home} ssh -p {closed_port()} root@127.0.0.1")
+        screen = tmux.wait_for("r", "the port is right", 30)
+        line = next((line for line in screen.splitlines() if "refused the connection" in line), "")
+        assert line.rstrip().endswith("the port is right."), screen
+    finally:
+        tmux.kill()

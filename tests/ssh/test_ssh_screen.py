@@ -134,3 +134,4 @@ async def test_connect_dialog_opens_a_session(config, sshd_module):
         dialog.query_one("#key").value = str(sshd_module.client_key)
         dialog.query_one("#connect").press()
         await wait_for(pilot, lambda: screen.panes() and screen.panes()[0].state == "live")
+

@@ -95,6 +95,17 @@ class SshPane(Widget):
     def _say(self, text: str, colour: int = 31) -> None:
         self.terminal.feed_now(f"\r\n\x1b[{colour}m{text}\x1b[0m\r\n".encode())
 
+    async def _sized_or_soon(self) -> None:
+        """Wait (briefly) for the terminal's real size before writing a message into it:
+        written into the emulator's first 80x24, a long error stayed wrapped at 80
+        columns in a 120-column pane."""
+        import asyncio
+
+        try:
+            await asyncio.wait_for(self._sized.wait(), 2.0)
+        except asyncio.TimeoutError:
+            pass
+
     def on_mount(self) -> None:
         import asyncio
 
@@ -139,12 +150,14 @@ class SshPane(Widget):
             self._session = await self._conn.open_terminal(screen.columns, screen.lines)
         except HostKeyUnknown as unknown:
             self._offer = unknown.offer
+            await self._sized_or_soon()
             self._say(str(unknown), 33)
             self._set_state("confirm")
             self.post_message(self.HostKeyQuestion(self, unknown.offer))
             return
         except SshError as error:
             self.error = str(error)
+            await self._sized_or_soon()
             self._say(self.error)
             self._set_state("failed")
             return
