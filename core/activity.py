@@ -7,6 +7,7 @@ so the newest page of a 100k-row log costs the same as of a 100-row one.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -42,9 +43,11 @@ class ActivityFilter:
     action: str | None = None
     target_type: str | None = None
     text: str | None = None  # free text over target id and detail
+    since: datetime | None = None  # UTC, inclusive
+    until: datetime | None = None  # UTC, exclusive
 
     def is_empty(self) -> bool:
-        return not (self.actor or self.action or self.target_type or self.text)
+        return not (self.actor or self.action or self.target_type or self.text or self.since or self.until)
 
     def checked(self) -> ActivityFilter:
         """Itself, or ValidationError naming the filter no query could take."""
@@ -58,6 +61,9 @@ class ActivityFilter:
             storable_text(value, label=f"{name} filter", field=name)
             if len(value) > FILTER_MAX:
                 raise ValidationError(f"The {name} filter is limited to {FILTER_MAX} characters.", field=name)
+        if self.since and self.until and self.since >= self.until:
+            raise ValidationError("The date range ends before it starts.", field="until",
+                                  remedy="Give --since before --until.")
         return self
 
 
@@ -148,10 +154,27 @@ class ActivityService:
             if filters.text:
                 pattern = f"%{filters.text}%"
                 stmt = stmt.where(or_(ActivityRow.detail.ilike(pattern), ActivityRow.target_id.ilike(pattern)))
+            if filters.since:
+                stmt = stmt.where(ActivityRow.at >= filters.since)
+            if filters.until:
+                stmt = stmt.where(ActivityRow.at < filters.until)
             rows = session.scalars(stmt).all()
             return ActivityPage([_to_entry(r) for r in rows[:limit]], has_more=len(rows) > limit)
 
         return await self.store.run(query)
+
+    async def every_entry(self, actor: Actor, filters: ActivityFilter = ActivityFilter(), *,
+                          batch: int = 1000) -> AsyncIterator[list[ActivityEntry]]:
+        """Every matching entry, newest first, a page at a time (an export of a year's log
+        never holds it all in memory)."""
+        before: int | None = None
+        while True:
+            page = await self.page(actor, filters, before_id=before, limit=batch)
+            if page.entries:
+                yield page.entries
+            if not page.has_more:
+                return
+            before = page.next_before_id
 
     async def distinct_values(self, actor: Actor) -> dict[str, list[str]]:
         """The actors, actions and target types present, for the filter pickers."""

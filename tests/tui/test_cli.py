@@ -171,3 +171,25 @@ def test_a_store_that_refuses_the_user_is_a_configuration_error(tmp_path, pg_url
     assert out.returncode == 2, out.stderr
     assert 'role "no_such_role_here" does not exist' in out.stderr and "degraded" not in out.stderr
     assert not (tmp_path / "store.db").exists()
+
+
+def test_activity_export_writes_the_matching_range_whole_and_private(tmp_path) -> None:
+    import csv
+    import json as jsonlib
+
+    home = tmp_path / "home"
+    assert jd("users", "ls", home=home).returncode == 0  # the first entry: REGISTER
+    out = jd("activity", "export", "-o", str(tmp_path / "log.csv"), home=home)
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.DictReader((tmp_path / "log.csv").open()))
+    assert rows and rows[-1]["action"] == "REGISTER"
+    assert (tmp_path / "log.csv").stat().st_mode & 0o777 == 0o600
+    assert jd("activity", "export", "-o", str(tmp_path / "log.json"), "--since", "2000-01-01", home=home).returncode == 0
+    assert [r["action"] for r in jsonlib.loads((tmp_path / "log.json").read_text())] == [r["action"] for r in rows]
+    future = jd("activity", "export", "-o", str(tmp_path / "none.json"), "--since", "2999-01-01", home=home)
+    assert future.returncode == 0 and jsonlib.loads((tmp_path / "none.json").read_text()) == []
+    backwards = jd("activity", "ls", "--since", "2026-12-05", "--until", "2026-12-01", home=home)
+    assert backwards.returncode == 2 and "ends before it starts" in backwards.stderr
+    nowhere = jd("activity", "export", "-o", str(tmp_path / "no" / "such" / "dir.csv"), home=home)
+    assert nowhere.returncode == 1 and "could not be written" in nowhere.stderr
+    assert not list((tmp_path / "no").glob("**/*")) if (tmp_path / "no").exists() else True
