@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from jumpdeck.core.store.engine import open_store
+from tests.core.servers.conftest import silent_port  # noqa: F401 - a fixture for the watch's tests
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,0 +1,158 @@
+"""Reading what the watch kept: latest results, incidents, a server's history and the
+fleet's uptime. Uptime reads hour buckets for 24 h and day buckets for 30 d, so it costs
+at most a few dozen rows per server whatever the interval."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from jumpdeck.core.identity import Actor, Operation, require
+from jumpdeck.core.watch.buckets import bucket_start, grain_for
+from jumpdeck.core.watch.store_clock import store_clock
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from jumpdeck.core.store.engine import Store
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat() + "Z"
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: int
+    server_id: int
+    name: str
+    started_at: datetime
+    ended_at: datetime | None
+    error_kind: str
+    message: str
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+
+    @property
+    def open(self) -> bool:
+        return self.ended_at is None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "server_id": self.server_id, "name": self.name, "started_at": _iso(self.started_at),
+                "ended_at": _iso(self.ended_at), "open": self.open, "error_kind": self.error_kind,
+                "message": self.message, "acknowledged_by": self.acknowledged_by,
+                "acknowledged_at": _iso(self.acknowledged_at)}
+
+
+@dataclass(frozen=True)
+class Bucket:
+    grain: str
+    start: datetime
+    up: int
+    down: int
+    latency_avg: float | None
+    latency_min: float | None
+    latency_max: float | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"grain": self.grain, "start": _iso(self.start), "up": self.up, "down": self.down,
+                "latency_avg_ms": None if self.latency_avg is None else round(self.latency_avg, 1),
+                "latency_min_ms": self.latency_min, "latency_max_ms": self.latency_max}
+
+
+@dataclass(frozen=True)
+class Uptime:
+    server_id: int
+    name: str
+    group: str
+    checks_24h: int
+    uptime_24h: float | None  # percent; None when nothing was checked
+    uptime_30d: float | None
+    status: str | None  # the latest result's, None when never checked
+    checked_at: datetime | None
+    down_since: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.server_id, "name": self.name, "group": self.group, "checks_24h": self.checks_24h,
+                "uptime_24h": self.uptime_24h, "uptime_30d": self.uptime_30d, "status": self.status,
+                "checked_at": _iso(self.checked_at), "down_since": _iso(self.down_since)}
+
+
+def _percent(up: int, down: int) -> float | None:
+    return None if up + down == 0 else round(100.0 * up / (up + down), 3)
+
+
+class WatchHistory:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def incidents(self, actor: Actor, *, open_only: bool = False, server_id: int | None = None,
+                        since: datetime | None = None, limit: int = 1000) -> list[Incident]:
+        """Open incidents first, then the newest."""
+        require(actor, Operation.VIEW)
+        from sqlalchemy import select
+
+        from jumpdeck.core.store.models import ServerRow, WatchIncidentRow as I
+
+        def load(session: Session) -> list[Incident]:
+            stmt = select(I, ServerRow.name).join(ServerRow, ServerRow.id == I.server_id)
+            if open_only:
+                stmt = stmt.where(I.ended_at.is_(None))
+            if server_id is not None:
+                stmt = stmt.where(I.server_id == server_id)
+            if since is not None:
+                stmt = stmt.where((I.ended_at.is_(None)) | (I.ended_at >= since))
+            stmt = stmt.order_by(I.ended_at.is_not(None), I.started_at.desc(), I.id.desc()).limit(limit)
+            return [Incident(i.id, i.server_id, name, i.started_at, i.ended_at, i.error_kind, i.message,
+                             i.acknowledged_by, i.acknowledged_at) for i, name in session.execute(stmt)]
+
+        return await self.store.run(load)
+
+    async def history(self, actor: Actor, server_id: int, window: timedelta) -> list[Bucket]:
+        """A server's buckets over the last `window`, in the finest grain kept that far back."""
+        require(actor, Operation.VIEW)
+        from sqlalchemy import select
+
+        from jumpdeck.core.store.models import WatchAggregateRow as A
+
+        grain = grain_for(window)
+
+        def load(session: Session) -> list[Bucket]:
+            start = bucket_start(store_clock(session) - window, grain)
+            rows = session.scalars(select(A).where(A.server_id == server_id, A.grain == grain, A.bucket >= start)
+                                   .order_by(A.bucket))
+            return [Bucket(grain, r.bucket, r.up, r.down, r.latency_sum / r.up if r.up else None,
+                           r.latency_min, r.latency_max) for r in rows]
+
+        return await self.store.run(load)
+
+    async def uptime(self, actor: Actor, *, group: str | None = None) -> list[Uptime]:
+        """Every active server (of `group`), by name: uptime over 24 h and 30 d."""
+        require(actor, Operation.VIEW)
+        from sqlalchemy import func, select
+
+        from jumpdeck.core.store.models import ServerRow as S, WatchAggregateRow as A, WatchLatestRow as L
+
+        def sums(session: Session, grain: str, since: datetime) -> dict[int, tuple[int, int]]:
+            stmt = (select(A.server_id, func.sum(A.up), func.sum(A.down))
+                    .where(A.grain == grain, A.bucket >= since).group_by(A.server_id))
+            return {sid: (int(up), int(down)) for sid, up, down in session.execute(stmt)}
+
+        def load(session: Session) -> list[Uptime]:
+            now = store_clock(session)
+            day = sums(session, "hour", bucket_start(now - timedelta(hours=24), "hour"))
+            month = sums(session, "day", bucket_start(now - timedelta(days=30), "day"))
+            stmt = (select(S.id, S.name, S.group_name, L.status, L.checked_at, L.down_since)
+                    .outerjoin(L, L.server_id == S.id).where(S.is_active.is_(True)).order_by(S.name_key))
+            if group is not None:
+                stmt = stmt.where(S.group_name == group)
+            out = []
+            for sid, name, group_name, status, checked_at, down_since in session.execute(stmt):
+                up24, down24 = day.get(sid, (0, 0))
+                up30, down30 = month.get(sid, (0, 0))
+                out.append(Uptime(sid, name, group_name, up24 + down24, _percent(up24, down24),
+                                  _percent(up30, down30), status, checked_at, down_since))
+            return out
+
+        return await self.store.run(load)
