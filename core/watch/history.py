@@ -79,6 +79,34 @@ class Uptime:
                 "checked_at": _iso(self.checked_at), "down_since": _iso(self.down_since)}
 
 
+@dataclass(frozen=True)
+class LatestResult:
+    """What a face shows for a server instead of checking it again (with its age)."""
+
+    server_id: int
+    checked_at: datetime
+    checked_by: str
+    status: str
+    error_kind: str | None
+    message: str
+    latency_ms: float | None
+    version: str | None
+    failures: int
+    down_since: datetime | None
+
+
+@dataclass(frozen=True)
+class WatchHostInfo:
+    """A running watch and how many servers it holds (the Overview's "watch hosts")."""
+
+    host: str
+    pid: int
+    site: str
+    started_at: datetime
+    heartbeat_at: datetime
+    servers: int
+
+
 def _percent(up: int, down: int) -> float | None:
     return None if up + down == 0 else round(100.0 * up / (up + down), 3)
 
@@ -86,6 +114,37 @@ def _percent(up: int, down: int) -> float | None:
 class WatchHistory:
     def __init__(self, store: Store) -> None:
         self.store = store
+
+    async def latest(self, actor: Actor) -> dict[int, LatestResult]:
+        """Every server's latest recorded result, by server id."""
+        require(actor, Operation.VIEW)
+        from sqlalchemy import select
+
+        from jumpdeck.core.store.models import WatchLatestRow as L
+
+        def load(session: Session) -> dict[int, LatestResult]:
+            return {r.server_id: LatestResult(r.server_id, r.checked_at, r.checked_by, r.status, r.error_kind,
+                                              r.message, r.latency_ms, r.version, r.failures, r.down_since)
+                    for r in session.scalars(select(L))}
+
+        return await self.store.run(load)
+
+    async def hosts(self, actor: Actor, *, stale_after: timedelta = timedelta(minutes=2)) -> list[WatchHostInfo]:
+        """The watches that said they were alive within `stale_after` (none: "no watch running")."""
+        require(actor, Operation.VIEW)
+        from sqlalchemy import and_, func, select
+
+        from jumpdeck.core.store.models import WatchClaimRow as C, WatchHostRow as H
+
+        def load(session: Session) -> list[WatchHostInfo]:
+            held = (select(func.count()).select_from(C)
+                    .where(and_(C.holder_host == H.host, C.holder_pid == H.pid)).scalar_subquery())
+            stmt = (select(H, held).where(H.heartbeat_at >= store_clock(session) - stale_after)
+                    .order_by(H.site, H.host, H.pid))
+            return [WatchHostInfo(h.host, h.pid, h.site, h.started_at, h.heartbeat_at, int(n))
+                    for h, n in session.execute(stmt)]
+
+        return await self.store.run(load)
 
     async def incidents(self, actor: Actor, *, open_only: bool = False, server_id: int | None = None,
                         since: datetime | None = None, limit: int = 1000) -> list[Incident]:

@@ -197,3 +197,21 @@ def test_two_watches_on_one_postgresql_check_each_server_once_per_interval_and_t
             proc.kill()
         listeners.close()
         store.close()
+
+
+def test_watch_pin_pins_and_unpins_a_server_and_the_log_says_so(tmp_path) -> None:
+    from sqlalchemy import text
+
+    home = tmp_path / "home"
+    assert jd("uptime", home=home).returncode == 0
+    store = open_store(sqlite_path=home / "store.db", store_url=None)
+    sid = add_servers(store, ["zb"], port=closed_port())["zb"]
+    pinned = jd("watch-pin", "zb", "zone-b", home=home)
+    assert pinned.returncode == 0 and "site zone-b" in pinned.stdout
+    site = lambda: store.run_sync(  # noqa: E731
+        lambda s: s.execute(text(f"SELECT pinned_site FROM watch_claims WHERE server_id = {sid}")).scalar())
+    assert site() == "zone-b"
+    assert jd("watch-pin", "zb", "--any", home=home).returncode == 0 and site() is None
+    log = jd("activity", "ls", "--target", "SERVER", "--json", home=home).stdout
+    assert "watch site: zone-b" in log and "watch site: any" in log
+    store.close()

@@ -65,6 +65,9 @@ async def test_the_watch_records_real_servers_closed_ports_and_silent_listeners(
         await service.close()
         service.engine.close()
     latest = {r.server_id: r for r in ctx.store.run_sync(lambda s: s.scalars(select(WatchLatestRow)).all())}
+    read = await _history(ctx).latest(ctx.actor)
+    assert {sid: (r.status, r.failures) for sid, r in read.items()} == {
+        sid: (r.status, r.failures) for sid, r in latest.items()}
     assert latest[ids["pg"]].status == "online" and latest[ids["pg"]].version.startswith("PostgreSQL")
     assert latest[ids["maria"]].status == "online"
     assert (latest[ids["closed"]].status, latest[ids["closed"]].error_kind) == ("offline", "refused")
@@ -145,7 +148,10 @@ async def test_a_pinned_server_is_only_taken_by_a_watch_of_its_site(ctx) -> None
         await service.tick()
         holders = ctx.store.run_sync(lambda s: {c.server_id: c.holder_host for c in s.scalars(select(WatchClaimRow))})
         assert holders == {ids["zone-b-db"]: None, ids["anywhere"]: "host-a"}
+        [running] = await _history(ctx).hosts(ctx.actor)
+        assert (running.host, running.site, running.servers) == ("host-a", "host-a", 1)
     finally:
         await service.close()
         service.engine.close()
+    assert await _history(ctx).hosts(ctx.actor) == []  # "no watch running"
     assert WatchHost("h", 1, "zone-b").label == "h:1"
