@@ -15,7 +15,7 @@ import os
 import random
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, AsyncIterator, Callable
 
 from jumpdeck.core.errors import StoreError
 from jumpdeck.core.watch import claims
@@ -97,6 +97,16 @@ class WatchService:
         Returns a function that unsubscribes."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    async def events(self) -> AsyncIterator[WatchEvent]:
+        """The same events as an async iterator, from now until the consumer stops."""
+        queue: asyncio.Queue[WatchEvent] = asyncio.Queue()
+        unsubscribe = self.subscribe(queue.put_nowait)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            unsubscribe()
 
     async def tick(self) -> list[int]:
         """One claim step; starts the checks that are due. Returns their server ids."""

@@ -31,8 +31,8 @@ def _env(home: Path, store_url: str | None = None) -> dict:
     return env
 
 
-def _watch(home: Path, interval: float, log: Path, store_url: str | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "jumpdeck.tui.cli", "watch", "--interval", str(interval)],
+def _watch(home: Path, interval: float, log: Path, store_url: str | None = None, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "jumpdeck.tui.cli", "watch", "--interval", str(interval), *extra],
                             cwd=ROOT, env=_env(home, store_url), stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
@@ -94,17 +94,20 @@ def test_watch_checks_until_sigterm_then_releases_its_servers(tmp_path) -> None:
     assert jd("uptime", home=home).returncode == 0
     store = open_store(sqlite_path=home / "store.db", store_url=None)
     add_servers(store, ["a", "b"], port=closed_port())
-    proc = _watch(home, 1, tmp_path / "watch.log")
+    proc = _watch(home, 1, tmp_path / "watch.log", None, "--json")
+    log = tmp_path / "watch.log"
     try:
         count = lambda sql: store.run_sync(lambda s: s.execute(text(sql)).scalar())  # noqa: E731
-        assert _until(lambda: count("SELECT COUNT(*) FROM watch_latest") == 2), (tmp_path / "watch.log").read_text()
+        assert _until(lambda: count("SELECT COUNT(*) FROM watch_latest") == 2), log.read_text()
+        # Closed ports: the third failed check of each opens its incident (watch_failures 3).
+        assert _until(lambda: log.read_text().count('"incident_opened"') == 2), log.read_text()
         assert count("SELECT COUNT(*) FROM watch_claims WHERE holder_pid = %d" % proc.pid) == 2
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
     finally:
         proc.kill()
-    log = (tmp_path / "watch.log").read_text()
-    assert "Watch stopped" in log and "Traceback" not in log
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    assert sorted(e["name"] for e in events) == ["a", "b"] and {e["error_kind"] for e in events} == {"refused"}
     assert count("SELECT COUNT(*) FROM watch_claims WHERE holder_host IS NOT NULL") == 0
     assert count("SELECT COUNT(*) FROM watch_hosts") == 0
     store.close()

@@ -97,6 +97,7 @@ def _at(value) -> str:  # noqa: ANN001
 async def _watch(args, ctx) -> int:
     import asyncio
     import signal
+    from dataclasses import asdict
 
     from jumpdeck.core.servers.checks import CheckEngine
     from jumpdeck.core.servers.registry import ServerRegistry
@@ -111,7 +112,7 @@ async def _watch(args, ctx) -> int:
     def show(event) -> None:  # noqa: ANN001
         if args.json:
             kind = "incident_opened" if isinstance(event, IncidentOpened) else "incident_closed"
-            print(dumps({"event": kind, **event.__dict__}), flush=True)
+            print(dumps({"event": kind, **asdict(event)}), flush=True)
         else:
             print(describe(event), flush=True)
 

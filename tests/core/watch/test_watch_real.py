@@ -81,6 +81,10 @@ async def test_the_watch_records_real_servers_closed_ports_and_silent_listeners(
     assert uptime["pg"].checks_24h in (2, 3) and uptime["silent"].checks_24h == latest[ids["silent"]].failures
 
 
+async def anext_two(stream) -> list:  # noqa: ANN001
+    return [await stream.__anext__(), await stream.__anext__()]
+
+
 def _history(ctx):  # noqa: ANN001, ANN202
     from jumpdeck.core.watch.history import WatchHistory
 
@@ -91,6 +95,8 @@ async def test_a_postgresql_gone_silent_opens_an_incident_after_n_failures_and_i
         ctx, pg_relay) -> None:
     sid = add_servers(ctx.store, ["behind-relay"], port=pg_relay.port)["behind-relay"]
     service = watch(ctx, failures=2)
+    stream = service.events()
+    streamed = asyncio.ensure_future(anext_two(stream))
     try:
         assert await rounds(service, 2) == []  # answering
         pg_relay.answering = False
@@ -102,6 +108,7 @@ async def test_a_postgresql_gone_silent_opens_an_incident_after_n_failures_and_i
         pg_relay.answering = True
         closed = await rounds(service, 1)
         assert [type(e) for e in closed] == [IncidentClosed] and closed[0].incident_id == opened[0].incident_id
+        assert await streamed == opened + closed  # the iterator saw what the callbacks saw
     finally:
         await service.close()
         service.engine.close()
@@ -155,3 +162,33 @@ async def test_a_pinned_server_is_only_taken_by_a_watch_of_its_site(ctx) -> None
         service.engine.close()
     assert await _history(ctx).hosts(ctx.actor) == []  # "no watch running"
     assert WatchHost("h", 1, "zone-b").label == "h:1"
+
+
+async def test_a_servers_password_never_reaches_what_the_watch_writes_or_says(ctx, caplog, silent_port) -> None:
+    """The check fails (MariaDB refuses the password; a silent port times out): neither the
+    rows the watch keeps nor its events nor its log hold the password."""
+    import logging
+
+    from sqlalchemy import text
+
+    from jumpdeck.core.secrets import Secret
+    from jumpdeck.core.servers.registry import ServerSpec
+
+    canary = "watch-canary-Pw-4471"
+    registry = ServerRegistry(ctx.store, ctx.secrets)
+    for name, port, db_type in (("maria-wrong", 3306, "mysql"), ("silent-pw", silent_port, "postgresql")):
+        await registry.create(ctx.actor, ServerSpec(name=name, db_type=db_type, host="127.0.0.1", port=port,
+                                                    username="root", password=Secret(canary)))
+    caplog.set_level(logging.DEBUG)
+    service = watch(ctx, failures=1)
+    try:
+        events = await rounds(service, 3)
+    finally:
+        await service.close()
+        service.engine.close()
+    assert events and all(canary not in repr(e) for e in events)
+    written = ctx.store.run_sync(lambda s: [repr(row) for table in ("watch_latest", "watch_incidents", "watch_hosts",
+                                                                    "watch_claims", "watch_aggregates")
+                                            for row in s.execute(text(f"SELECT * FROM {table}")).all()])
+    assert written and not [row for row in written if canary in row]
+    assert canary not in caplog.text
