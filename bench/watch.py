@@ -1,0 +1,93 @@
+"""Benchmark: what the fleet watch's history costs in a real PostgreSQL store.
+
+Fills a throw-away database with a full retention's worth of aggregates for `--servers`
+servers (1,440 minute, 720 hour and 400 day rows each, as `watch_interval` 60 leaves
+them after a year) with generate_series, then prints the bytes per server and per row
+(tables and indexes) with the projection for 10,000 servers, and how long
+`WatchHistory.uptime` takes for the whole fleet (median of `--runs`).
+
+    .venv/bin/python bench/watch.py [--servers 500] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+GRAIN_ROWS = {"minute": (1440, "1 minute"), "hour": (720, "1 hour"), "day": (400, "1 day")}
+
+
+def _fill(store, servers: int) -> None:  # noqa: ANN001
+    from sqlalchemy import text
+
+    from jumpdeck.core.store.models import ServerRow
+
+    def write(session) -> None:  # noqa: ANN001
+        session.add_all(ServerRow(name=f"s{i}", name_key=f"s{i}", db_type="postgresql", host="127.0.0.1", port=5432,
+                                  username="u", no_password=True) for i in range(servers))
+        session.flush()
+        for grain, (rows, step) in GRAIN_ROWS.items():
+            session.execute(text(
+                "INSERT INTO watch_aggregates (server_id, grain, bucket, up, down, latency_sum, latency_min, latency_max) "
+                "SELECT s.id, :grain, date_trunc(:grain, now() at time zone 'utc') - (g * CAST(:step AS interval)), "
+                "59, 1, 177.0, 1.5, 9.5 FROM servers s CROSS JOIN generate_series(0, :rows - 1) g"),
+                {"grain": grain, "step": step, "rows": rows})
+
+    store.run_sync(write)
+    store.run_sync(lambda s: s.execute(text("ANALYZE watch_aggregates")))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--servers", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    import psycopg2
+    from sqlalchemy import text
+
+    from jumpdeck.core.identity import Actor, Role
+    from jumpdeck.core.store.engine import open_store
+    from jumpdeck.core.watch.history import WatchHistory
+
+    name = f"jumpdeck_bench_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(PG_ADMIN)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            store = open_store(sqlite_path=Path(tmp) / "unused.db",
+                               store_url=f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}")
+            _fill(store, args.servers)
+            size = store.run_sync(lambda s: s.execute(text("SELECT pg_total_relation_size('watch_aggregates')")).scalar())
+            rows = store.run_sync(lambda s: s.execute(text("SELECT COUNT(*) FROM watch_aggregates")).scalar())
+            parts = store.run_sync(lambda s: s.execute(text(
+                "SELECT relname, pg_relation_size(oid) FROM pg_class WHERE relname LIKE '%watch_aggregates%' "
+                "ORDER BY relname")).all())
+            history = WatchHistory(store)
+            actor = Actor("bench", Role.ADMIN)
+            times = []
+            for _ in range(args.runs):
+                begin = time.perf_counter()
+                asyncio.run(history.uptime(actor))
+                times.append((time.perf_counter() - begin) * 1000)
+            store.close()
+    finally:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+    per_server = size / args.servers
+    print(f"{args.servers} servers, {rows:,} aggregate rows: {size / 2**20:.1f} MiB "
+          f"({size / rows:.0f} B a row, {per_server / 1024:.0f} KiB a server with indexes)")
+    print("  " + ", ".join(f"{part} {bytes_ / 2**20:.1f} MiB" for part, bytes_ in parts))
+    print(f"projected for 10,000 servers: {per_server * 10000 / 2**30:.2f} GiB")
+    print(f"uptime of all {args.servers}: median {statistics.median(times):.1f} ms, max {max(times):.1f} ms "
+          f"over {args.runs} runs")
+
+
+if __name__ == "__main__":
+    main()
