@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -296,20 +297,22 @@ class WatchIncidentRow(Base):
 
 
 class WatchAggregateRow(Base):
-    """Up/down counts and latency of one server over one minute, hour or day. Latency
+    """Up/down counts and latency of one server over one hour or day; an hour row of the
+    last 24 h also carries its sixty minutes, packed (core/watch/minute_slots.py). Latency
     sums online checks only (a timeout's wait is not a latency)."""
 
     __tablename__ = "watch_aggregates"
     __table_args__ = (Index("ix_watch_aggregates_grain_bucket", "grain", "bucket"),)
 
     server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True)
-    grain: Mapped[str] = mapped_column(String(6), primary_key=True)  # minute / hour / day
+    grain: Mapped[str] = mapped_column(String(6), primary_key=True)  # hour / day
     bucket: Mapped[datetime] = mapped_column(DateTime, primary_key=True)  # the bucket's start, UTC
     up: Mapped[int] = mapped_column(Integer, nullable=False)
     down: Mapped[int] = mapped_column(Integer, nullable=False)
     latency_sum: Mapped[float] = mapped_column(Float, nullable=False)
     latency_min: Mapped[float | None] = mapped_column(Float)
     latency_max: Mapped[float | None] = mapped_column(Float)
+    minutes: Mapped[bytes | None] = mapped_column(LargeBinary)  # hour rows, until the minute retention
 
 
 # Every column holding a Fernet token, for `jumpdeck rotate-key` and the leak tests.

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-GRAINS = ("minute", "hour", "day")
+# Rows are kept per hour and per day; minutes live packed in their hour's row.
+ROW_GRAINS = ("hour", "day")
 
 
 def bucket_start(at: datetime, grain: str) -> datetime:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from jumpdeck.core.identity import Actor, Operation, require
 from jumpdeck.core.watch.buckets import bucket_start, grain_for
+from jumpdeck.core.watch.minute_slots import unpack
 from jumpdeck.core.watch.store_clock import store_clock
 
 if TYPE_CHECKING:
@@ -107,6 +108,10 @@ class WatchHostInfo:
     servers: int
 
 
+def _bucket(grain: str, start: datetime, t) -> Bucket:  # noqa: ANN001 - a row or a MinuteTally
+    return Bucket(grain, start, t.up, t.down, t.latency_sum / t.up if t.up else None, t.latency_min, t.latency_max)
+
+
 def _percent(up: int, down: int) -> float | None:
     return None if up + down == 0 else round(100.0 * up / (up + down), 3)
 
@@ -179,10 +184,18 @@ class WatchHistory:
 
         def load(session: Session) -> list[Bucket]:
             start = bucket_start(store_clock(session) - window, grain)
-            rows = session.scalars(select(A).where(A.server_id == server_id, A.grain == grain, A.bucket >= start)
-                                   .order_by(A.bucket))
-            return [Bucket(grain, r.bucket, r.up, r.down, r.latency_sum / r.up if r.up else None,
-                           r.latency_min, r.latency_max) for r in rows]
+            row_grain = "hour" if grain == "minute" else grain  # minutes live in their hour's row
+            rows = session.scalars(select(A).where(A.server_id == server_id, A.grain == row_grain,
+                                                   A.bucket >= bucket_start(start, row_grain)).order_by(A.bucket))
+            if grain != "minute":
+                return [_bucket(grain, r.bucket, r) for r in rows]
+            out = []
+            for r in rows:
+                for minute, tally in sorted(unpack(r.minutes).items()):
+                    at = r.bucket + timedelta(minutes=minute)
+                    if at >= start:
+                        out.append(_bucket("minute", at, tally))
+            return out
 
         return await self.store.run(load)
 

@@ -4,7 +4,8 @@ batch (a flush of the watch, or a `jumpdeck check` round), never a commit per ch
 
 Aggregates are rolled up as results are written (each result counts once in its minute,
 its hour and its day), so a coarser grain never waits for a job and always equals the
-sum of what was checked.
+sum of what was checked. Minutes are slots in their hour's row, merged here under the
+recorders' lock.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Iterable
 
-from jumpdeck.core.watch.buckets import GRAINS, Retention, bucket_start
+from jumpdeck.core.watch.buckets import ROW_GRAINS, Retention, bucket_start
 from jumpdeck.core.watch.events import IncidentClosed, IncidentOpened, WatchEvent
+from jumpdeck.core.watch.minute_slots import MinuteTally, pack, unpack
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -23,23 +25,12 @@ if TYPE_CHECKING:
     from jumpdeck.core.store.engine import Store
 
 
-@dataclass
-class _Tally:
-    up: int = 0
-    down: int = 0
-    latency_sum: float = 0.0
-    latency_min: float | None = None
-    latency_max: float | None = None
-
-    def add(self, result: CheckResult) -> None:
-        if not result.online:
-            self.down += 1
-            return
-        self.up += 1
-        latency = float(result.latency_ms or 0.0)
-        self.latency_sum += latency
-        self.latency_min = latency if self.latency_min is None else min(self.latency_min, latency)
-        self.latency_max = latency if self.latency_max is None else max(self.latency_max, latency)
+def _count(tally: MinuteTally, result: CheckResult) -> None:
+    if not result.online:
+        tally.down += 1
+        return
+    latency = float(result.latency_ms or 0.0)
+    tally.merge(MinuteTally(1, 0, latency, latency, latency))
 
 
 @dataclass
@@ -80,6 +71,7 @@ def _aggregate_set(session: Session):  # noqa: ANN202
             "up": A.up + new.up, "down": A.down + new.down, "latency_sum": A.latency_sum + new.latency_sum,
             "latency_min": least(func.coalesce(A.latency_min, new.latency_min), func.coalesce(new.latency_min, A.latency_min)),
             "latency_max": greatest(func.coalesce(A.latency_max, new.latency_max), func.coalesce(new.latency_max, A.latency_max)),
+            "minutes": new.minutes,  # merged with the stored slots already (`_merged_minutes`)
         }
     return set_
 
@@ -107,7 +99,8 @@ def record_in(session: Session, results: Iterable[CheckResult], *, checked_by: s
     for inc in session.scalars(select(WatchIncidentRow).where(WatchIncidentRow.server_id.in_(ids),
                                                               WatchIncidentRow.ended_at.is_(None))):
         states[inc.server_id].incident = inc
-    tallies: dict[tuple[int, str, datetime], _Tally] = {}
+    tallies: dict[tuple[int, str, datetime], MinuteTally] = {}
+    minutes: dict[tuple[int, datetime], dict[int, MinuteTally]] = {}
     events: list[tuple[str, object]] = []
 
     def open_incident(sid: int, started: datetime, kind: str, message: str) -> None:
@@ -147,15 +140,18 @@ def record_in(session: Session, results: Iterable[CheckResult], *, checked_by: s
             "error_kind": kind, "message": result.message, "latency_ms": result.latency_ms,
             "version": result.version, "failures": state.failures, "down_since": state.down_since,
         }
-        for grain in GRAINS:
-            tallies.setdefault((sid, grain, bucket_start(at, grain)), _Tally()).add(result)
+        for grain in ROW_GRAINS:
+            _count(tallies.setdefault((sid, grain, bucket_start(at, grain)), MinuteTally()), result)
+        _count(minutes.setdefault((sid, bucket_start(at, "hour")), {}).setdefault(at.minute, MinuteTally()), result)
 
     latest = [s.latest for s in states.values() if s.latest]
     _upsert(session, WatchLatestRow, latest, ["server_id"],
             lambda stmt: {c: getattr(stmt.excluded, c) for c in latest[0] if c != "server_id"})
+    packed = _merged_minutes(session, minutes)
     _upsert(session, WatchAggregateRow,
             [{"server_id": sid, "grain": grain, "bucket": bucket, "up": t.up, "down": t.down,
-              "latency_sum": t.latency_sum, "latency_min": t.latency_min, "latency_max": t.latency_max}
+              "latency_sum": t.latency_sum, "latency_min": t.latency_min, "latency_max": t.latency_max,
+              "minutes": packed.get((sid, bucket)) if grain == "hour" else None}
              for (sid, grain, bucket), t in tallies.items()],
             ["server_id", "grain", "bucket"], _aggregate_set(session))
     session.flush()  # the new incidents' ids
@@ -163,6 +159,27 @@ def record_in(session: Session, results: Iterable[CheckResult], *, checked_by: s
             if what == "opened" else
             IncidentClosed(inc.id, inc.server_id, names[inc.server_id], inc.started_at, inc.ended_at, inc.error_kind)
             for what, inc in events]
+
+
+def _merged_minutes(session: Session, minutes: dict[tuple[int, datetime], dict[int, MinuteTally]]
+                    ) -> dict[tuple[int, datetime], bytes]:
+    """Each touched hour's minute slots: what its row holds plus this batch."""
+    from sqlalchemy import select
+
+    from jumpdeck.core.store.models import WatchAggregateRow as A
+
+    ids = {sid for sid, _ in minutes}
+    hours = {hour for _, hour in minutes}
+    stored = session.execute(select(A.server_id, A.bucket, A.minutes).where(
+        A.grain == "hour", A.server_id.in_(ids), A.bucket.in_(hours), A.minutes.is_not(None)))
+    merged = {key: dict(batch) for key, batch in minutes.items()}
+    for sid, hour, blob in stored:
+        if (sid, hour) in merged:
+            slots = unpack(blob)
+            for minute, tally in merged[(sid, hour)].items():
+                slots.setdefault(minute, MinuteTally()).merge(tally)
+            merged[(sid, hour)] = slots
+    return {key: pack(slots) for key, slots in merged.items()}
 
 
 async def record_results(store: Store, results: Iterable[CheckResult], *, checked_by: str,
@@ -173,15 +190,24 @@ async def record_results(store: Store, results: Iterable[CheckResult], *, checke
 
 
 def prune_in(session: Session, now: datetime, retention: Retention) -> int:
-    """Drop aggregates and closed incidents past their retention; the rows removed."""
+    """Drop aggregates and closed incidents past their retention (and the minutes of hours
+    past theirs); the rows removed or emptied."""
     from sqlalchemy import delete
 
     from jumpdeck.core.store.models import WatchAggregateRow as A, WatchIncidentRow as I
 
+    from sqlalchemy import update
+
+    cutoffs = retention.cutoffs(now)
+    minutes_cutoff = cutoffs.pop("minute")
     removed = 0
-    for grain, cutoff in retention.cutoffs(now).items():
+    for grain, cutoff in cutoffs.items():
         removed += session.execute(delete(A).where(A.grain == grain, A.bucket < bucket_start(cutoff, grain))
                                    .execution_options(synchronize_session=False)).rowcount
+    # Minutes past their retention: the hour row stays, its slots go.
+    removed += session.execute(update(A).where(A.grain == "hour", A.minutes.is_not(None),
+                                               A.bucket < bucket_start(minutes_cutoff, "hour"))
+                               .values(minutes=None).execution_options(synchronize_session=False)).rowcount
     removed += session.execute(delete(I).where(I.ended_at.is_not(None), I.ended_at < now - retention.days)
                                .execution_options(synchronize_session=False)).rowcount
     return removed

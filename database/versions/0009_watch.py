@@ -1,7 +1,8 @@
 """watch: the fleet watch's claims, hosts, latest result, incidents and aggregates
 
 Rows stay few per server: one claim, one latest result, an incident per state change and
-aggregates per minute, hour and day (pruned by retention), never a row per check.
+aggregates per hour and day (pruned by retention) whose hour rows carry their minutes
+packed for the last 24 h (core/watch/minute_slots.py); never a row per check.
 
 Revision ID: 0009_watch
 Revises: 0008_no_password
@@ -79,6 +80,7 @@ def upgrade() -> None:
         sa.Column('latency_sum', sa.Float(), nullable=False),
         sa.Column('latency_min', sa.Float(), nullable=True),
         sa.Column('latency_max', sa.Float(), nullable=True),
+        sa.Column('minutes', sa.LargeBinary(), nullable=True),
         sa.ForeignKeyConstraint(['server_id'], ['servers.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('server_id', 'grain', 'bucket'),
     )

@@ -409,8 +409,9 @@ def _watch_round_trip(store) -> None:  # noqa: ANN001
     assert not {t for t in tables if t.startswith("watch_")}
     assert store.run_sync(lambda s: s.execute(text("SELECT name FROM servers")).scalars().all()) == ["two"]
     _alembic(store.engine, "upgrade", "head")
-    store.run_sync(lambda s: s.add(WatchAggregateRow(server_id=second, grain="minute", bucket=at, up=1, down=0,
-                                                     latency_sum=2.0, latency_min=2.0, latency_max=2.0)))
+    store.run_sync(lambda s: s.add(WatchAggregateRow(server_id=second, grain="hour", bucket=at, up=1, down=0,
+                                                     latency_sum=2.0, latency_min=2.0, latency_max=2.0,
+                                                     minutes=b"\0" * 960)))
     assert store.run_sync(lambda s: s.execute(text("SELECT COUNT(*) FROM watch_incidents")).scalar()) == 0
     assert store.run_sync(lambda s: s.execute(text("SELECT up FROM watch_aggregates")).scalar()) == 1
 

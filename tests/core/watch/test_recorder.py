@@ -13,7 +13,8 @@ from sqlalchemy import select
 from jumpdeck.core.servers.checks import CheckResult, Status
 from jumpdeck.core.servers.drivers import ErrorKind
 from jumpdeck.core.servers.values import DbType
-from jumpdeck.core.watch.buckets import GRAINS, Retention, bucket_start
+from jumpdeck.core.watch.buckets import Retention, bucket_start
+from jumpdeck.core.watch.minute_slots import unpack
 from jumpdeck.core.watch.events import IncidentClosed, IncidentOpened
 from jumpdeck.core.watch.recorder import prune_in, record_in
 from tests.core.watch.conftest import add_servers
@@ -84,7 +85,7 @@ def test_aggregates_equal_a_recount_of_the_results_in_every_grain(store) -> None
         start += size
     expected = defaultdict(lambda: [0, 0, 0.0, None, None])
     for r in results:
-        for grain in GRAINS:
+        for grain in ("minute", "hour", "day"):
             tally = expected[(r.server_id, grain, bucket_start(r.checked_at.replace(tzinfo=None), grain))]
             if r.online:
                 tally[0] += 1
@@ -93,13 +94,19 @@ def test_aggregates_equal_a_recount_of_the_results_in_every_grain(store) -> None
                 tally[4] = r.latency_ms if tally[4] is None else max(tally[4], r.latency_ms)
             else:
                 tally[1] += 1
-    stored = {(a.server_id, a.grain, a.bucket): [a.up, a.down, a.latency_sum, a.latency_min, a.latency_max]
-              for a in store.run_sync(lambda s: s.scalars(select(WatchAggregateRow)).all())}
+    stored = {}
+    for a in store.run_sync(lambda s: s.scalars(select(WatchAggregateRow)).all()):
+        stored[(a.server_id, a.grain, a.bucket)] = [a.up, a.down, a.latency_sum, a.latency_min, a.latency_max]
+        for minute, t in unpack(a.minutes).items():  # the hour's minutes, packed in its row
+            stored[(a.server_id, "minute", a.bucket + timedelta(minutes=minute))] = [
+                t.up, t.down, t.latency_sum, t.latency_min, t.latency_max]
     assert stored.keys() == expected.keys()
     for key, (up, down, total, low, high) in expected.items():
         got = stored[key]
         assert got[:2] == [up, down], key
-        assert got[2] == pytest.approx(total) and got[3] == pytest.approx(low) and got[4] == pytest.approx(high), key
+        # Minute slots hold 32-bit floats: seven digits are what they keep.
+        assert got[2] == pytest.approx(total, rel=1e-5), key
+        assert got[3] == pytest.approx(low, rel=1e-5) and got[4] == pytest.approx(high, rel=1e-5), key
 
 
 def test_retention_drops_old_buckets_per_grain_and_old_closed_incidents(store) -> None:
@@ -112,8 +119,20 @@ def test_retention_drops_old_buckets_per_grain_and_old_closed_incidents(store) -
     now = T0.replace(tzinfo=None) + timedelta(minutes=5)
     removed = store.run_sync(lambda s: prune_in(s, now, Retention(timedelta(hours=24), timedelta(days=1),
                                                                   timedelta(days=1))))
-    grains = store.run_sync(lambda s: sorted((a.grain, a.bucket < bucket_start(now - timedelta(days=1), a.grain))
-                                             for a in s.scalars(select(WatchAggregateRow))))
-    assert grains == [("day", False), ("hour", False), ("minute", False)]
-    assert removed == 4  # three old buckets and the incident that ended two days ago
+    grains = store.run_sync(lambda s: sorted((a.grain, a.bucket < bucket_start(now - timedelta(days=1), a.grain),
+                                              a.minutes is not None) for a in s.scalars(select(WatchAggregateRow))))
+    assert grains == [("day", False, False), ("hour", False, True)]
+    assert removed == 3  # the old hour and day buckets and the incident that ended two days ago
     assert store.run_sync(lambda s: s.scalars(select(WatchIncidentRow)).all()) == []
+
+
+def test_minutes_past_their_retention_leave_the_hour_row(store) -> None:
+    from jumpdeck.core.store.models import WatchAggregateRow
+
+    sid = add_servers(store, ["db1"])["db1"]
+    record(store, [result(sid, T0 - timedelta(hours=30), True), result(sid, T0, True)])
+    now = T0.replace(tzinfo=None)
+    assert store.run_sync(lambda s: prune_in(s, now, Retention())) == 1
+    hours = store.run_sync(lambda s: sorted((a.bucket, a.up, a.minutes is None) for a in
+                                            s.scalars(select(WatchAggregateRow).where(WatchAggregateRow.grain == "hour"))))
+    assert hours == [(now - timedelta(hours=30), 1, True), (now, 1, False)]
