@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-GRAIN_ROWS = {"hour": (720, "1 hour"), "day": (400, "1 day")}
+GRAIN_ROWS = {"watch_hours": (720, "1 hour"), "watch_days": (400, "1 day")}
 
 
 def _fill(store, servers: int) -> None:  # noqa: ANN001
@@ -32,18 +32,19 @@ def _fill(store, servers: int) -> None:  # noqa: ANN001
         session.add_all(ServerRow(name=f"s{i}", name_key=f"s{i}", db_type="postgresql", host="127.0.0.1", port=5432,
                                   username="u", no_password=True) for i in range(servers))
         session.flush()
-        for grain, (rows, step) in GRAIN_ROWS.items():
+        for table, (rows, step) in GRAIN_ROWS.items():
             # The last 24 hours keep their sixty minute slots (960 bytes, stored inline).
+            minutes = (", CASE WHEN g < 24 THEN decode(repeat('0102030405060708', 120), 'hex') END"
+                       if table == "watch_hours" else "")
             session.execute(text(
-                "INSERT INTO watch_aggregates (server_id, grain, bucket, up, down, latency_sum, latency_min, latency_max, "
-                "minutes) SELECT s.id, :grain, date_trunc(:grain, now() at time zone 'utc') - (g * CAST(:step AS interval)), "
-                "59, 1, 177.0, 1.5, 9.5, CASE WHEN :grain = 'hour' AND g < 24 "
-                "THEN decode(repeat('0102030405060708', 120), 'hex') END "
-                "FROM servers s CROSS JOIN generate_series(0, :rows - 1) g"),
-                {"grain": grain, "step": step, "rows": rows})
+                f"INSERT INTO {table} (server_id, bucket, up, down, latency_sum, latency_min, latency_max"
+                f"{', minutes' if minutes else ''}) SELECT s.id, "
+                "date_trunc(:unit, now() at time zone 'utc') - (g * CAST(:step AS interval)), 59, 1, 177.0, 1.5, 9.5"
+                f"{minutes} FROM servers s CROSS JOIN generate_series(0, :rows - 1) g"),
+                {"unit": step.split()[1], "step": step, "rows": rows})
 
     store.run_sync(write)
-    store.run_sync(lambda s: s.execute(text("ANALYZE watch_aggregates")))
+    store.run_sync(lambda s: s.execute(text("ANALYZE watch_hours; ANALYZE watch_days")))
 
 
 def main() -> None:
@@ -67,10 +68,12 @@ def main() -> None:
             store = open_store(sqlite_path=Path(tmp) / "unused.db",
                                store_url=f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}")
             _fill(store, args.servers)
-            size = store.run_sync(lambda s: s.execute(text("SELECT pg_total_relation_size('watch_aggregates')")).scalar())
-            rows = store.run_sync(lambda s: s.execute(text("SELECT COUNT(*) FROM watch_aggregates")).scalar())
+            size = store.run_sync(lambda s: s.execute(text(
+                "SELECT pg_total_relation_size('watch_hours') + pg_total_relation_size('watch_days')")).scalar())
+            rows = store.run_sync(lambda s: s.execute(text(
+                "SELECT (SELECT COUNT(*) FROM watch_hours) + (SELECT COUNT(*) FROM watch_days)")).scalar())
             parts = store.run_sync(lambda s: s.execute(text(
-                "SELECT relname, pg_relation_size(oid) FROM pg_class WHERE relname LIKE '%watch_aggregates%' "
+                "SELECT relname, pg_relation_size(oid) FROM pg_class WHERE relname ~ 'watch_(hours|days)' AND relkind IN ('r', 'i') "
                 "ORDER BY relname")).all())
             history = WatchHistory(store)
             actor = Actor("bench", Role.ADMIN)

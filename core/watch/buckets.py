@@ -45,3 +45,10 @@ def grain_for(window: timedelta) -> str:
     if window <= timedelta(days=30):
         return "hour"
     return "day"
+
+
+def aggregate_table(grain: str):  # noqa: ANN201 - a model class
+    """The model holding a row grain's aggregates."""
+    from jumpdeck.core.store.models import WatchDayRow, WatchHourRow
+
+    return {"hour": WatchHourRow, "day": WatchDayRow}[grain]

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from jumpdeck.core.identity import Actor, Operation, require
-from jumpdeck.core.watch.buckets import bucket_start, grain_for
+from jumpdeck.core.watch.buckets import aggregate_table, bucket_start, grain_for
 from jumpdeck.core.watch.minute_slots import unpack
 from jumpdeck.core.watch.store_clock import store_clock
 
@@ -178,15 +178,14 @@ class WatchHistory:
         require(actor, Operation.VIEW)
         from sqlalchemy import select
 
-        from jumpdeck.core.store.models import WatchAggregateRow as A
-
         grain = grain_for(window)
+        row_grain = "hour" if grain == "minute" else grain  # minutes live in their hour's row
+        A = aggregate_table(row_grain)
 
         def load(session: Session) -> list[Bucket]:
             start = bucket_start(store_clock(session) - window, grain)
-            row_grain = "hour" if grain == "minute" else grain  # minutes live in their hour's row
-            rows = session.scalars(select(A).where(A.server_id == server_id, A.grain == row_grain,
-                                                   A.bucket >= bucket_start(start, row_grain)).order_by(A.bucket))
+            rows = session.scalars(select(A).where(A.server_id == server_id, A.bucket >= bucket_start(start, row_grain))
+                                   .order_by(A.bucket))
             if grain != "minute":
                 return [_bucket(grain, r.bucket, r) for r in rows]
             out = []
@@ -204,11 +203,11 @@ class WatchHistory:
         require(actor, Operation.VIEW)
         from sqlalchemy import func, select
 
-        from jumpdeck.core.store.models import ServerRow as S, WatchAggregateRow as A, WatchLatestRow as L
+        from jumpdeck.core.store.models import ServerRow as S, WatchLatestRow as L
 
         def sums(session: Session, grain: str, since: datetime) -> dict[int, tuple[int, int]]:
-            stmt = (select(A.server_id, func.sum(A.up), func.sum(A.down))
-                    .where(A.grain == grain, A.bucket >= since).group_by(A.server_id))
+            A = aggregate_table(grain)
+            stmt = select(A.server_id, func.sum(A.up), func.sum(A.down)).where(A.bucket >= since).group_by(A.server_id)
             return {sid: (int(up), int(down)) for sid, up, down in session.execute(stmt)}
 
         def load(session: Session) -> list[Uptime]:

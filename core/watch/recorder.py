@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Iterable
 
-from jumpdeck.core.watch.buckets import ROW_GRAINS, Retention, bucket_start
+from jumpdeck.core.watch.buckets import ROW_GRAINS, Retention, aggregate_table, bucket_start
 from jumpdeck.core.watch.events import IncidentClosed, IncidentOpened, WatchEvent
 from jumpdeck.core.watch.minute_slots import MinuteTally, pack, unpack
 
@@ -57,22 +57,22 @@ def _upsert(session: Session, table, rows: list[dict], keys: list[str], set_) ->
     session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=set_(stmt)), rows)
 
 
-def _aggregate_set(session: Session):  # noqa: ANN202
+def _aggregate_set(session: Session, A):  # noqa: ANN001, ANN202 - A: an aggregate model
     from sqlalchemy import func
-
-    from jumpdeck.core.store.models import WatchAggregateRow as A
 
     # NULL-safe least/greatest: PostgreSQL's LEAST skips NULLs, SQLite's min() does not.
     least, greatest = (func.least, func.greatest) if session.get_bind().dialect.name == "postgresql" else (func.min, func.max)
 
     def set_(stmt):  # noqa: ANN001, ANN202
         new = stmt.excluded
-        return {
+        values = {
             "up": A.up + new.up, "down": A.down + new.down, "latency_sum": A.latency_sum + new.latency_sum,
             "latency_min": least(func.coalesce(A.latency_min, new.latency_min), func.coalesce(new.latency_min, A.latency_min)),
             "latency_max": greatest(func.coalesce(A.latency_max, new.latency_max), func.coalesce(new.latency_max, A.latency_max)),
-            "minutes": new.minutes,  # merged with the stored slots already (`_merged_minutes`)
         }
+        if hasattr(A, "minutes"):
+            values["minutes"] = new.minutes  # merged with the stored slots already (`_merged_minutes`)
+        return values
     return set_
 
 
@@ -83,7 +83,7 @@ def record_in(session: Session, results: Iterable[CheckResult], *, checked_by: s
     from sqlalchemy import select
 
     from jumpdeck.core.store.locks import write_lock
-    from jumpdeck.core.store.models import ServerRow, WatchAggregateRow, WatchIncidentRow, WatchLatestRow
+    from jumpdeck.core.store.models import ServerRow, WatchIncidentRow, WatchLatestRow
 
     batch = sorted((r for r in results if r.server_id is not None), key=lambda r: r.checked_at)
     if not batch:
@@ -148,12 +148,14 @@ def record_in(session: Session, results: Iterable[CheckResult], *, checked_by: s
     _upsert(session, WatchLatestRow, latest, ["server_id"],
             lambda stmt: {c: getattr(stmt.excluded, c) for c in latest[0] if c != "server_id"})
     packed = _merged_minutes(session, minutes)
-    _upsert(session, WatchAggregateRow,
-            [{"server_id": sid, "grain": grain, "bucket": bucket, "up": t.up, "down": t.down,
-              "latency_sum": t.latency_sum, "latency_min": t.latency_min, "latency_max": t.latency_max,
-              "minutes": packed.get((sid, bucket)) if grain == "hour" else None}
-             for (sid, grain, bucket), t in tallies.items()],
-            ["server_id", "grain", "bucket"], _aggregate_set(session))
+    for grain in ROW_GRAINS:
+        table = aggregate_table(grain)
+        _upsert(session, table,
+                [{"server_id": sid, "bucket": bucket, "up": t.up, "down": t.down, "latency_sum": t.latency_sum,
+                  "latency_min": t.latency_min, "latency_max": t.latency_max,
+                  **({"minutes": packed[(sid, bucket)]} if grain == "hour" else {})}
+                 for (sid, row_grain, bucket), t in tallies.items() if row_grain == grain],
+                ["server_id", "bucket"], _aggregate_set(session, table))
     session.flush()  # the new incidents' ids
     return [IncidentOpened(inc.id, inc.server_id, names[inc.server_id], inc.started_at, inc.error_kind, inc.message)
             if what == "opened" else
@@ -166,12 +168,12 @@ def _merged_minutes(session: Session, minutes: dict[tuple[int, datetime], dict[i
     """Each touched hour's minute slots: what its row holds plus this batch."""
     from sqlalchemy import select
 
-    from jumpdeck.core.store.models import WatchAggregateRow as A
+    from jumpdeck.core.store.models import WatchHourRow as H
 
     ids = {sid for sid, _ in minutes}
     hours = {hour for _, hour in minutes}
-    stored = session.execute(select(A.server_id, A.bucket, A.minutes).where(
-        A.grain == "hour", A.server_id.in_(ids), A.bucket.in_(hours), A.minutes.is_not(None)))
+    stored = session.execute(select(H.server_id, H.bucket, H.minutes).where(
+        H.server_id.in_(ids), H.bucket.in_(hours), H.minutes.is_not(None)))
     merged = {key: dict(batch) for key, batch in minutes.items()}
     for sid, hour, blob in stored:
         if (sid, hour) in merged:
@@ -192,21 +194,19 @@ async def record_results(store: Store, results: Iterable[CheckResult], *, checke
 def prune_in(session: Session, now: datetime, retention: Retention) -> int:
     """Drop aggregates and closed incidents past their retention (and the minutes of hours
     past theirs); the rows removed or emptied."""
-    from sqlalchemy import delete
+    from sqlalchemy import delete, update
 
-    from jumpdeck.core.store.models import WatchAggregateRow as A, WatchIncidentRow as I
-
-    from sqlalchemy import update
+    from jumpdeck.core.store.models import WatchHourRow as H, WatchIncidentRow as I
 
     cutoffs = retention.cutoffs(now)
-    minutes_cutoff = cutoffs.pop("minute")
     removed = 0
-    for grain, cutoff in cutoffs.items():
-        removed += session.execute(delete(A).where(A.grain == grain, A.bucket < bucket_start(cutoff, grain))
+    for grain in ROW_GRAINS:
+        table = aggregate_table(grain)
+        removed += session.execute(delete(table).where(table.bucket < bucket_start(cutoffs[grain], grain))
                                    .execution_options(synchronize_session=False)).rowcount
     # Minutes past their retention: the hour row stays, its slots go.
-    removed += session.execute(update(A).where(A.grain == "hour", A.minutes.is_not(None),
-                                               A.bucket < bucket_start(minutes_cutoff, "hour"))
+    removed += session.execute(update(H).where(H.minutes.is_not(None),
+                                               H.bucket < bucket_start(cutoffs["minute"], "hour"))
                                .values(minutes=None).execution_options(synchronize_session=False)).rowcount
     removed += session.execute(delete(I).where(I.ended_at.is_not(None), I.ended_at < now - retention.days)
                                .execution_options(synchronize_session=False)).rowcount

@@ -1,7 +1,7 @@
 """watch: the fleet watch's claims, hosts, latest result, incidents and aggregates
 
 Rows stay few per server: one claim, one latest result, an incident per state change and
-aggregates per hour and day (pruned by retention) whose hour rows carry their minutes
+aggregates per hour and per day, a table each (pruned by retention), the hour rows carrying their minutes
 packed for the last 24 h (core/watch/minute_slots.py); never a row per check.
 
 Revision ID: 0009_watch
@@ -70,26 +70,28 @@ def upgrade() -> None:
     )
     op.create_index('ix_watch_incidents_server_started', 'watch_incidents', ['server_id', 'started_at'])
     op.create_index('ix_watch_incidents_ended', 'watch_incidents', ['ended_at'])
-    op.create_table(
-        'watch_aggregates',
-        sa.Column('server_id', sa.Integer(), nullable=False),
-        sa.Column('grain', sa.String(length=6), nullable=False),
-        sa.Column('bucket', sa.DateTime(), nullable=False),
-        sa.Column('up', sa.Integer(), nullable=False),
-        sa.Column('down', sa.Integer(), nullable=False),
-        sa.Column('latency_sum', sa.Float(), nullable=False),
-        sa.Column('latency_min', sa.Float(), nullable=True),
-        sa.Column('latency_max', sa.Float(), nullable=True),
-        sa.Column('minutes', sa.LargeBinary(), nullable=True),
-        sa.ForeignKeyConstraint(['server_id'], ['servers.id'], ondelete='CASCADE'),
-        sa.PrimaryKeyConstraint('server_id', 'grain', 'bucket'),
-    )
-    # Retention deletes by grain and age across all servers.
-    op.create_index('ix_watch_aggregates_grain_bucket', 'watch_aggregates', ['grain', 'bucket'])
+    for table, extra in (('watch_hours', [sa.Column('minutes', sa.LargeBinary(), nullable=True)]),
+                         ('watch_days', [])):
+        op.create_table(
+            table,
+            sa.Column('server_id', sa.Integer(), nullable=False),
+            sa.Column('bucket', sa.DateTime(), nullable=False),
+            sa.Column('up', sa.Integer(), nullable=False),
+            sa.Column('down', sa.Integer(), nullable=False),
+            sa.Column('latency_sum', sa.Float(), nullable=False),
+            sa.Column('latency_min', sa.Float(), nullable=True),
+            sa.Column('latency_max', sa.Float(), nullable=True),
+            *extra,
+            sa.ForeignKeyConstraint(['server_id'], ['servers.id'], ondelete='CASCADE'),
+            sa.PrimaryKeyConstraint('server_id', 'bucket'),
+        )
+        # Retention deletes by age across all servers.
+        op.create_index(f'ix_{table}_bucket', table, ['bucket'])
 
 
 def downgrade() -> None:
-    op.drop_table('watch_aggregates')
+    op.drop_table('watch_days')
+    op.drop_table('watch_hours')
     op.drop_table('watch_incidents')
     op.drop_table('watch_latest')
     op.drop_table('watch_claims')

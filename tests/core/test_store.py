@@ -149,7 +149,7 @@ def test_the_settings_row_comes_with_the_schema(tmp_path) -> None:
 
 def _undo_watch(conn: sqlite3.Connection) -> None:
     """Back to before 0009: no watch tables."""
-    for table in ("watch_aggregates", "watch_incidents", "watch_latest", "watch_claims", "watch_hosts"):
+    for table in ("watch_days", "watch_hours", "watch_incidents", "watch_latest", "watch_claims", "watch_hosts"):
         conn.execute(f"DROP TABLE {table}")
 
 
@@ -399,7 +399,7 @@ def _watch_round_trip(store) -> None:  # noqa: ANN001
 
     from sqlalchemy import inspect, text
 
-    from jumpdeck.core.store.models import WatchAggregateRow, WatchIncidentRow
+    from jumpdeck.core.store.models import WatchHourRow, WatchIncidentRow
 
     _first, second = _add_then_delete_then_add(store)
     at = datetime(2026, 1, 1, 3, 12)
@@ -409,11 +409,10 @@ def _watch_round_trip(store) -> None:  # noqa: ANN001
     assert not {t for t in tables if t.startswith("watch_")}
     assert store.run_sync(lambda s: s.execute(text("SELECT name FROM servers")).scalars().all()) == ["two"]
     _alembic(store.engine, "upgrade", "head")
-    store.run_sync(lambda s: s.add(WatchAggregateRow(server_id=second, grain="hour", bucket=at, up=1, down=0,
-                                                     latency_sum=2.0, latency_min=2.0, latency_max=2.0,
-                                                     minutes=b"\0" * 960)))
+    store.run_sync(lambda s: s.add(WatchHourRow(server_id=second, bucket=at, up=1, down=0, latency_sum=2.0,
+                                                latency_min=2.0, latency_max=2.0, minutes=b"\0" * 960)))
     assert store.run_sync(lambda s: s.execute(text("SELECT COUNT(*) FROM watch_incidents")).scalar()) == 0
-    assert store.run_sync(lambda s: s.execute(text("SELECT up FROM watch_aggregates")).scalar()) == 1
+    assert store.run_sync(lambda s: s.execute(text("SELECT up FROM watch_hours")).scalar()) == 1
 
 
 def test_0009_watch_downgrades_and_upgrades_sqlite(tmp_path) -> None:

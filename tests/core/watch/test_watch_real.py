@@ -188,7 +188,7 @@ async def test_a_servers_password_never_reaches_what_the_watch_writes_or_says(ct
         service.engine.close()
     assert events and all(canary not in repr(e) for e in events)
     written = ctx.store.run_sync(lambda s: [repr(row) for table in ("watch_latest", "watch_incidents", "watch_hosts",
-                                                                    "watch_claims", "watch_aggregates")
+                                                                    "watch_claims", "watch_hours", "watch_days")
                                             for row in s.execute(text(f"SELECT * FROM {table}")).all()])
     assert written and not [row for row in written if canary in row]
     assert canary not in caplog.text
