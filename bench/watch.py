@@ -3,7 +3,7 @@
 Fills a throw-away database with a full retention's worth of aggregates for `--servers`
 servers (720 hour and 400 day rows each, the last 24 hours carrying their minutes, as
 `watch_interval` 60 leaves them after a year) with generate_series, then prints the bytes per server and per row
-(tables and indexes) with the projection for 10,000 servers, and how long
+(tables and indexes, the latest results included) with the projection for 10,000 servers, and how long
 `WatchHistory.uptime` takes for the whole fleet (median of `--runs`).
 
     .venv/bin/python bench/watch.py [--servers 500] [--runs 5]
@@ -43,6 +43,12 @@ def _fill(store, servers: int) -> None:  # noqa: ANN001
                 f"{minutes} FROM servers s CROSS JOIN generate_series(0, :rows - 1) g"),
                 {"unit": step.split()[1], "step": step, "rows": rows})
 
+        # What the recorder keeps beside them: the latest result with its 24 h and 30 d sums.
+        session.execute(text(
+            "INSERT INTO watch_latest (server_id, checked_at, checked_by, status, error_kind, message, latency_ms, "
+            "version, failures, down_since, up_24h, down_24h, up_30d, down_30d) SELECT id, now() at time zone 'utc', "
+            "'bench:1', 'online', NULL, '', 3.0, 'PostgreSQL 16', 0, NULL, 1416, 24, 42480, 720 FROM servers"))
+
     store.run_sync(write)
     store.run_sync(lambda s: s.execute(text("ANALYZE watch_hours; ANALYZE watch_days")))
 
@@ -69,11 +75,12 @@ def main() -> None:
                                store_url=f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}")
             _fill(store, args.servers)
             size = store.run_sync(lambda s: s.execute(text(
-                "SELECT pg_total_relation_size('watch_hours') + pg_total_relation_size('watch_days')")).scalar())
+                "SELECT pg_total_relation_size('watch_hours') + pg_total_relation_size('watch_days') "
+                "+ pg_total_relation_size('watch_latest')")).scalar())
             rows = store.run_sync(lambda s: s.execute(text(
                 "SELECT (SELECT COUNT(*) FROM watch_hours) + (SELECT COUNT(*) FROM watch_days)")).scalar())
             parts = store.run_sync(lambda s: s.execute(text(
-                "SELECT relname, pg_relation_size(oid) FROM pg_class WHERE relname ~ 'watch_(hours|days)' AND relkind IN ('r', 'i') "
+                "SELECT relname, pg_relation_size(oid) FROM pg_class WHERE relname ~ 'watch_(hours|days|latest)' AND relkind IN ('r', 'i') "
                 "ORDER BY relname")).all())
             history = WatchHistory(store)
             actor = Actor("bench", Role.ADMIN)

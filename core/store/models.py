@@ -274,6 +274,12 @@ class WatchLatestRow(Base):
     version: Mapped[str | None] = mapped_column(Text)
     failures: Mapped[int] = mapped_column(Integer, nullable=False)  # consecutive, 0 when online
     down_since: Mapped[datetime | None] = mapped_column(DateTime)  # first failure of the streak
+    # Checks over the last 24 h and 30 d, summed from the aggregates as each result is
+    # written, so the fleet's uptime is one row a server to read, not fifty.
+    up_24h: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    down_24h: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    up_30d: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    down_30d: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
 class WatchIncidentRow(Base):

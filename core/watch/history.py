@@ -1,6 +1,6 @@
 """Reading what the watch kept: latest results, incidents, a server's history and the
-fleet's uptime. Uptime reads hour buckets for 24 h and day buckets for 30 d, so it costs
-at most a few dozen rows per server whatever the interval."""
+fleet's uptime. Uptime reads one row a server: the sums over 24 h and 30 d that the
+recorder keeps in the latest result (core/watch/recorder.py)."""
 
 from __future__ import annotations
 
@@ -201,29 +201,19 @@ class WatchHistory:
     async def uptime(self, actor: Actor, *, group: str | None = None) -> list[Uptime]:
         """Every active server (of `group`), by name: uptime over 24 h and 30 d."""
         require(actor, Operation.VIEW)
-        from sqlalchemy import func, select
+        from sqlalchemy import select
 
         from jumpdeck.core.store.models import ServerRow as S, WatchLatestRow as L
 
-        def sums(session: Session, grain: str, since: datetime) -> dict[int, tuple[int, int]]:
-            A = aggregate_table(grain)
-            stmt = select(A.server_id, func.sum(A.up), func.sum(A.down)).where(A.bucket >= since).group_by(A.server_id)
-            return {sid: (int(up), int(down)) for sid, up, down in session.execute(stmt)}
-
         def load(session: Session) -> list[Uptime]:
-            now = store_clock(session)
-            day = sums(session, "hour", bucket_start(now - timedelta(hours=24), "hour"))
-            month = sums(session, "day", bucket_start(now - timedelta(days=30), "day"))
-            stmt = (select(S.id, S.name, S.group_name, L.status, L.checked_at, L.down_since)
+            stmt = (select(S.id, S.name, S.group_name, L.status, L.checked_at, L.down_since,
+                           L.up_24h, L.down_24h, L.up_30d, L.down_30d)
                     .outerjoin(L, L.server_id == S.id).where(S.is_active.is_(True)).order_by(S.name_key))
             if group is not None:
                 stmt = stmt.where(S.group_name == group)
-            out = []
-            for sid, name, group_name, status, checked_at, down_since in session.execute(stmt):
-                up24, down24 = day.get(sid, (0, 0))
-                up30, down30 = month.get(sid, (0, 0))
-                out.append(Uptime(sid, name, group_name, up24 + down24, _percent(up24, down24),
-                                  _percent(up30, down30), status, checked_at, down_since))
-            return out
+            return [Uptime(sid, name, group_name, (up24 or 0) + (down24 or 0), _percent(up24 or 0, down24 or 0),
+                           _percent(up30 or 0, down30 or 0), status, checked_at, down_since)
+                    for sid, name, group_name, status, checked_at, down_since, up24, down24, up30, down30
+                    in session.execute(stmt)]
 
         return await self.store.run(load)

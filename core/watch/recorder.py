@@ -11,7 +11,7 @@ recorders' lock.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Iterable
 
 from jumpdeck.core.watch.buckets import ROW_GRAINS, Retention, aggregate_table, bucket_start
@@ -144,9 +144,6 @@ def record_in(session: Session, results: Iterable[CheckResult], *, checked_by: s
             _count(tallies.setdefault((sid, grain, bucket_start(at, grain)), MinuteTally()), result)
         _count(minutes.setdefault((sid, bucket_start(at, "hour")), {}).setdefault(at.minute, MinuteTally()), result)
 
-    latest = [s.latest for s in states.values() if s.latest]
-    _upsert(session, WatchLatestRow, latest, ["server_id"],
-            lambda stmt: {c: getattr(stmt.excluded, c) for c in latest[0] if c != "server_id"})
     packed = _merged_minutes(session, minutes)
     for grain in ROW_GRAINS:
         table = aggregate_table(grain)
@@ -156,11 +153,31 @@ def record_in(session: Session, results: Iterable[CheckResult], *, checked_by: s
                   **({"minutes": packed[(sid, bucket)]} if grain == "hour" else {})}
                  for (sid, row_grain, bucket), t in tallies.items() if row_grain == grain],
                 ["server_id", "bucket"], _aggregate_set(session, table))
+    latest = [s.latest for s in states.values() if s.latest]
+    rolled = _rolling_sums(session, [row["server_id"] for row in latest], _naive_utc(batch[-1].checked_at))
+    for row in latest:
+        row.update(rolled.get(row["server_id"], {}))
+    _upsert(session, WatchLatestRow, latest, ["server_id"],
+            lambda stmt: {c: getattr(stmt.excluded, c) for c in latest[0] if c != "server_id"})
     session.flush()  # the new incidents' ids
     return [IncidentOpened(inc.id, inc.server_id, names[inc.server_id], inc.started_at, inc.error_kind, inc.message)
             if what == "opened" else
             IncidentClosed(inc.id, inc.server_id, names[inc.server_id], inc.started_at, inc.ended_at, inc.error_kind)
             for what, inc in events]
+
+
+def _rolling_sums(session: Session, ids: list[int], now: datetime) -> dict[int, dict[str, int]]:
+    """Each server's up/down over the 24 hour buckets and the 30 day buckets up to `now`."""
+    from sqlalchemy import func, select
+
+    out: dict[int, dict[str, int]] = {sid: {"up_24h": 0, "down_24h": 0, "up_30d": 0, "down_30d": 0} for sid in ids}
+    for grain, since, suffix in (("hour", now - timedelta(hours=24), "24h"), ("day", now - timedelta(days=30), "30d")):
+        A = aggregate_table(grain)
+        stmt = (select(A.server_id, func.sum(A.up), func.sum(A.down))
+                .where(A.server_id.in_(ids), A.bucket >= bucket_start(since, grain)).group_by(A.server_id))
+        for sid, up, down in session.execute(stmt):
+            out[sid][f"up_{suffix}"], out[sid][f"down_{suffix}"] = int(up), int(down)
+    return out
 
 
 def _merged_minutes(session: Session, minutes: dict[tuple[int, datetime], dict[int, MinuteTally]]

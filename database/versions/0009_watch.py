@@ -51,6 +51,10 @@ def upgrade() -> None:
         sa.Column('version', sa.Text(), nullable=True),
         sa.Column('failures', sa.Integer(), nullable=False),
         sa.Column('down_since', sa.DateTime(), nullable=True),
+        sa.Column('up_24h', sa.Integer(), nullable=False),
+        sa.Column('down_24h', sa.Integer(), nullable=False),
+        sa.Column('up_30d', sa.Integer(), nullable=False),
+        sa.Column('down_30d', sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(['server_id'], ['servers.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('server_id'),
     )

@@ -139,3 +139,19 @@ def test_minutes_past_their_retention_leave_the_hour_row(store) -> None:
     assert store.run_sync(lambda s: prune_in(s, now, Retention())) == 1
     hours = sorted((a.bucket, a.up, a.minutes is None) for grain, a in _aggregates(store) if grain == "hour")
     assert hours == [(now - timedelta(hours=30), 1, True), (now, 1, False)]
+
+
+def test_the_latest_row_carries_24h_and_30d_counts_equal_to_a_recount(store) -> None:
+    from jumpdeck.core.store.models import WatchLatestRow
+
+    sid = add_servers(store, ["db1"])["db1"]
+    rng = random.Random(9)
+    results = [result(sid, T0 + timedelta(minutes=37 * i), rng.random() < 0.7) for i in range(200)]  # ~5 days
+    for start in range(0, len(results), 25):
+        record(store, results[start:start + 25])
+    last = results[-1].checked_at
+    since_24h = bucket_start((last - timedelta(hours=24)).replace(tzinfo=None), "hour")
+    recent = [r for r in results if r.checked_at.replace(tzinfo=None) >= since_24h]
+    row = store.run_sync(lambda s: s.get(WatchLatestRow, sid))
+    assert (row.up_24h, row.down_24h) == (sum(r.online for r in recent), sum(not r.online for r in recent))
+    assert (row.up_30d, row.down_30d) == (sum(r.online for r in results), sum(not r.online for r in results))
