@@ -149,6 +149,13 @@ SETTING_SPECS: dict[str, SettingSpec] = {
         SettingSpec("provision_ssh_key", str, None, "private key file the runner uses for the pool's VMs", optional=True),
         SettingSpec("provision_http_port", int, 8080, "port of the service each template starts on a VM", 1, 65535),
         SettingSpec("provision_install_packages", bool, False, "let playbooks install packages (needs root and a mirror)"),
+        SettingSpec("watch_interval", int, 60, "seconds between two checks of a server by `jumpdeck watch`", 10, 86400),
+        SettingSpec("watch_jitter", float, 0.1, "share of the interval added at random to a server's next check", 0, 0.5),
+        SettingSpec("watch_failures", int, 3, "consecutive failed checks before the watch opens an incident", 1, 100),
+        SettingSpec("watch_keep_minutes_hours", int, 24, "hours the watch keeps per-minute aggregates", 1, 168),
+        SettingSpec("watch_keep_hours_days", int, 30, "days the watch keeps per-hour aggregates", 1, 366),
+        SettingSpec("watch_keep_days_days", int, 400, "days the watch keeps per-day aggregates and closed incidents",
+                    1, 3660),
     ]
 }
 

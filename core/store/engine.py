@@ -30,7 +30,7 @@ T = TypeVar("T")
 log = logging.getLogger("jumpdeck.store")
 
 # The newest migration; tests/core/test_store.py checks it equals Alembic's head.
-HEAD_REVISION = "0008_no_password"
+HEAD_REVISION = "0009_watch"
 
 
 def _redact_url(url: str) -> str:

@@ -13,9 +13,11 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -224,6 +226,109 @@ class StoreChangeRow(Base):
 
     topic: Mapped[str] = mapped_column(String(50), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+
+
+class WatchHostRow(Base):
+    """A running `jumpdeck watch` (host + pid), its site and heartbeat (store clock). The
+    live ones share the fleet between them; a row whose heartbeat is older than a lease
+    is a stopped host, removed by whoever sees it (0009)."""
+
+    __tablename__ = "watch_hosts"
+
+    host: Mapped[str] = mapped_column(String(200), primary_key=True)
+    pid: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(200), nullable=False)
+    started_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class WatchClaimRow(Base):
+    """Who checks a server and when it is next due. The holder renews its lease; once the
+    lease expired any eligible host may take the server. `next_due_at` lives here, not in
+    a host, so a server changing hands is not checked twice in one interval."""
+
+    __tablename__ = "watch_claims"
+    __table_args__ = (Index("ix_watch_claims_holder", "holder_host", "holder_pid"),)
+
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True)
+    # Only a watch of this site may check the server (a zone only one jump host reaches).
+    pinned_site: Mapped[str | None] = mapped_column(String(200))
+    holder_host: Mapped[str | None] = mapped_column(String(200))
+    holder_pid: Mapped[int | None] = mapped_column(Integer)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    next_due_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class WatchLatestRow(Base):
+    """A server's latest check result, from the watch or any face that checked it."""
+
+    __tablename__ = "watch_latest"
+
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True)
+    checked_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    checked_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    error_kind: Mapped[str | None] = mapped_column(String(30))
+    message: Mapped[str] = mapped_column(Text, nullable=False)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    version: Mapped[str | None] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False)  # consecutive, 0 when online
+    down_since: Mapped[datetime | None] = mapped_column(DateTime)  # first failure of the streak
+    # Checks over the last 24 h and 30 d, summed from the aggregates as each result is
+    # written, so the fleet's uptime is one row a server to read, not fifty.
+    up_24h: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    down_24h: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    up_30d: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    down_30d: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class WatchIncidentRow(Base):
+    """A state change: a server down (or down another way) from `started_at` to `ended_at`."""
+
+    __tablename__ = "watch_incidents"
+    __table_args__ = (
+        Index("ix_watch_incidents_server_started", "server_id", "started_at"),
+        Index("ix_watch_incidents_ended", "ended_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"), nullable=False)
+    started_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    error_kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    message: Mapped[str] = mapped_column(Text, nullable=False)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class _WatchAggregate:
+    """Up/down counts and latency of one server over one bucket. Latency sums online
+    checks only (a timeout's wait is not a latency). One table per grain: no grain column
+    in every row and its key (10,000 servers keep 11 million of these rows)."""
+
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True)
+    bucket: Mapped[datetime] = mapped_column(DateTime, primary_key=True)  # the bucket's start, UTC
+    up: Mapped[int] = mapped_column(Integer, nullable=False)
+    down: Mapped[int] = mapped_column(Integer, nullable=False)
+    latency_sum: Mapped[float] = mapped_column(Float, nullable=False)
+    latency_min: Mapped[float | None] = mapped_column(Float)
+    latency_max: Mapped[float | None] = mapped_column(Float)
+
+
+class WatchHourRow(_WatchAggregate, Base):
+    """An hour; for the last 24 h it also carries its sixty minutes, packed
+    (core/watch/minute_slots.py), rather than sixty rows of its own."""
+
+    __tablename__ = "watch_hours"
+    __table_args__ = (Index("ix_watch_hours_bucket", "bucket"),)
+
+    minutes: Mapped[bytes | None] = mapped_column(LargeBinary)  # until the minute retention
+
+
+class WatchDayRow(_WatchAggregate, Base):
+    __tablename__ = "watch_days"
+    __table_args__ = (Index("ix_watch_days_bucket", "bucket"),)
 
 
 # Every column holding a Fernet token, for `jumpdeck rotate-key` and the leak tests.

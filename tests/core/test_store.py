@@ -147,6 +147,12 @@ def test_the_settings_row_comes_with_the_schema(tmp_path) -> None:
     store.close()
 
 
+def _undo_watch(conn: sqlite3.Connection) -> None:
+    """Back to before 0009: no watch tables."""
+    for table in ("watch_days", "watch_hours", "watch_incidents", "watch_latest", "watch_claims", "watch_hosts"):
+        conn.execute(f"DROP TABLE {table}")
+
+
 def _undo_no_password(conn: sqlite3.Connection) -> None:
     """Back to before 0008: no no_password flag on servers."""
     conn.execute("ALTER TABLE servers DROP COLUMN no_password")
@@ -175,6 +181,7 @@ def test_upgrading_to_0008_keeps_servers_with_their_passwords_and_ids(tmp_path) 
     first, _second = _add_then_delete_then_add(store)
     store.close()
     conn = sqlite3.connect(path)
+    _undo_watch(conn)
     _undo_no_password(conn)
     conn.execute("UPDATE alembic_version SET version_num = '0007_run_lease'")
     conn.commit()
@@ -196,6 +203,7 @@ def test_a_store_from_before_0003_gets_its_settings_row(tmp_path) -> None:
     # Back to the 0002 schema: the columns later migrations add go too.
     conn.execute("ALTER TABLE settings DROP COLUMN key_id")
     conn.execute("ALTER TABLE settings DROP COLUMN key_check")
+    _undo_watch(conn)
     _undo_no_password(conn)
     _undo_run_lease(conn)
     _undo_change_feed(conn)
@@ -310,6 +318,7 @@ def test_upgrading_to_0004_keeps_every_row_and_skips_ids_the_log_named(tmp_path)
     # keys naming the table, not its old copy.
     conn.execute("PRAGMA foreign_keys=OFF")
     conn.execute("PRAGMA legacy_alter_table=ON")
+    _undo_watch(conn)
     _undo_no_password(conn)
     _undo_run_lease(conn)
     _undo_change_feed(conn)
@@ -370,3 +379,49 @@ def test_processes_opening_a_brand_new_sqlite_store_at_once_all_succeed(tmp_path
              for _ in range(4)]
     results = [(p.wait(60), p.stderr.read()) for p in procs]
     assert [rc for rc, _ in results] == [0, 0, 0, 0], [err for _, err in results]
+
+
+def _alembic(engine, verb: str, target: str) -> None:  # noqa: ANN001
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        getattr(command, verb)(cfg, target)
+
+
+def _watch_round_trip(store) -> None:  # noqa: ANN001
+    """0009 down to 0008 drops the watch tables and keeps the servers; up again they
+    come back empty and take rows."""
+    from datetime import datetime
+
+    from sqlalchemy import inspect, text
+
+    from jumpdeck.core.store.models import WatchHourRow, WatchIncidentRow
+
+    _first, second = _add_then_delete_then_add(store)
+    at = datetime(2026, 1, 1, 3, 12)
+    store.run_sync(lambda s: s.add(WatchIncidentRow(server_id=second, started_at=at, error_kind="timeout", message="m")))
+    _alembic(store.engine, "downgrade", "0008_no_password")
+    tables = set(inspect(store.engine).get_table_names())
+    assert not {t for t in tables if t.startswith("watch_")}
+    assert store.run_sync(lambda s: s.execute(text("SELECT name FROM servers")).scalars().all()) == ["two"]
+    _alembic(store.engine, "upgrade", "head")
+    store.run_sync(lambda s: s.add(WatchHourRow(server_id=second, bucket=at, up=1, down=0, latency_sum=2.0,
+                                                latency_min=2.0, latency_max=2.0, minutes=b"\0" * 960)))
+    assert store.run_sync(lambda s: s.execute(text("SELECT COUNT(*) FROM watch_incidents")).scalar()) == 0
+    assert store.run_sync(lambda s: s.execute(text("SELECT up FROM watch_hours")).scalar()) == 1
+
+
+def test_0009_watch_downgrades_and_upgrades_sqlite(tmp_path) -> None:
+    store = open_store(sqlite_path=tmp_path / "s.db", store_url=None)
+    _watch_round_trip(store)
+    store.close()
+
+
+def test_0009_watch_downgrades_and_upgrades_postgresql(tmp_path, pg_temp_url) -> None:
+    store = open_store(sqlite_path=tmp_path / "unused.db", store_url=pg_temp_url)
+    _watch_round_trip(store)
+    store.close()

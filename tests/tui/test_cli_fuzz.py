@@ -39,6 +39,7 @@ HANG_GUARD_SECONDS = 300
 PARSE_ONLY = {
     ("serve-ssh",): "serves sessions until stopped",
     ("ssh",): "opens an interactive SSH session to the destination",
+    ("watch",): "checks the fleet until stopped",
 }
 # Flags that turn a one-shot command into a loop; left out so the command ends.
 ENDLESS_FLAGS = {("watcher",): {"--daemon"}}

@@ -19,6 +19,7 @@ from jumpdeck.core.errors import ConfigError, JumpdeckError, StoreUnreachable, V
 COMMAND_MODULES = [
     "jumpdeck.tui.cli.servers",
     "jumpdeck.tui.cli.check",
+    "jumpdeck.tui.cli.watch",
     "jumpdeck.tui.cli.users",
     "jumpdeck.tui.cli.settings",
     "jumpdeck.tui.cli.activity",

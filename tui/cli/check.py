@@ -96,7 +96,24 @@ async def _check(args, ctx) -> int:
                   flush=True)
     finally:
         engine.close()
+    await _record(ctx, results)
     summary = summarize(results)
     if not args.json:
         print(f"{summary.text()} ({len(results)} checked, timeout {timeout:g} s).")
     return EXIT_OK if summary.offline == 0 else EXIT_FAIL
+
+
+async def _record(ctx, results) -> None:  # noqa: ANN001
+    """Keep what the round found as the servers' latest results and in their history,
+    as the watch would; a store that cannot take it costs a warning, never the exit code."""
+    from jumpdeck.core.errors import StoreError
+    from jumpdeck.core.identity import this_host
+    from jumpdeck.core.watch.recorder import record_results
+
+    if ctx.store.read_only or not results:
+        return
+    try:
+        failures = (await ctx.settings.get()).get("watch_failures")
+        await record_results(ctx.store, results, checked_by=f"check@{this_host()}", failures_to_open=failures)
+    except StoreError as error:
+        print(f"jumpdeck: warning: the results were not recorded: {error}", file=sys.stderr)
