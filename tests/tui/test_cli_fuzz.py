@@ -154,8 +154,10 @@ def store_rows(home: Path) -> dict[str, list[tuple]]:
 def assert_whole_rows(home: Path) -> None:
     """A server row is written complete or not at all: no row lacks what every face reads."""
     with contextlib.closing(sqlite3.connect(home / "store.db")) as db:
-        for name, host, username, password in db.execute("SELECT name, host, username, password_enc FROM servers"):
-            assert name and host and username and password, (name, host, username)
+        for name, host, username, password, no_password in db.execute(
+                "SELECT name, host, username, password_enc, no_password FROM servers"):
+            # A password token, or the explicit "no password" of an account without one.
+            assert name and host and username and (password or no_password), (name, host, username)
         for (name,) in db.execute("SELECT name FROM users"):
             assert name
 
