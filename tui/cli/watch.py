@@ -117,6 +117,13 @@ async def _watch(args, ctx) -> int:
             print(describe(event), flush=True)
 
     service.subscribe(show)
+    from jumpdeck.core.notify.notifier import Notifier
+    from jumpdeck.core.watch.alerts import IncidentAlerts
+
+    # Incidents are notified (server down / up) to the targets of `jumpdeck notify`.
+    alerts = IncidentAlerts(Notifier(ctx.store, ctx.secrets, ctx.actor), ServerRegistry(ctx.store, ctx.secrets),
+                            ctx.actor, failures=options.failures_to_open)
+    service.subscribe(alerts)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -127,6 +134,7 @@ async def _watch(args, ctx) -> int:
     try:
         await service.run(stop)
     finally:
+        await alerts.close()
         engine.close()
     if not args.json:
         print(f"Watch stopped: {service.checked} results written, its servers released.", flush=True)
