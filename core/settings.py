@@ -114,7 +114,7 @@ def _http_url(value: str) -> str | None:
 
 def _one_line(value: str) -> str | None:
     if any(ch in value for ch in "\r\n\t\x0b\x0c") or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        return "The notice is one line of text: no line breaks, tabs or control characters."
+        return "system_notice is one line of text: no line breaks, tabs or control characters."
     return None
 
 
