@@ -23,12 +23,26 @@ CHANNEL = "jumpdeck_changes"
 WATCHED_TABLES: tuple[str, ...] = (
     "servers", "corps", "users", "user_keys", "settings", "provision_runs",
     "provision_events", "workload_pool", "activity_log",
+    # The fleet watch (migration 0009): a flush of results, an incident opened, closed or
+    # acknowledged, a watch host starting or stopping. Claims and aggregates are left out:
+    # they move every tick and nobody draws them directly.
+    "watch_latest", "watch_incidents", "watch_hosts",
 )
 _EVENTS = ("insert", "update", "delete")
 
 
+def _present(conn: Connection) -> tuple[str, ...]:
+    """The watched tables this store has so far: migration 0006 installs the triggers
+    before later migrations create their tables; migrate() adds those after the upgrade."""
+    from sqlalchemy import inspect
+
+    names = set(inspect(conn).get_table_names())
+    return tuple(table for table in WATCHED_TABLES if table in names)
+
+
 def install(conn: Connection) -> None:
     dialect = conn.dialect.name
+    tables = _present(conn)
     if dialect == "postgresql":
         conn.exec_driver_sql(f"""
             CREATE OR REPLACE FUNCTION jumpdeck_announce() RETURNS trigger AS $$
@@ -37,12 +51,12 @@ def install(conn: Connection) -> None:
                 RETURN NULL;
             END;
             $$ LANGUAGE plpgsql""")
-        for table in WATCHED_TABLES:
+        for table in tables:
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS jumpdeck_announce_{table} ON {table}")
             conn.exec_driver_sql(f"CREATE TRIGGER jumpdeck_announce_{table} AFTER INSERT OR UPDATE OR DELETE "
                                  f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION jumpdeck_announce()")
     elif dialect == "sqlite":
-        for table in WATCHED_TABLES:
+        for table in tables:
             conn.exec_driver_sql("INSERT OR IGNORE INTO store_changes (topic, version) VALUES (?, 0)", (table,))
             for event in _EVENTS:
                 conn.exec_driver_sql(
@@ -53,10 +67,10 @@ def install(conn: Connection) -> None:
 def remove(conn: Connection) -> None:
     dialect = conn.dialect.name
     if dialect == "postgresql":
-        for table in WATCHED_TABLES:
+        for table in _present(conn):
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS jumpdeck_announce_{table} ON {table}")
         conn.exec_driver_sql("DROP FUNCTION IF EXISTS jumpdeck_announce()")
     elif dialect == "sqlite":
-        for table in WATCHED_TABLES:
+        for table in WATCHED_TABLES:  # DROP TRIGGER IF EXISTS needs no table
             for event in _EVENTS:
                 conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS jumpdeck_announce_{table}_{event}")

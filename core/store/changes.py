@@ -10,7 +10,7 @@ One `ChangeFeed` per process, over the triggers of core/store/announcers.py:
   changed meanwhile is unknown.
 - SQLite: a thread reads `PRAGMA data_version` a few times a second, which changes only
   when another connection committed, and then reads the per-table counters in
-  `store_changes` (nine rows) to learn which tables moved.
+  `store_changes` (a row per table) to learn which tables moved.
 
 Subscribers get the set of changed topics (table names) on the event loop, a burst
 coalesced into one call.
